@@ -1,0 +1,158 @@
+import { Logger } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AppModule } from './app.module';
+import { ServiceUnavailableError } from './common/errors/app.error';
+import { assertBearer, digest } from './common/http/auth.guard';
+import { createJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body.parser';
+import { RateLimiter } from './common/http/rate-limiter';
+import { genRequestId } from './common/http/request-id';
+import { RequestStats } from './common/http/request-stats';
+import { AccessLogController } from './common/logging/access-log.controller';
+import { createRootLogger, PinoNestLogger } from './common/logging/logger';
+import type { AppConfig } from './config/app-config';
+import { SERVER_NAME, SERVER_VERSION } from './config/version';
+
+type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface Engine {
+  readonly app: NestFastifyApplication;
+  readonly config: AppConfig;
+  /** Binds PORT and, unless disabled, COMPAT_PORT; resolves with the bound ports. */
+  listen(): Promise<{ port: number; compatPort: number | null }>;
+  /** Stops accepting, lets in-flight requests finish (bounded), runs module hooks, closes the database. */
+  shutdown(reason?: string): Promise<void>;
+}
+
+/** Paths that answer without token and outside the rate limit (orchestrators poll them). */
+function isHealthPath(url: string): boolean {
+  return url === '/health' || url.startsWith('/health/') || url.startsWith('/health?') || url.startsWith('/api/v1/health');
+}
+
+export interface EngineOptions {
+  /** Runs before the app is initialised: tests add routes to the Fastify instance here. */
+  beforeInit?: (app: NestFastifyApplication) => void;
+}
+
+export async function createEngine(config: AppConfig, options: EngineOptions = {}): Promise<Engine> {
+  const rootLogger = createRootLogger(config.logLevel);
+  let handler: RequestHandler | undefined;
+  const adapter = new FastifyAdapter({
+    loggerInstance: rootLogger,
+    logController: new AccessLogController(),
+    genReqId: genRequestId,
+    bodyLimit: MAX_BODY_BYTES,
+    return503OnClosing: true,
+    // One handler, two servers: COMPAT_PORT serves the same app with the same locks.
+    serverFactory: (h: RequestHandler) => {
+      handler = h;
+      return http.createServer(h);
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+    bodyParser: false,
+    logger: new PinoNestLogger(rootLogger),
+    abortOnError: false,
+  });
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only: any other body type (text, form, multipart) is a 415, not parsed and guessed at.
+  fastify.removeAllContentTypeParsers();
+  app.useBodyParser('application/json', { bodyLimit: MAX_BODY_BYTES }, createJsonBodyParser(fastify));
+
+  const stats = app.get(RequestStats);
+  const limiter = new RateLimiter(config.rateLimitPerSecond);
+  const tokenDigest = config.token === undefined ? undefined : digest(config.token);
+  let draining = false;
+
+  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    void reply.header('x-request-id', request.id);
+    stats.started();
+    reply.raw.once('close', () => stats.finished(reply.statusCode, reply.elapsedTime));
+    try {
+      if (draining) throw new ServiceUnavailableError('Engine is shutting down');
+      const url = request.url;
+      if (!isHealthPath(url)) {
+        limiter.take(request.ip);
+        // Swagger's routes are not Nest controllers, so the guard does not see them.
+        if (tokenDigest && url.startsWith('/docs')) assertBearer(request.headers.authorization, tokenDigest);
+      }
+      done();
+    } catch (err) {
+      done(err as Error);
+    }
+  });
+  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value: unknown) => void) => {
+    if (draining) void reply.header('connection', 'close');
+    done(null, payload);
+  });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle(SERVER_NAME)
+      .setDescription(
+        'AI backend for OpenKore bots. Responses use the envelope {status, data, metadata}; errors use ' +
+          '{status:"error", error:{code, message, details}, metadata:{timestamp, request_id}}.',
+      )
+      .setVersion(SERVER_VERSION)
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' })
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  options.beforeInit?.(app);
+  await app.init();
+
+  const logger = new Logger('Engine');
+  let compat: http.Server | undefined;
+  let shutdownPromise: Promise<void> | undefined;
+
+  const waitForInFlight = async (deadline: number): Promise<void> => {
+    // Requests finish on their own; this only bounds how long shutdown lets them.
+    while (stats.inFlight > 0 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  };
+
+  return {
+    app,
+    config,
+    async listen() {
+      await app.listen({ port: config.port, host: config.host });
+      const port = (app.getHttpServer().address() as AddressInfo).port;
+      let compatPort: number | null = null;
+      if (config.compatPort !== 0) {
+        if (!handler) throw new Error('Fastify did not hand over its request handler');
+        compat = http.createServer(handler);
+        await new Promise<void>((resolve, reject) => {
+          compat!.once('error', reject);
+          compat!.listen(config.compatPort, config.host, () => {
+            compat!.off('error', reject);
+            resolve();
+          });
+        });
+        compatPort = (compat.address() as AddressInfo).port;
+      }
+      logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath }, 'listening');
+      return { port, compatPort };
+    },
+    shutdown(reason = 'shutdown') {
+      shutdownPromise ??= (async () => {
+        logger.log({ reason, in_flight: stats.inFlight }, 'shutting down');
+        draining = true;
+        const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
+        const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        await waitForInFlight(Date.now() + config.shutdownTimeoutMs);
+        if (stats.inFlight > 0) logger.warn({ in_flight: stats.inFlight }, 'shutdown timeout: closing remaining connections');
+        for (const s of servers) s.closeAllConnections();
+        await Promise.all(closed);
+        await app.close();
+        logger.log('stopped');
+      })();
+      return shutdownPromise;
+    },
+  };
+}

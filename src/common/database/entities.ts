@@ -1,0 +1,4 @@
+import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
+
+/** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
+export const ENTITIES = [PlayerSessionEntity];

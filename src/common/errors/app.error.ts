@@ -1,0 +1,59 @@
+/**
+ * Stable error codes of the public API (DESIGN.md "Public API"). The global
+ * exception filter maps an AppError to its HTTP status and the error envelope;
+ * clients switch on `code`, never on the message.
+ */
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'INVALID_TOKEN'
+  | 'NOT_FOUND'
+  | 'METHOD_NOT_ALLOWED'
+  | 'VERSION_CONFLICT'
+  | 'BUSY'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'UNSUPPORTED_MEDIA_TYPE'
+  | 'UNPROCESSABLE'
+  | 'QUEUE_FULL'
+  | 'RATE_LIMIT'
+  | 'LOCK_TIMEOUT'
+  | 'SERVICE_UNAVAILABLE'
+  | 'DEADLOCK'
+  | 'LOCK_ORDER_VIOLATION'
+  | 'INTERNAL_ERROR';
+
+export abstract class AppError extends Error {
+  abstract readonly code: ErrorCode;
+  abstract readonly status: number;
+  readonly details?: unknown;
+
+  constructor(message: string, details?: unknown) {
+    super(message);
+    this.name = new.target.name;
+    this.details = details;
+  }
+}
+
+export class InvalidRequestError extends AppError {
+  readonly code = 'INVALID_REQUEST';
+  readonly status = 400;
+}
+
+export class NotFoundError extends AppError {
+  readonly code = 'NOT_FOUND';
+  readonly status = 404;
+}
+
+export class BusyError extends AppError {
+  readonly code = 'BUSY';
+  readonly status = 409;
+}
+
+export class VersionConflictError extends AppError {
+  readonly code = 'VERSION_CONFLICT';
+  readonly status = 409;
+}
+
+export class ServiceUnavailableError extends AppError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  readonly status = 503;
+}

@@ -1,0 +1,49 @@
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+
+/** Counters fed by the HTTP hooks; read by health (and later the metrics module). */
+@Injectable()
+export class RequestStats implements OnApplicationShutdown {
+  requestsTotal = 0;
+  errorsTotal = 0;
+  inFlight = 0;
+  private latencySumMs = 0;
+  private readonly startedAt = Date.now();
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
+
+  constructor() {
+    this.loopDelay.enable();
+  }
+
+  started(): void {
+    this.inFlight += 1;
+  }
+
+  finished(statusCode: number, elapsedMs: number): void {
+    this.inFlight -= 1;
+    this.requestsTotal += 1;
+    if (statusCode >= 500) this.errorsTotal += 1;
+    this.latencySumMs += elapsedMs;
+  }
+
+  get uptimeSeconds(): number {
+    return Math.floor((Date.now() - this.startedAt) / 1000);
+  }
+
+  snapshot() {
+    const total = this.requestsTotal;
+    return {
+      requests_total: total,
+      errors_total: this.errorsTotal,
+      in_flight: this.inFlight,
+      avg_response_time_ms: total === 0 ? 0 : Math.round((this.latencySumMs / total) * 1000) / 1000,
+      requests_per_second: this.uptimeSeconds === 0 ? total : Math.round((total / this.uptimeSeconds) * 100) / 100,
+      event_loop_lag_ms: Math.round((this.loopDelay.percentile(99) / 1e6) * 100) / 100,
+      memory_rss_mb: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
+    };
+  }
+
+  onApplicationShutdown(): void {
+    this.loopDelay.disable();
+  }
+}

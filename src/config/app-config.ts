@@ -1,0 +1,123 @@
+import * as path from 'node:path';
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+export type LockOrderMode = 'throw' | 'log';
+
+/** The engine's configuration: read from the environment once at boot, then immutable. */
+export interface AppConfig {
+  readonly host: string;
+  readonly port: number;
+  /** 0 disables the second listener. */
+  readonly compatPort: number;
+  readonly dataDir: string;
+  readonly databasePath: string;
+  readonly macroDir: string;
+  readonly modelDir: string;
+  readonly token: string | undefined;
+  readonly logLevel: LogLevel;
+  /** Requests per second per client address; 0 disables the limit. */
+  readonly rateLimitPerSecond: number;
+  readonly sessionTtlMs: number;
+  readonly shutdownTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly sessionQueueDepth: number;
+  readonly maxInFlight: number;
+  readonly lockOrderMode: LockOrderMode;
+  readonly lockDebug: boolean;
+  readonly metricsPublic: boolean;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback: string): string {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  return raw.trim();
+}
+
+function int(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `must be an integer, got "${raw}"`);
+  const value = Number(raw.trim());
+  if (value < min || value > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function oneOf<T extends string>(env: Env, name: string, fallback: T, allowed: readonly T[]): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase() as T;
+  if (!allowed.includes(value)) throw new ConfigError(name, `must be one of ${allowed.join('|')}, got "${raw}"`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const v = raw.trim().toLowerCase();
+  if (['1', 'true', 'yes', 'on'].includes(v)) return true;
+  if (['0', 'false', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `must be a boolean (1/0/true/false), got "${raw}"`);
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
+
+export function isLoopback(host: string): boolean {
+  return LOOPBACK.has(host) || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Validates the environment into an AppConfig; throws ConfigError naming the bad variable. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const host = str(env, 'HOST', '127.0.0.1');
+  const port = int(env, 'PORT', 9901, 0, 65535);
+  const compatPort = int(env, 'COMPAT_PORT', 9902, 0, 65535);
+  if (compatPort !== 0 && compatPort === port && port !== 0) {
+    throw new ConfigError('COMPAT_PORT', `must differ from PORT (${port}); use 0 to disable it`);
+  }
+  const dataDir = path.resolve(str(env, 'DATA_DIR', './data'));
+  const tokenRaw = env.OPENKORE_AI_TOKEN;
+  const token = tokenRaw === undefined || tokenRaw === '' ? undefined : tokenRaw;
+  if (token !== undefined && (token.length < 16 || /\s/.test(token))) {
+    throw new ConfigError('OPENKORE_AI_TOKEN', 'must be at least 16 characters with no white space');
+  }
+  if (!isLoopback(host) && token === undefined) {
+    throw new ConfigError(
+      'HOST',
+      `is "${host}", which is not loopback: refusing to listen beyond loopback without OPENKORE_AI_TOKEN`,
+    );
+  }
+  const production = (env.NODE_ENV ?? '').toLowerCase() === 'production';
+  return Object.freeze({
+    host,
+    port,
+    compatPort,
+    dataDir,
+    databasePath: path.join(dataDir, 'openkore-ai.db'),
+    macroDir: path.resolve(str(env, 'MACRO_DIR', './control/macros')),
+    modelDir: path.resolve(str(env, 'MODEL_DIR', './models')),
+    token,
+    logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', 100, 0, 1_000_000),
+    sessionTtlMs: int(env, 'SESSION_TTL_MS', 30 * 60_000, 1_000, 30 * 24 * 3_600_000),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
+    requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),
+    maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
+    lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
+    lockDebug: bool(env, 'LOCK_DEBUG', false),
+    metricsPublic: bool(env, 'METRICS_PUBLIC', false),
+  });
+}

@@ -1,0 +1,16 @@
+import { type DynamicModule, Global, Module } from '@nestjs/common';
+import { RequestStats } from '../common/http/request-stats';
+import { APP_CONFIG, type AppConfig } from './app-config';
+
+/** Provides the boot-time validated configuration (and process-wide HTTP counters) everywhere. */
+@Global()
+@Module({})
+export class CoreModule {
+  static forRoot(config: AppConfig): DynamicModule {
+    return {
+      module: CoreModule,
+      providers: [{ provide: APP_CONFIG, useValue: config }, RequestStats],
+      exports: [APP_CONFIG, RequestStats],
+    };
+  }
+}

@@ -1,0 +1,58 @@
+import { Controller, Get, Res, ServiceUnavailableException } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthIndicatorResult, HealthIndicatorService } from '@nestjs/terminus';
+import type { FastifyReply } from 'fastify';
+import { Public, RawResponse } from '../../common/http/public.decorator';
+import { type EngineHealth, HealthService } from './health.service';
+
+@ApiTags('health')
+@Public()
+@RawResponse()
+@Controller()
+export class HealthController {
+  constructor(
+    private readonly health: HealthService,
+    private readonly terminus: HealthCheckService,
+    private readonly indicator: HealthIndicatorService,
+  ) {}
+
+  @Get(['api/v1/health', 'health'])
+  @ApiOperation({ summary: 'Engine health in the spec shape (no token needed); 503 when unhealthy' })
+  @ApiOkResponse({ description: '{status, uptime_seconds, active_sessions, decision_engines, performance, issues}' })
+  @ApiResponse({ status: 503, description: 'unhealthy, with `issues`' })
+  engine(@Res({ passthrough: true }) reply: FastifyReply): EngineHealth {
+    const result = this.health.check();
+    if (result.status === 'unhealthy') void reply.code(503);
+    return result;
+  }
+
+  @Get('health/live')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Liveness: the process answers' })
+  live(): Promise<HealthCheckResult> {
+    return this.terminus.check([]);
+  }
+
+  @Get('health/ready')
+  @HealthCheck()
+  @ApiOperation({ summary: 'Readiness: the database answers' })
+  @ApiResponse({ status: 503, description: 'not ready' })
+  async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | unknown> {
+    try {
+      return await this.terminus.check([() => this.databaseIndicator()]);
+    } catch (err) {
+      // Keep terminus' own body (it names the failing indicator) rather than the error envelope.
+      if (err instanceof ServiceUnavailableException) {
+        void reply.code(503);
+        return err.getResponse();
+      }
+      throw err;
+    }
+  }
+
+  private databaseIndicator(): HealthIndicatorResult {
+    const session = this.indicator.check('database');
+    const db = this.health.databaseHealth();
+    return db.status === 'healthy' ? session.up() : session.down({ message: db.detail });
+  }
+}

@@ -1,0 +1,99 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { RequestStats } from '../../common/http/request-stats';
+import { SessionService } from '../session/session.service';
+
+export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';
+
+export interface ComponentHealth {
+  status: ComponentStatus;
+  detail?: string;
+}
+
+/** A decision tier or subsystem reports its own health; modules register one at init. */
+export type HealthIndicatorFn = () => ComponentHealth;
+
+export interface EngineHealth {
+  status: ComponentStatus;
+  uptime_seconds: number;
+  active_sessions: number;
+  decision_engines: Record<string, ComponentHealth>;
+  components: Record<string, ComponentHealth>;
+  performance: ReturnType<RequestStats['snapshot']>;
+  issues: string[];
+  timestamp: string;
+}
+
+@Injectable()
+export class HealthService {
+  private readonly logger = new Logger(HealthService.name);
+  private readonly engines = new Map<string, HealthIndicatorFn>();
+  private readonly components = new Map<string, HealthIndicatorFn>();
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly sessions: SessionService,
+    private readonly stats: RequestStats,
+  ) {}
+
+  registerDecisionEngine(name: string, fn: HealthIndicatorFn): void {
+    this.engines.set(name, fn);
+  }
+
+  registerComponent(name: string, fn: HealthIndicatorFn): void {
+    this.components.set(name, fn);
+  }
+
+  databaseHealth(): ComponentHealth {
+    try {
+      if (!this.dataSource.isInitialized) return { status: 'unhealthy', detail: 'database not initialized' };
+      // better-sqlite3 is synchronous: a ping is a microsecond query on the open connection.
+      const db = (this.dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database }).databaseConnection;
+      db.prepare('SELECT 1').get();
+      return { status: 'healthy' };
+    } catch (err) {
+      this.logger.error({ err }, 'database ping failed');
+      return { status: 'unhealthy', detail: (err as Error).message };
+    }
+  }
+
+  check(): EngineHealth {
+    const issues: string[] = [];
+    const components: Record<string, ComponentHealth> = { database: this.databaseHealth() };
+    for (const [name, fn] of this.components) components[name] = safe(fn);
+    const engines: Record<string, ComponentHealth> = {};
+    for (const [name, fn] of this.engines) engines[name] = safe(fn);
+
+    let status: ComponentStatus = 'healthy';
+    for (const [name, c] of Object.entries(components)) {
+      if (c.status !== 'healthy') issues.push(`${name}: ${c.status}${c.detail ? ` (${c.detail})` : ''}`);
+      if (c.status === 'unhealthy' && name === 'database') status = 'unhealthy';
+      else if (c.status !== 'healthy' && status === 'healthy') status = 'degraded';
+    }
+    for (const [name, e] of Object.entries(engines)) {
+      if (e.status !== 'healthy') {
+        issues.push(`decision engine ${name}: ${e.status}${e.detail ? ` (${e.detail})` : ''}`);
+        if (status === 'healthy') status = 'degraded';
+      }
+    }
+    return {
+      status,
+      uptime_seconds: this.stats.uptimeSeconds,
+      active_sessions: this.sessions.activeCount,
+      decision_engines: engines,
+      components,
+      performance: this.stats.snapshot(),
+      issues,
+      timestamp: new Date().toISOString(),
+    };
+  }
+}
+
+function safe(fn: HealthIndicatorFn): ComponentHealth {
+  try {
+    return fn();
+  } catch (err) {
+    return { status: 'unhealthy', detail: (err as Error).message };
+  }
+}
