@@ -55,6 +55,12 @@ export async function startEngine(env: Record<string, string> = {}, options: Eng
   };
 }
 
+const liveChildren = new Set<ChildProcess>();
+// A failed or timed-out test must not leave engines running behind the suite.
+process.once('exit', () => {
+  for (const child of liveChildren) child.kill('SIGKILL');
+});
+
 export interface SpawnedEngine {
   proc: ChildProcess;
   url: string;
@@ -75,11 +81,20 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 20_00
     env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  liveChildren.add(proc);
   const logs: string[] = [];
-  const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) =>
+    proc.once('exit', (code) => {
+      liveChildren.delete(proc);
+      resolve(code);
+    }),
+  );
   let compatPort: number | null = null;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`engine did not start in ${timeoutMs} ms:\n${logs.join('')}`)), timeoutMs);
+    const timer = setTimeout(() => {
+      proc.kill('SIGKILL');
+      reject(new Error(`engine did not start in ${timeoutMs} ms:\n${logs.join('')}`));
+    }, timeoutMs);
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);

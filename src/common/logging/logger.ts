@@ -37,15 +37,16 @@ export class PinoNestLogger implements LoggerService {
 
   private write(level: pino.Level, message: unknown, rest: unknown[]): void {
     if (!this.logger.isLevelEnabled(level)) return;
-    // Nest passes the context (class name) last, and a stack before it for errors.
-    const context = typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
-    const stack = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
+    // Nest appends the logger's context (class name) last; anything before it is ours:
+    // a message string after an object, or a stack string after an error message.
+    const context = rest.length > 0 && typeof rest[rest.length - 1] === 'string' ? (rest[rest.length - 1] as string) : undefined;
+    const extra = rest.length > 1 && typeof rest[0] === 'string' ? rest[0] : undefined;
     if (message instanceof Error) {
-      this.logger[level]({ context, err: message }, message.message);
+      this.logger[level]({ context, err: message }, extra ?? message.message);
     } else if (typeof message === 'object' && message !== null) {
-      this.logger[level]({ context, ...(message as object) });
+      this.logger[level]({ context, ...(message as object) }, extra);
     } else {
-      this.logger[level]({ context, stack }, String(message));
+      this.logger[level]({ context, ...(extra ? { stack: extra } : {}) }, String(message));
     }
   }
 }

@@ -1,0 +1,26 @@
+import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { InvalidRequestError, VersionConflictError } from '../errors/app.error';
+import { RateLimitError } from '../errors/http.errors';
+import { mapError } from './all-exceptions.filter';
+
+describe('mapError', () => {
+  it('maps app errors by their own code and status', () => {
+    expect(mapError(new VersionConflictError('stale'))).toMatchObject({ status: 409, code: 'VERSION_CONFLICT', message: 'stale' });
+    expect(mapError(new InvalidRequestError('bad', { f: 1 }))).toMatchObject({ status: 400, code: 'INVALID_REQUEST', details: { f: 1 } });
+    expect(mapError(new RateLimitError('slow down', 3))).toMatchObject({ status: 429, code: 'RATE_LIMIT', retryAfterSeconds: 3 });
+  });
+
+  it('maps Nest HTTP exceptions by status', () => {
+    expect(mapError(new NotFoundException())).toMatchObject({ status: 404, code: 'NOT_FOUND' });
+    expect(mapError(new BadRequestException(['a', 'b']))).toMatchObject({ status: 400, code: 'INVALID_REQUEST', message: 'a; b' });
+  });
+
+  it('maps Fastify client errors by statusCode and hides everything else behind INTERNAL_ERROR', () => {
+    const tooLarge = Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
+    expect(mapError(tooLarge)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    const internal = mapError(new TypeError('secret detail'));
+    expect(internal).toEqual({ status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' });
+    const fake5xx = Object.assign(new Error('db exploded'), { statusCode: 502 });
+    expect(mapError(fake5xx).code).toBe('INTERNAL_ERROR');
+  });
+});
