@@ -1,4 +1,4 @@
-import { Logger } from '@nestjs/common';
+import { Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -36,6 +36,8 @@ function isHealthPath(url: string): boolean {
 export interface EngineOptions {
   /** Runs before the app is initialised: tests add routes to the Fastify instance here. */
   beforeInit?: (app: NestFastifyApplication) => void;
+  /** Test-only Nest modules mounted beside the engine's own (probe routes behind the real guards). */
+  extraImports?: Type[];
 }
 
 export async function createEngine(config: AppConfig, options: EngineOptions = {}): Promise<Engine> {
@@ -53,7 +55,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       return http.createServer(h);
     },
   });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config), adapter, {
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraImports), adapter, {
     bodyParser: false,
     logger: new PinoNestLogger(rootLogger),
     abortOnError: false,

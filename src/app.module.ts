@@ -1,33 +1,53 @@
-import { type DynamicModule, Module } from '@nestjs/common';
+import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ConcurrencyModule } from './common/concurrency';
 import { buildDataSourceOptions } from './common/database/data-source.options';
+import { DatabaseModule } from './common/database/database.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AuthGuard } from './common/http/auth.guard';
 import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
+import { SessionTurnGuard, SessionTurnInterceptor } from './common/http/session-turn.guard';
 import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
+import { AdminModule } from './modules/admin/admin.module';
 import { HealthModule } from './modules/health/health.module';
 import { SessionModule } from './modules/session/session.module';
 
 @Module({})
 export class AppModule {
-  static forRoot(config: AppConfig): DynamicModule {
+  /** `extraImports`: test-only probe modules; the engine itself passes none. */
+  static forRoot(config: AppConfig, extraImports: Type[] = []): DynamicModule {
     return {
       module: AppModule,
       imports: [
         CoreModule.forRoot(config),
-        TypeOrmModule.forRoot(buildDataSourceOptions(config.databasePath)),
+        ConcurrencyModule.forRoot({
+          locks: { orderMode: config.lockOrderMode, debug: config.lockDebug },
+          sessions: {
+            maxQueueDepth: config.sessionQueueDepth,
+            maxInFlight: config.maxInFlight,
+            timeoutMs: config.requestTimeoutMs,
+          },
+        }),
+        // A local file either opens or it does not: fail the boot at once instead of retrying.
+        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath), retryAttempts: 0 }),
+        DatabaseModule,
         ScheduleModule.forRoot(),
         SessionModule,
         HealthModule,
+        AdminModule,
+        ...extraImports,
       ],
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
+        // Guards run in this order: authenticate first, then queue for the session's turn.
         { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_GUARD, useClass: SessionTurnGuard },
+        { provide: APP_INTERCEPTOR, useClass: SessionTurnInterceptor },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

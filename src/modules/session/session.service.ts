@@ -1,7 +1,8 @@
-import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
+import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { SERVER_NAME, SERVER_VERSION } from '../../config/version';
 import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/handshake.dto';
@@ -17,7 +18,7 @@ export type SessionExpiredListener = (sessionId: string) => void;
  * record, written at handshake and by the periodic sweep that also expires idle sessions.
  */
 @Injectable()
-export class SessionService implements OnModuleInit, OnApplicationShutdown {
+export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionService.name);
   private readonly active = new Map<string, PlayerSessionEntity>();
   private readonly byCharacter = new Map<string, string>();
@@ -28,6 +29,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly db: DatabaseService,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -48,7 +50,8 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     this.sweepTimer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  // Before TypeORM closes the connection in its own shutdown hook.
+  async beforeApplicationShutdown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
     await this.flushActivity();
@@ -61,7 +64,7 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
   async handshake(dto: HandshakeDto): Promise<HandshakeResponseDto> {
     const now = Date.now();
     const row = this.newRow(dto.client, dto.client_version, dto.pid ?? null, dto.capabilities ?? [], dto.character_name ?? null, now);
-    await this.dataSource.getRepository(PlayerSessionEntity).insert(row);
+    await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
     this.remember(row);
     this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
     return {
@@ -79,15 +82,24 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     if (existing && this.active.has(existing)) return existing;
     const now = Date.now();
     const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, now);
-    // Re-check after the await: two first requests of one character must share one session.
-    await this.dataSource.getRepository(PlayerSessionEntity).insert(row);
-    const raced = this.byCharacter.get(characterName);
-    if (raced && this.active.has(raced)) {
-      await this.dataSource.getRepository(PlayerSessionEntity).delete({ sessionId: row.sessionId });
-      return raced;
-    }
-    this.remember(row);
-    return row.sessionId;
+    // The body runs synchronously under the DATABASE lock: checking again there makes two
+    // first requests of one character share one session.
+    return this.db.write(
+      (tx) => {
+        const raced = this.byCharacter.get(characterName);
+        if (raced && this.active.has(raced)) return raced;
+        insertRow(tx, row);
+        this.remember(row);
+        return row.sessionId;
+      },
+      { label: 'session.ensureForCharacter' },
+    );
+  }
+
+  /** The active session of a character (the plugin's key), if any. */
+  sessionForCharacter(characterName: string): string | undefined {
+    const id = this.byCharacter.get(characterName);
+    return id && this.active.has(id) ? id : undefined;
   }
 
   exists(sessionId: string): boolean {
@@ -138,21 +150,29 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
 
   private async flushActivity(): Promise<void> {
     if (this.dirty.size === 0 || !this.dataSource.isInitialized) return;
-    const ids = [...this.dirty];
+    const rows = [...this.dirty].map((id) => this.active.get(id)).filter((r): r is PlayerSessionEntity => !!r);
     this.dirty.clear();
-    await this.dataSource.transaction(async (em) => {
-      for (const id of ids) {
-        const row = this.active.get(id);
-        if (!row) continue;
-        await em.update(PlayerSessionEntity, { sessionId: id }, { lastSeenAt: row.lastSeenAt, requestCount: row.requestCount });
-      }
-    });
+    await this.db.write(
+      (tx) => {
+        for (const row of rows) {
+          tx.run('UPDATE player_sessions SET last_seen_at = ?, request_count = ? WHERE session_id = ?', [row.lastSeenAt, row.requestCount, row.sessionId]);
+        }
+      },
+      { label: 'session.flushActivity' },
+    );
   }
 
   private async persistExpiry(row: PlayerSessionEntity, now: number): Promise<void> {
-    await this.dataSource
-      .getRepository(PlayerSessionEntity)
-      .update({ sessionId: row.sessionId }, { status: 'expired', expiredAt: now, lastSeenAt: row.lastSeenAt, requestCount: row.requestCount });
+    await this.db.write(
+      (tx) =>
+        tx.run(`UPDATE player_sessions SET status = 'expired', expired_at = ?, last_seen_at = ?, request_count = ? WHERE session_id = ?`, [
+          now,
+          row.lastSeenAt,
+          row.requestCount,
+          row.sessionId,
+        ]),
+      { label: 'session.expire' },
+    );
   }
 
   private newRow(client: string, clientVersion: string, pid: number | null, capabilities: string[], characterName: string | null, now: number): PlayerSessionEntity {
@@ -181,6 +201,14 @@ export class SessionService implements OnModuleInit, OnApplicationShutdown {
     this.dirty.delete(row.sessionId);
     if (row.characterName && this.byCharacter.get(row.characterName) === row.sessionId) this.byCharacter.delete(row.characterName);
   }
+}
+
+function insertRow(tx: WriteTx, row: PlayerSessionEntity): void {
+  tx.run(
+    `INSERT INTO player_sessions (session_id, client, client_version, pid, capabilities, character_name, status, request_count, created_at, last_seen_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    [row.sessionId, row.client, row.clientVersion, row.pid, JSON.stringify(row.capabilities), row.characterName, row.status, row.requestCount, row.createdAt, row.lastSeenAt],
+  );
 }
 
 function toView(row: PlayerSessionEntity): SessionViewDto {

@@ -1,0 +1,31 @@
+/**
+ * `npm run bench [-- name ...]`: runs the benchmark suites (all by default) and prints their
+ * tables. Benchmarks are not tests: they measure and print, they never assert timings.
+ */
+type Suite = { name: string; load: () => Promise<() => Promise<void>> };
+
+const SUITES: Suite[] = [
+  { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
+];
+
+async function main(): Promise<void> {
+  const wanted = process.argv.slice(2);
+  const unknown = wanted.filter((w) => !SUITES.some((s) => s.name === w));
+  if (unknown.length) throw new Error(`unknown bench suite(s): ${unknown.join(', ')}; known: ${SUITES.map((s) => s.name).join(', ')}`);
+  const os = await import('node:os');
+  console.log(`# openkore-ai-engine bench — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
+  for (const suite of SUITES) {
+    if (wanted.length && !wanted.includes(suite.name)) continue;
+    console.log(`\n## ${suite.name}`);
+    const run = await suite.load();
+    await run();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

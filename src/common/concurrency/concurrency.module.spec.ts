@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { Test } from '@nestjs/testing';
+import { ConcurrencyModule } from './concurrency.module';
+import { RecordingLogger } from './concurrency.test-kit';
+import { getDefaultLockManager, LockManager } from './lock-manager.service';
+import { LockName } from './lock-order.enum';
+import { SessionSerializer } from './session-serializer';
+import { WithLock } from './with-lock.decorator';
+
+@Injectable()
+class ConfigService {
+  @WithLock(LockName.CONFIG)
+  async reload(): Promise<string> {
+    return 'reloaded';
+  }
+}
+
+describe('ConcurrencyModule', () => {
+  it('provides the manager and serializer, runs the long-hold scan between init and destroy', async () => {
+    const logger = new RecordingLogger();
+    const moduleRef = await Test.createTestingModule({
+      imports: [
+        ConcurrencyModule.forRoot({ locks: { logger, orderMode: 'log' }, sessions: { maxInFlight: 7 } }),
+      ],
+      providers: [ConfigService],
+    }).compile();
+    const manager = moduleRef.get(LockManager);
+    const sessions = moduleRef.get(SessionSerializer);
+    expect(manager.runtime.detector.running).toBe(false);
+
+    await moduleRef.init();
+    expect(manager.runtime.detector.running).toBe(true);
+    expect(getDefaultLockManager()).toBe(manager);
+    expect(manager.orderMode).toBe('log');
+    expect(sessions.stats().maxInFlight).toBe(7);
+    await expect(moduleRef.get(ConfigService).reload()).resolves.toBe('reloaded');
+    expect(manager.contention()).toEqual(
+      expect.arrayContaining([expect.objectContaining({ lock: 'config', acquisitions: 1 })]),
+    );
+    const report = manager.getReport();
+    expect(JSON.parse(JSON.stringify(report))).toEqual(report); // plain JSON
+
+    await moduleRef.close();
+    expect(manager.runtime.detector.running).toBe(false);
+    expect(() => getDefaultLockManager()).toThrow(/No LockManager is active/);
+  });
+
+  it('works with defaults when imported bare', async () => {
+    const moduleRef = await Test.createTestingModule({ imports: [ConcurrencyModule] }).compile();
+    const sessions = moduleRef.get(SessionSerializer);
+    expect(sessions.maxQueueDepth).toBe(1000);
+    expect(sessions.maxInFlight).toBe(100);
+    expect(sessions.timeoutMs).toBe(30_000);
+    await moduleRef.close();
+  });
+});

@@ -1,0 +1,42 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Hold, HoldState, Task } from './hold';
+
+/**
+ * The async analogue of the spec's thread_local lock stack (§13.1). The store
+ * is the innermost Hold (whose `parent` chain is the rest of the stack) or a
+ * named Task with no lock of its own. Stores are never mutated: entering a lock
+ * runs the guarded code in a new scope (`als.run`), so sibling async flows
+ * never see each other's locks.
+ */
+export type LockScope = Hold | Task;
+
+/** @internal Only the concurrency folder enters scopes. */
+export const lockScope = new AsyncLocalStorage<LockScope>();
+
+/** @internal The innermost hold of a scope, live or already released. */
+export function scopeHold(scope: LockScope | undefined): Hold | undefined {
+  if (scope === undefined) return undefined;
+  return scope instanceof Hold ? scope : scope.base;
+}
+
+/**
+ * Runs `fn` as a named task: locks taken inside are reported under this name
+ * (deadlock cycles, long holds, waiters). Locks already held stay held.
+ */
+export function runInTask<T>(name: string, fn: () => T): T {
+  return lockScope.run(new Task(name, scopeHold(lockScope.getStore())), fn);
+}
+
+/** Name of the current task, if the caller runs under a lock or a named task. */
+export function currentTaskName(): string | undefined {
+  return lockScope.getStore()?.task.name;
+}
+
+/** Locks held by the current async context, outermost first (for logs and assertions). */
+export function heldLocks(): string[] {
+  const names: string[] = [];
+  for (let hold = scopeHold(lockScope.getStore()); hold; hold = hold.parent) {
+    if (hold.state === HoldState.Held) names.push(hold.lock.name);
+  }
+  return names.reverse();
+}

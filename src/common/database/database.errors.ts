@@ -1,0 +1,19 @@
+import { AppError } from '../errors/app.error';
+
+/** SQLite stayed busy (another process held the write lock) through every retry. */
+export class DatabaseBusyError extends AppError {
+  readonly code = 'SERVICE_UNAVAILABLE';
+  readonly status = 503;
+}
+
+/** A transaction wrote tables against the documented global order (a deadlock risk across processes). */
+export class TableOrderViolationError extends AppError {
+  readonly code = 'INTERNAL_ERROR';
+  readonly status = 500;
+}
+
+/** A write-transaction body returned a promise: awaiting inside BEGIN…COMMIT would hold the write lock across the event loop. */
+export class AsyncTransactionBodyError extends AppError {
+  readonly code = 'INTERNAL_ERROR';
+  readonly status = 500;
+}

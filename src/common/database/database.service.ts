@@ -1,0 +1,189 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import type { Database, Statement } from 'better-sqlite3';
+import { DataSource } from 'typeorm';
+import { LockManager, LockName, withLock } from '../concurrency';
+import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import { tableRank, writeTarget } from './table-order';
+
+export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
+
+/** What a write-transaction body may do: synchronous statements on the one connection. */
+export interface WriteTx {
+  run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number | bigint };
+  get<T = Record<string, unknown>>(sql: string, params?: SqlParams): T | undefined;
+  all<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[];
+}
+
+export interface WriteOptions {
+  /** Label for logs and counters. */
+  label?: string;
+  signal?: AbortSignal;
+  /** Bound of the busy retries while other processes hold SQLite's write lock (default 10 s). */
+  busyDeadlineMs?: number;
+}
+
+export interface DatabaseCounters {
+  commits: number;
+  rollbacks: number;
+  busy_retries: number;
+  busy_failures: number;
+  /** Time spent backing off while another process held the write lock (ms, async part only). */
+  busy_wait_ms: number;
+}
+
+/**
+ * How long one BEGIN IMMEDIATE may wait synchronously inside SQLite's busy handler. better-sqlite3
+ * runs on the event loop thread, so the connection's busy_timeout (5 s, spec §5.1) would freeze
+ * every request of this process while another process writes; the write path waits in short
+ * synchronous slices and backs off asynchronously in between.
+ */
+const BUSY_SLICE_MS = 10;
+/** Total bound of the busy retries of one write (then DatabaseBusyError, 503). */
+const BUSY_DEADLINE_MS = 10_000;
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_MAX_MS = 50;
+
+/**
+ * better-sqlite3 turns on extended result codes: besides SQLITE_BUSY there are
+ * SQLITE_BUSY_RECOVERY (another connection is recovering the WAL, e.g. after a crash),
+ * SQLITE_BUSY_SNAPSHOT, SQLITE_BUSY_TIMEOUT and SQLITE_LOCKED_* — all transient.
+ */
+export function isBusy(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED'));
+}
+
+/**
+ * Every write in the engine goes through `write()`: the DATABASE lock in-process (the single
+ * better-sqlite3 connection must never see two transactions interleave), BEGIN IMMEDIATE across
+ * processes, commit or roll back, and a bounded retry with backoff while another process holds
+ * SQLite's write lock. The body is synchronous by contract — better-sqlite3 is, so a
+ * transaction never spans an await and never holds the write lock across the event loop.
+ * Reads need none of this: WAL gives each statement a consistent snapshot.
+ */
+@Injectable()
+export class DatabaseService {
+  private readonly logger = new Logger(DatabaseService.name);
+  private readonly statements = new Map<string, Statement>();
+  readonly counters: DatabaseCounters = { commits: 0, rollbacks: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0 };
+  /** The connection's own busy_timeout (spec pragma), restored after each BEGIN IMMEDIATE. */
+  private connectionBusyTimeout: number | undefined;
+
+  constructor(
+    @InjectDataSource() private readonly dataSource: DataSource,
+    private readonly locks: LockManager,
+  ) {}
+
+  /** The raw connection, for reads and for tests; writes go through `write()`. */
+  get connection(): Database {
+    return (this.dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection;
+  }
+
+  prepare(sql: string): Statement {
+    let stmt = this.statements.get(sql);
+    if (!stmt) {
+      stmt = this.connection.prepare(sql);
+      // Bounded: statements are written in code, but keep a runaway from growing forever.
+      if (this.statements.size < 1000) this.statements.set(sql, stmt);
+    }
+    return stmt;
+  }
+
+  get<T = Record<string, unknown>>(sql: string, params: SqlParams = []): T | undefined {
+    return this.prepare(sql).get(...args(params)) as T | undefined;
+  }
+
+  all<T = Record<string, unknown>>(sql: string, params: SqlParams = []): T[] {
+    return this.prepare(sql).all(...args(params)) as T[];
+  }
+
+  async write<T>(body: (tx: WriteTx) => T, options: WriteOptions = {}): Promise<T> {
+    const lock = this.locks.resolve(LockName.DATABASE);
+    return withLock(lock, () => this.runWithRetry(body, options), { signal: options.signal });
+  }
+
+  private async runWithRetry<T>(body: (tx: WriteTx) => T, options: WriteOptions): Promise<T> {
+    const deadline = Date.now() + (options.busyDeadlineMs ?? BUSY_DEADLINE_MS);
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return this.runOnce(body);
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+        const now = Date.now();
+        if (now >= deadline || options.signal?.aborted) {
+          this.counters.busy_failures += 1;
+          this.logger.error({ label: options.label, attempts: attempt, code: (err as { code?: unknown }).code }, 'database stayed busy');
+          throw new DatabaseBusyError('The database is busy; try again', { attempts: attempt });
+        }
+        this.counters.busy_retries += 1;
+        // Jittered exponential backoff, so processes that collided do not collide again in step.
+        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+        const delay = Math.min(deadline - now, backoff / 2 + Math.random() * (backoff / 2));
+        await new Promise((r) => setTimeout(r, delay));
+        this.counters.busy_wait_ms += Date.now() - now;
+      }
+    }
+  }
+
+  /** BEGIN IMMEDIATE takes SQLite's write lock now (cross-process), waiting at most one short slice. */
+  private beginImmediate(db: Database): void {
+    this.connectionBusyTimeout ??= Number(db.pragma('busy_timeout', { simple: true }));
+    db.pragma(`busy_timeout = ${BUSY_SLICE_MS}`);
+    try {
+      this.prepare('BEGIN IMMEDIATE').run();
+    } finally {
+      db.pragma(`busy_timeout = ${this.connectionBusyTimeout}`);
+    }
+  }
+
+  private runOnce<T>(body: (tx: WriteTx) => T): T {
+    const db = this.connection;
+    // Outside the try: a BEGIN that failed (busy) opened nothing to roll back.
+    this.beginImmediate(db);
+    let lastRank = -1;
+    const checkOrder = (sql: string) => {
+      const table = writeTarget(sql);
+      if (table === undefined) return;
+      const rank = tableRank(table);
+      if (rank === undefined) return;
+      if (rank < lastRank) {
+        throw new TableOrderViolationError(`Transaction wrote ${table} after a table that comes later in TABLE_WRITE_ORDER`);
+      }
+      lastRank = rank;
+    };
+    const tx: WriteTx = {
+      run: (sql, params = []) => {
+        checkOrder(sql);
+        return this.prepare(sql).run(...args(params));
+      },
+      get: <R>(sql: string, params: SqlParams = []) => this.prepare(sql).get(...args(params)) as R | undefined,
+      all: <R>(sql: string, params: SqlParams = []) => this.prepare(sql).all(...args(params)) as R[],
+    };
+    try {
+      const result = body(tx);
+      if (result && typeof (result as { then?: unknown }).then === 'function') {
+        throw new AsyncTransactionBodyError('A write transaction body must be synchronous');
+      }
+      this.prepare('COMMIT').run();
+      this.counters.commits += 1;
+      return result;
+    } catch (err) {
+      if (db.inTransaction) {
+        try {
+          this.prepare('ROLLBACK').run();
+        } catch (rollbackErr) {
+          // Never mask the error that made us roll back.
+          this.logger.error({ err: rollbackErr }, 'rollback failed');
+        }
+      }
+      this.counters.rollbacks += 1;
+      throw err;
+    }
+  }
+}
+
+/** better-sqlite3 takes positional parameters spread, named ones as a single object. */
+function args(params: SqlParams): unknown[] {
+  return Array.isArray(params) ? (params as unknown[]) : [params];
+}

@@ -1,0 +1,116 @@
+import { type CallHandler, type CanActivate, type ExecutionContext, Injectable, type NestInterceptor, SetMetadata } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { finalize, Observable } from 'rxjs';
+import { SessionSerializer, type SessionTurn } from '../concurrency';
+
+/** How a route names the session its request belongs to; undefined = not session-bound. */
+export type SessionKeyExtractor = (request: FastifyRequest) => unknown;
+
+export const SESSION_KEY = 'openkore:sessionKey';
+/** Overrides where the guard finds the session key (e.g. the plugin's character name). */
+export const SerializeBy = (extractor: SessionKeyExtractor) => SetMetadata(SESSION_KEY, extractor);
+
+const MAX_KEY_LENGTH = 128;
+const TURN = Symbol('sessionTurn');
+
+/**
+ * A turn ends when the response is closed (sent, or the client went away) and the handler is
+ * not running. A client that disconnects mid-handler does not let its session's next request
+ * overlap the handler still running for it; every wait inside a handler is bounded, so the
+ * turn still ends.
+ */
+class TurnState {
+  private handlerRunning = false;
+  private responseClosed = false;
+
+  constructor(readonly turn: SessionTurn) {}
+
+  handlerStarted(): void {
+    this.handlerRunning = true;
+  }
+
+  handlerSettled(): void {
+    this.handlerRunning = false;
+    if (this.responseClosed) this.turn();
+  }
+
+  closed(): void {
+    this.responseClosed = true;
+    if (!this.handlerRunning) this.turn();
+  }
+}
+
+type WithTurn = FastifyRequest & { [TURN]?: TurnState };
+
+/** Default: a `:sessionId` route parameter, else a `session_id` field of the JSON body. */
+export const defaultSessionKey: SessionKeyExtractor = (request) => {
+  const params = request.params as Record<string, unknown> | undefined;
+  if (params && typeof params.sessionId === 'string') return params.sessionId;
+  const body = request.body as Record<string, unknown> | undefined;
+  if (body && typeof body === 'object' && !Array.isArray(body)) return body.session_id;
+  return undefined;
+};
+
+/**
+ * Per-session request serialization (spec §3.1): a request that carries a session waits for
+ * its session's turn (FIFO, bounded by REQUEST_TIMEOUT_MS, QUEUE_FULL past the queue depth)
+ * and keeps it until its response is finished — or the client goes away, which also removes
+ * a waiting request from the queue. Requests of other sessions are not held up.
+ */
+@Injectable()
+export class SessionTurnGuard implements CanActivate {
+  constructor(
+    private readonly serializer: SessionSerializer,
+    private readonly reflector: Reflector,
+  ) {}
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (context.getType() !== 'http') return true;
+    const http = context.switchToHttp();
+    const request = http.getRequest<WithTurn>();
+    const reply = http.getResponse<FastifyReply>();
+    const extractor =
+      this.reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, [context.getHandler(), context.getClass()]) ??
+      defaultSessionKey;
+    const key = extractor(request);
+    // Malformed keys are left to validation, which rejects them with a 400.
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) return true;
+
+    const res = reply.raw;
+    const gone = new AbortController();
+    if (res.closed || res.destroyed || request.raw.destroyed) gone.abort();
+    const onGone = () => gone.abort();
+    res.once('close', onGone);
+    let turn: SessionTurn;
+    try {
+      turn = await this.serializer.acquireTurn(key, { signal: gone.signal });
+    } finally {
+      res.off('close', onGone);
+    }
+    const state = new TurnState(turn);
+    request[TURN] = state;
+    // 'close' follows both a finished response and a dropped connection.
+    if (res.closed || res.destroyed) state.closed();
+    else res.once('close', () => state.closed());
+    return true;
+  }
+}
+
+/** Runs the handler inside its session turn's async context, so its locks nest under SESSION. */
+@Injectable()
+export class SessionTurnInterceptor implements NestInterceptor {
+  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
+    const state = context.switchToHttp().getRequest<WithTurn>()[TURN];
+    if (!state) return next.handle();
+    return new Observable<unknown>((subscriber) => {
+      state.handlerStarted();
+      return state.turn.run(() =>
+        next
+          .handle()
+          .pipe(finalize(() => state.handlerSettled()))
+          .subscribe(subscriber),
+      );
+    });
+  }
+}
