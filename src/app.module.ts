@@ -13,8 +13,10 @@ import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
+import { DecisionModule } from './modules/decision/decision.module';
 import { HealthModule } from './modules/health/health.module';
 import { SessionModule } from './modules/session/session.module';
+import { StateModule } from './modules/state/state.module';
 
 @Module({})
 export class AppModule {
@@ -39,6 +41,8 @@ export class AppModule {
         SessionModule,
         HealthModule,
         AdminModule,
+        StateModule,
+        DecisionModule,
         ...extraImports,
       ],
       providers: [

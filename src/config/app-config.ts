@@ -25,6 +25,13 @@ export interface AppConfig {
   readonly lockOrderMode: LockOrderMode;
   readonly lockDebug: boolean;
   readonly metricsPublic: boolean;
+  /** Rule tier rules (JSON); absent file = built-in rules. */
+  readonly rulesFile: string;
+  /** The ML tier's answer is used only at or above this confidence. */
+  readonly mlConfidence: number;
+  /** How long a queued action stays deliverable. */
+  readonly actionTtlMs: number;
+  readonly actionQueueSize: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -119,5 +126,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),
     metricsPublic: bool(env, 'METRICS_PUBLIC', false),
+    rulesFile: path.resolve(str(env, 'RULES_FILE', './control/rules.json')),
+    mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
+    actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
+    actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
   });
 }

@@ -1,0 +1,28 @@
+/**
+ * The baseline: bare Fastify parsing the same decide body and answering a fixed flat action.
+ * Whatever the engine costs beyond this is the price of its correctness machinery.
+ */
+import Fastify from 'fastify';
+
+const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
+app.post('/api/v1/decide', (request) => {
+  const body = request.body as { game_state?: { character?: { name?: string } }; request_id?: unknown };
+  return {
+    action: 'attack_monster',
+    params: { target_id: 1 },
+    reason: 'baseline',
+    tier_used: 'rule',
+    latency_ms: 0,
+    request_id: body?.request_id,
+    name: body?.game_state?.character?.name,
+  };
+});
+const port = Number(process.env.PORT ?? 0);
+app.listen({ port, host: '127.0.0.1' }).then(
+  (address) => process.stdout.write(`listening ${address}\n`),
+  (err: unknown) => {
+    process.stderr.write(String(err));
+    process.exit(1);
+  },
+);
+process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));

@@ -1,0 +1,195 @@
+/**
+ * Hot-path benchmark: the built engine and a bare Fastify server that parses the same body,
+ * driven in the same run, interleaved (bare, engine, bare, engine) so both see the same
+ * machine state. Prints throughput, p50/p99 latency and the engine/bare throughput ratio.
+ * Traffic goes to 127.0.0.1 only, bounded in time. Not a test: nothing here asserts.
+ */
+import autocannon from 'autocannon';
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+
+interface Scenario {
+  name: string;
+  sessions: number;
+  connectionsPerSession: number;
+  /** Requests per second per connection; undefined = flat out. */
+  rate?: number;
+  seconds: number;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: '10 sessions x 2 conns, flat out', sessions: 10, connectionsPerSession: 2, seconds: 6 },
+  { name: '10 sessions x 20 ticks/s', sessions: 10, connectionsPerSession: 1, rate: 20, seconds: 8 },
+  { name: '100 sessions x 20 ticks/s', sessions: 100, connectionsPerSession: 1, rate: 20, seconds: 8 },
+];
+
+function body(i: number): string {
+  return JSON.stringify({
+    game_state: {
+      character: {
+        name: `BenchBot${i}`,
+        level: 60,
+        hp: 4000,
+        max_hp: 5000,
+        sp: 300,
+        max_sp: 400,
+        position: { map: 'prt_fild08', x: 100 + i, y: 120 },
+        weight: 500,
+        max_weight: 3000,
+        zeny: 12345,
+        job_class: 'Knight',
+        is_sitting: false,
+      },
+      skills: [{ id: 5, name: 'Bash', level: 10, sp_cost: 15 }],
+      monsters: [
+        { id: 2001, name: 'Poring', level: 1, hp: 50, max_hp: 50, distance: 4, is_aggressive: false, is_attacking_me: false },
+        { id: 2002, name: 'Lunatic', level: 3, hp: 60, max_hp: 60, distance: 7, is_aggressive: false, is_attacking_me: false },
+      ],
+      inventory: [{ id: 501, name: 'Red Potion', amount: 20, type: 'usable' }],
+      nearby_players: [{ id: 150001, name: 'Someone', level: 70, distance: 8 }],
+      party_members: [],
+      timestamp_ms: Date.now(),
+    },
+    request_id: i,
+    timestamp_ms: Date.now(),
+  });
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function startProcess(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
+  const proc = spawn(process.execPath, [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    let out = '';
+    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${out}`)), 30_000);
+    const onData = (c: Buffer) => {
+      out += c.toString();
+      if (ready.test(out)) {
+        clearTimeout(timer);
+        resolve();
+      }
+    };
+    proc.stdout!.on('data', onData);
+    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${out}`)));
+  });
+  proc.stdout!.resume();
+  proc.stderr!.resume();
+  return proc;
+}
+
+async function stop(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null) return;
+  await new Promise<void>((resolve) => {
+    proc.once('exit', () => resolve());
+    proc.kill('SIGTERM');
+    setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
+  });
+}
+
+interface Run {
+  rps: number;
+  p50: number;
+  p99: number;
+  errors: number;
+  non2xx: number;
+  total: number;
+}
+
+async function drive(url: string, s: Scenario): Promise<Run> {
+  const connections = s.sessions * s.connectionsPerSession;
+  let next = 0;
+  const result = await autocannon({
+    url: `${url}/api/v1/decide`,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    connections,
+    duration: s.seconds,
+    connectionRate: s.rate,
+    // Connection i speaks for session i % sessions, so a session's connections share a turn.
+    setupClient: (client: { setBody(b: string): void }) => client.setBody(body(next++ % s.sessions)),
+  });
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    errors: result.errors + result.timeouts,
+    non2xx: result.non2xx,
+    total: result.requests.total,
+  };
+}
+
+function mean(runs: Run[]): Run {
+  const avg = (k: keyof Run) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
+  return { rps: avg('rps'), p50: avg('p50'), p99: Math.max(...runs.map((r) => r.p99)), errors: avg('errors'), non2xx: avg('non2xx'), total: avg('total') };
+}
+
+export async function runHttpBench(): Promise<void> {
+  const enginePort = await freePort();
+  const barePort = await freePort();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
+  const engine = await startProcess(
+    path.join(ROOT, 'dist', 'src', 'main.js'),
+    { PORT: String(enginePort), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'warn', DATA_DIR: dataDir, NODE_ENV: 'production' },
+    /listening/,
+  );
+  const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/);
+  const engineUrl = `http://127.0.0.1:${enginePort}`;
+  const bareUrl = `http://127.0.0.1:${barePort}`;
+  const rows: Record<string, string | number>[] = [];
+  try {
+    // Warm both (JIT, first-session creation) before measuring.
+    await drive(engineUrl, { name: 'warm', sessions: 100, connectionsPerSession: 1, seconds: 2 });
+    await drive(bareUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
+    for (const s of SCENARIOS) {
+      const e: Run[] = [];
+      const b: Run[] = [];
+      for (let round = 0; round < 2; round++) {
+        b.push(await drive(bareUrl, s));
+        e.push(await drive(engineUrl, s));
+      }
+      const em = mean(e);
+      const bm = mean(b);
+      const fmt = (n: number) => Math.round(n * 10) / 10;
+      rows.push({ scenario: s.name, server: 'bare fastify', 'req/s': fmt(bm.rps), 'p50 ms': bm.p50, 'p99 ms': bm.p99, 'errors+non2xx': bm.errors + bm.non2xx, 'engine/bare': '' });
+      rows.push({
+        scenario: s.name,
+        server: 'engine',
+        'req/s': fmt(em.rps),
+        'p50 ms': em.p50,
+        'p99 ms': em.p99,
+        'errors+non2xx': em.errors + em.non2xx,
+        'engine/bare': `${Math.round((em.rps / bm.rps) * 100)}%`,
+      });
+    }
+  } finally {
+    await Promise.all([stop(engine), stop(bare)]);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  console.table(rows);
+  console.log('latency from autocannon (1 ms resolution); p99 is the worse of the two rounds; rate scenarios correct for coordinated omission');
+}
+
+if (require.main === module) {
+  runHttpBench().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

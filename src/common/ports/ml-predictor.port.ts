@@ -1,0 +1,21 @@
+import type { GameState } from '../../modules/state/game-state';
+
+/**
+ * What the decision path needs from the ML module. The ML module provides it under this token
+ * when it is loaded; without it the ML tier is skipped.
+ */
+export const ML_PREDICTOR = Symbol('ML_PREDICTOR');
+
+export interface MlPrediction {
+  action_type: string;
+  confidence: number;
+  model_version: number;
+}
+
+export interface MlPredictor {
+  /** False while no valid model is loaded (the tier is skipped, health says degraded). */
+  readonly available: boolean;
+  predictState(state: Readonly<GameState>): Promise<MlPrediction>;
+  /** Feeds an action's outcome (from action feedback) to the training data; never blocks. */
+  recordOutcome?(sample: { state: Readonly<GameState>; action_type: string; success: boolean; session_id: string }): void;
+}

@@ -1,0 +1,91 @@
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { DatabaseService } from '../../common/database/database.service';
+import type { DecisionTier } from './action';
+
+export interface DecisionLogEntry {
+  session_id: string;
+  decision_tier: DecisionTier;
+  action_type: string;
+  reason: string | null;
+  state_version: number | null;
+  processing_time_ms: number;
+  success?: boolean | null;
+  outcome?: string | null;
+  created_at: number;
+}
+
+const FLUSH_INTERVAL_MS = 250;
+const FLUSH_AT = 500;
+const MAX_BUFFERED = 50_000;
+
+/**
+ * Every decision goes to decision_log, in batches: the request path only pushes to an array;
+ * one flusher writes a batch per transaction (on an interval, when the buffer fills, and at
+ * shutdown). A full buffer drops and counts rather than slowing bots down.
+ */
+@Injectable()
+export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(DecisionLogWriter.name);
+  private buffer: DecisionLogEntry[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  written = 0;
+  dropped = 0;
+
+  constructor(private readonly db: DatabaseService) {}
+
+  onModuleInit(): void {
+    this.timer = setInterval(() => void this.flush(), FLUSH_INTERVAL_MS);
+    this.timer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+    if (this.buffer.length) await this.flush();
+  }
+
+  push(entry: DecisionLogEntry): void {
+    if (this.buffer.length >= MAX_BUFFERED) {
+      this.dropped++;
+      return;
+    }
+    this.buffer.push(entry);
+    if (this.buffer.length >= FLUSH_AT) void this.flush();
+  }
+
+  get pending(): number {
+    return this.buffer.length;
+  }
+
+  flush(): Promise<void> {
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.buffer.length === 0) return;
+    const batch = this.buffer;
+    this.buffer = [];
+    try {
+      await this.db.write(
+        (tx) => {
+          for (const e of batch) {
+            tx.run(
+              `INSERT INTO decision_log (session_id, decision_tier, action_type, reason, state_version, processing_time_ms, success, outcome, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+              [e.session_id, e.decision_tier, e.action_type, e.reason, e.state_version, e.processing_time_ms, e.success == null ? null : e.success ? 1 : 0, e.outcome ?? null, e.created_at],
+            );
+          }
+        },
+        { label: 'decision_log.flush' },
+      );
+      this.written += batch.length;
+    } catch (err) {
+      // Put the batch back in front (bounded): a transient failure loses nothing acknowledged.
+      this.buffer = batch.concat(this.buffer).slice(0, MAX_BUFFERED);
+      this.logger.error({ err, entries: batch.length }, 'decision_log flush failed');
+    }
+  }
+}

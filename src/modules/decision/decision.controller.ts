@@ -1,0 +1,101 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { InvalidRequestError } from '../../common/errors/app.error';
+import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { SessionService } from '../session/session.service';
+import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
+import type { GameState, PartialGameState } from '../state/game-state';
+import { etagOf } from '../state/state.controller';
+import { StateService } from '../state/state.service';
+import { DecisionService } from './decision.service';
+import { ConfigReloadDto } from './dto/decide.dto';
+import { PlannerService } from './planner.service';
+import { RuleSetService } from './rule-set.service';
+
+/** `If-Match: "7"` (or W/"7") → 7. */
+function versionFromIfMatch(header: string | undefined): number | undefined {
+  if (header === undefined) return undefined;
+  const m = /^\s*(?:W\/)?"?(\d{1,15})"?\s*$/.exec(header);
+  if (!m) throw new InvalidRequestError('If-Match must be a state version, e.g. "7"');
+  return Number(m[1]);
+}
+
+@ApiTags('decision')
+@ApiBearerAuth()
+@Controller('api/v1')
+export class DecisionController {
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly state: StateService,
+    private readonly decisions: DecisionService,
+    private readonly planner: PlannerService,
+    private readonly rules: RuleSetService,
+  ) {}
+
+  @Post('state')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Apply a game state (whole or a patch) and get the next action' })
+  @ApiHeader({ name: 'If-Match', required: false, description: 'Expected state version (like expected_version)' })
+  @ApiOkResponse({ type: DecisionResponseDto })
+  @ApiAcceptedResponse({ type: PendingDecisionResponseDto, description: 'The strategic planner is working: poll GET /action/:taskId' })
+  @ApiErrors(404, 409)
+  async update(@Body() dto: StateUpdateDto, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+    this.sessions.touch(dto.session_id);
+    const headerVersion = versionFromIfMatch(ifMatch);
+    if (headerVersion !== undefined && dto.expected_version !== undefined && headerVersion !== dto.expected_version) {
+      throw new InvalidRequestError('If-Match and expected_version disagree');
+    }
+    const snapshot = await this.state.apply(dto.session_id, {
+      full: dto.game_state as GameState | undefined,
+      patch: dto.patch as PartialGameState | undefined,
+      strategy: dto.merge_strategy,
+      expectedVersion: dto.expected_version ?? headerVersion,
+    });
+    const decision = await this.decisions.decide(snapshot);
+    void reply.header('etag', etagOf(snapshot.version));
+    if (decision.pending) {
+      void reply.code(202);
+      return {
+        session_id: dto.session_id,
+        version: snapshot.version,
+        task_id: decision.pending.task_id,
+        fallback_action: decision.pending.fallback_action,
+        processing_time_ms: decision.processing_time_ms,
+      };
+    }
+    return {
+      session_id: dto.session_id,
+      version: snapshot.version,
+      decision_tier: decision.decision_tier,
+      processing_time_ms: decision.processing_time_ms,
+      action: decision.action,
+      tier_timings_us: decision.tier_timings_us,
+    };
+  }
+
+  @Get('action/:taskId')
+  @ApiOperation({ summary: 'Poll a strategic-planner task: pending, completed (with its action) or failed' })
+  @ApiErrors(404)
+  task(@Param('taskId', new ParseUUIDPipe()) taskId: string) {
+    return this.planner.get(taskId);
+  }
+
+  @Post('config/reload')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Re-read a runtime configuration file (rules) under the CONFIG lock; an invalid file is refused and the running one stays' })
+  @ApiErrors(422)
+  async reload(@Body() dto: ConfigReloadDto) {
+    const set = await this.rules.reload();
+    return { type: dto.type ?? 'rules', version: set.version, source: set.source, loaded_at: set.loadedAt, rule_count: set.rules.length };
+  }
+
+  @Get('config/:type')
+  @ApiOperation({ summary: 'The running configuration of a type (rules)' })
+  @ApiErrors(400)
+  config(@Param('type') type: string) {
+    RuleSetService.assertType(type);
+    const set = this.rules.rules;
+    return { type, version: set.version, source: set.source, loaded_at: set.loadedAt, rules: set.rules };
+  }
+}

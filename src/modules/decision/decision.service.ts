@@ -1,0 +1,247 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { SessionService } from '../session/session.service';
+import { type GameState, hpRatio, type StateSnapshot } from '../state/game-state';
+import { StateService } from '../state/state.service';
+import { type Action, ActionPriority, ActionType, type DecisionTier, DECISION_TIERS, fromPluginAction } from './action';
+import { ActionQueue, type ActionQueueStats, type QueuedAction } from './action-queue';
+import { DecisionLogWriter } from './decision-log.writer';
+import { PlannerService, type PlannerTask } from './planner.service';
+import { RuleSetService } from './rule-set.service';
+import { fleeFrom, findHealingItem, REFLEX, reflexTier, type TierResult } from './tiers/reflex.tier';
+import { ruleTier } from './tiers/rules';
+
+export interface Decision {
+  decision_tier: DecisionTier;
+  action: Action & { source?: string };
+  processing_time_ms: number;
+  /** Microseconds spent in each tier that ran. */
+  tier_timings_us: Partial<Record<DecisionTier, number>>;
+  state_version: number;
+  /** Set when the slow tier is working: answer 202 with the task and a fallback. */
+  pending?: PlannerTask;
+}
+
+export interface DecisionStats {
+  total_decisions: number;
+  reflex_decisions: number;
+  rule_decisions: number;
+  ml_decisions: number;
+  llm_decisions: number;
+  pending_plans: number;
+}
+
+const OFFENSIVE = new Set<ActionType>([ActionType.ATTACK, ActionType.USE_SKILL]);
+
+/**
+ * The decision path of every tick: reflex → rules → ML → strategic planner, first answer wins,
+ * each tier timed. The chosen action goes through the session's action queue (priority,
+ * deadline, conflicts) and into decision_log.
+ */
+@Injectable()
+export class DecisionService {
+  private readonly logger = new Logger(DecisionService.name);
+  private readonly queues = new Map<string, ActionQueue>();
+  private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
+  private readonly feedback = new Map<string, { success: number; failure: number }>();
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly rules: RuleSetService,
+    private readonly planner: PlannerService,
+    private readonly log: DecisionLogWriter,
+    private readonly state: StateService,
+    sessions: SessionService,
+    @Optional() @Inject(ML_PREDICTOR) private readonly ml: MlPredictor | null = null,
+  ) {
+    sessions.onSessionExpired((id) => {
+      this.queues.delete(id);
+      this.planner.forgetSession(id);
+    });
+  }
+
+  queue(sessionId: string): ActionQueue {
+    let q = this.queues.get(sessionId);
+    if (!q) {
+      q = new ActionQueue(this.config.actionQueueSize);
+      this.queues.set(sessionId, q);
+    }
+    return q;
+  }
+
+  /** Adds an action from outside the decision path (macro executions) to a session's queue. */
+  enqueue(sessionId: string, action: Action, priority: ActionPriority, source: string, ttlMs = this.config.actionTtlMs) {
+    return this.queue(sessionId).enqueue(action, priority, ttlMs, source);
+  }
+
+  async decide(snapshot: StateSnapshot): Promise<Decision> {
+    const started = performance.now();
+    const state = snapshot.state;
+    const timings: Partial<Record<DecisionTier, number>> = {};
+    let tier: DecisionTier | undefined;
+    let result: TierResult | undefined;
+
+    const t0 = performance.now();
+    result = reflexTier(state);
+    timings.reflex = us(performance.now() - t0);
+    if (result) tier = 'reflex';
+
+    if (!result) {
+      const t1 = performance.now();
+      result = ruleTier(this.rules.rules.rules, state);
+      timings.rule = us(performance.now() - t1);
+      if (result) tier = 'rule';
+    }
+
+    if (!result && this.ml?.available) {
+      const t2 = performance.now();
+      result = await this.mlTier(state);
+      timings.ml = us(performance.now() - t2);
+      if (result) tier = 'ml';
+    }
+
+    let pending: PlannerTask | undefined;
+    if (!result) {
+      const t3 = performance.now();
+      const ready = this.planner.takeReady(snapshot.sessionId);
+      if (ready?.action) {
+        result = { action: ready.action, priority: ActionPriority.LOW };
+        tier = 'llm';
+      } else {
+        pending = this.planner.startOrGet(snapshot.sessionId, state);
+      }
+      timings.llm = us(performance.now() - t3);
+    }
+
+    const queue = this.queue(snapshot.sessionId);
+    if (result && tier) {
+      result = this.safetyNet(state, result);
+      queue.enqueue(result.action, result.priority, this.config.actionTtlMs, tier);
+    }
+    // A macro's action or an earlier, more urgent one may come before this tick's decision.
+    const next: QueuedAction | undefined = queue.dequeue();
+    let action: Decision['action'];
+    let decisionTier: DecisionTier;
+    if (next) {
+      action = isTier(next.source) ? next.action : { ...next.action, source: next.source };
+      decisionTier = isTier(next.source) ? next.source : (tier ?? 'rule');
+      pending = undefined;
+    } else if (result && tier) {
+      action = result.action;
+      decisionTier = tier;
+    } else {
+      action = pending!.fallback_action;
+      decisionTier = 'llm';
+    }
+    // A queued action the safety net has not seen (a macro's) is checked too.
+    action = this.safetyNet(state, { action, priority: ActionPriority.NORMAL }).action;
+
+    const processing = Math.round((performance.now() - started) * 1000) / 1000;
+    this.counts[decisionTier]++;
+    this.log.push({
+      session_id: snapshot.sessionId,
+      decision_tier: decisionTier,
+      action_type: action.type,
+      reason: action.reason,
+      state_version: snapshot.version,
+      processing_time_ms: processing,
+      created_at: Date.now(),
+    });
+    return { decision_tier: decisionTier, action, processing_time_ms: processing, tier_timings_us: timings, state_version: snapshot.version, pending };
+  }
+
+  stats(): DecisionStats {
+    const total = DECISION_TIERS.reduce((s, t) => s + this.counts[t], 0);
+    return {
+      total_decisions: total,
+      reflex_decisions: this.counts.reflex,
+      rule_decisions: this.counts.rule,
+      ml_decisions: this.counts.ml,
+      llm_decisions: this.counts.llm,
+      pending_plans: this.planner.pendingCount,
+    };
+  }
+
+  /** Outcome of an action the bot executed: counted per action type, fed to training. */
+  recordFeedback(action: string, success: boolean, sessionId: string | undefined, reason: string | undefined): void {
+    const key = action.slice(0, 64);
+    let c = this.feedback.get(key);
+    if (!c) {
+      if (this.feedback.size >= 256) return; // action names come from clients: bound the map
+      c = { success: 0, failure: 0 };
+      this.feedback.set(key, c);
+    }
+    if (success) c.success++;
+    else c.failure++;
+    const type = fromPluginAction(action);
+    const snapshot = sessionId ? this.state.current(sessionId) : undefined;
+    if (type && snapshot && sessionId && this.ml?.recordOutcome) {
+      this.ml.recordOutcome({ state: snapshot.state, action_type: type, success, session_id: sessionId });
+    }
+    if (!success) this.logger.debug({ action, session_id: sessionId, reason }, 'action failed');
+  }
+
+  feedbackStats(): Record<string, { success: number; failure: number }> {
+    return Object.fromEntries([...this.feedback].map(([k, v]) => [k, { ...v }]));
+  }
+
+  queueStats(): Record<string, ActionQueueStats> {
+    const out = Object.create(null) as Record<string, ActionQueueStats>;
+    for (const [id, q] of this.queues) out[id] = { ...q.stats };
+    return out;
+  }
+
+  /** Whatever a tier says, a dying character is never sent to fight. */
+  private safetyNet(state: Readonly<GameState>, result: TierResult): TierResult {
+    if (hpRatio(state) >= REFLEX.critical || !OFFENSIVE.has(result.action.type)) return result;
+    const attackers = (state.monsters ?? []).filter((m) => m.is_attacking_me);
+    return { action: fleeFrom(state, attackers, `HP ${Math.round(hpRatio(state) * 100)}%: refusing to attack, fleeing`), priority: ActionPriority.CRITICAL };
+  }
+
+  private async mlTier(state: Readonly<GameState>): Promise<TierResult | undefined> {
+    try {
+      const p = await this.ml!.predictState(state);
+      if (p.confidence < this.config.mlConfidence) return undefined;
+      const action = materialize(p.action_type as ActionType, state);
+      if (!action) return undefined;
+      action.reason = `model v${p.model_version}: ${p.action_type} (${Math.round(p.confidence * 100)}%)`;
+      return { action, priority: ActionPriority.NORMAL };
+    } catch (err) {
+      // The ML tier is an optimization: any failure falls through to the next tier.
+      this.logger.warn({ err }, 'ML tier failed; falling through');
+      return undefined;
+    }
+  }
+}
+
+/** Turns a model's action type into a concrete action for this state, if it can be done here. */
+function materialize(type: ActionType, state: Readonly<GameState>): Action | undefined {
+  switch (type) {
+    case ActionType.ATTACK: {
+      const target = [...(state.monsters ?? [])].sort((a, b) => (a.distance ?? Infinity) - (b.distance ?? Infinity))[0];
+      return target ? { type, params: { target_id: target.id, target_name: target.name }, reason: '' } : undefined;
+    }
+    case ActionType.USE_ITEM: {
+      const item = findHealingItem(state as GameState);
+      return item ? { type, params: { item_id: item.id, item_name: item.name }, reason: '' } : undefined;
+    }
+    case ActionType.SIT:
+    case ActionType.STAND:
+    case ActionType.NO_ACTION:
+      return { type, params: {}, reason: '' };
+    case ActionType.TELEPORT:
+      return { type, params: { method: 'any' }, reason: '' };
+    default:
+      // Types that need parameters the model does not give (where to move, what to store…).
+      return undefined;
+  }
+}
+
+function us(ms: number): number {
+  return Math.round(ms * 1000);
+}
+
+function isTier(s: string): s is DecisionTier {
+  return (DECISION_TIERS as readonly string[]).includes(s);
+}

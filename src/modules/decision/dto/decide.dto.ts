@@ -1,0 +1,50 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
+import { GameStateDto } from '../../state/dto/game-state.dto';
+
+/** The body the GodTierAI plugin in the field sends to POST /api/v1/decide. */
+export class DecideDto {
+  @ApiProperty({ type: GameStateDto })
+  @ValidateNested()
+  @Type(() => GameStateDto)
+  game_state: GameStateDto;
+
+  @ApiPropertyOptional({ description: 'The plugin sends an integer or a string' })
+  @IsOptional()
+  request_id?: string | number;
+
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsInt()
+  @Min(0)
+  timestamp_ms?: number;
+}
+
+export class DecideResponseDto {
+  @ApiProperty({ example: 'attack_monster', description: 'attack_monster, use_item, use_skill, emergency_flee, rest, move_to_position, idle, …' })
+  action: string;
+  @ApiProperty({ type: Object }) params: Record<string, unknown>;
+  @ApiProperty() reason: string;
+  @ApiProperty({ enum: ['reflex', 'rule', 'ml', 'llm'] }) tier_used: string;
+  @ApiProperty() latency_ms: number;
+  @ApiPropertyOptional() request_id?: string | number;
+  @ApiProperty({ format: 'uuid' }) session_id: string;
+  @ApiProperty() state_version: number;
+  @ApiPropertyOptional({ format: 'uuid' }) pending_task_id?: string;
+}
+
+export class ActionFeedbackDto {
+  @ApiProperty({ example: 'attack_monster' }) @IsString() @Length(1, 64) action: string;
+  @ApiProperty({ enum: ['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'] })
+  @IsIn(['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'])
+  status: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 512) reason?: string;
+  @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 2048) message?: string;
+  @ApiPropertyOptional({ description: 'Links the outcome to a session when known' }) @IsOptional() @IsString() @Length(1, 64) character_name?: string;
+  @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() session_id?: string;
+}
+
+export class ConfigReloadDto {
+  @ApiPropertyOptional({ enum: ['rules'], default: 'rules' }) @IsOptional() @IsIn(['rules']) type?: 'rules';
+}

@@ -1,0 +1,26 @@
+import { Controller, Get, Param, ParseUUIDPipe, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { StateService } from './state.service';
+
+export function etagOf(version: number): string {
+  return `"${version}"`;
+}
+
+@ApiTags('state')
+@ApiBearerAuth()
+@Controller('api/v1/state')
+export class StateController {
+  constructor(private readonly state: StateService) {}
+
+  @Get(':sessionId')
+  @ApiOperation({ summary: 'The latest snapshot of a session with its version (also as ETag); never waits for a writer' })
+  @ApiOkResponse({ description: '{session_id, version, updated_at, state}' })
+  @ApiErrors(404)
+  get(@Param('sessionId', new ParseUUIDPipe()) sessionId: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const snap = this.state.get(sessionId);
+    void reply.header('etag', etagOf(snap.version));
+    return { session_id: snap.sessionId, version: snap.version, updated_at: new Date(snap.updatedAt).toISOString(), state: snap.state };
+  }
+}

@@ -1,0 +1,147 @@
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type KeyedLock, LockManager, LockName, type RwLock, withLock } from '../../common/concurrency';
+import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
+import { DatabaseService } from '../../common/database/database.service';
+import { SessionService } from '../session/session.service';
+import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
+import { MergeStrategy, mergeState } from './state-merger';
+import { MergeConflictError, StaleVersionError } from './state.errors';
+
+export interface StateUpdate {
+  /** A whole game state: replaces the snapshot. */
+  full?: GameState;
+  /** Some fields: merged into the snapshot with `strategy`. */
+  patch?: PartialGameState;
+  strategy?: MergeStrategy;
+  /** Optimistic locking: refuse with VERSION_CONFLICT unless the snapshot is at this version. */
+  expectedVersion?: number;
+}
+
+/**
+ * Per session, the current game state as an immutable snapshot (spec §9.1 copy-on-write):
+ * readers take the published snapshot without any lock; a writer builds the next one and
+ * publishes it under the session's STATE write lock, bumping the version (§9.2) by one for
+ * every applied update. Snapshots are persisted by a throttled flusher, off the request path.
+ */
+@Injectable()
+export class StateService implements OnModuleInit, BeforeApplicationShutdown {
+  private readonly logger = new Logger(StateService.name);
+  private readonly snapshots = new Map<string, StateSnapshot>();
+  private readonly dirty = new Set<string>();
+  private readonly lock: KeyedLock<RwLock>;
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> | undefined;
+  static readonly FLUSH_INTERVAL_MS = 1000;
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly sessions: SessionService,
+    locks: LockManager,
+  ) {
+    this.lock = locks.resolve(LockName.STATE) as KeyedLock<RwLock>;
+  }
+
+  onModuleInit(): void {
+    // Resume: the last persisted snapshot of every session that is still active.
+    const rows = this.db.all<{ session_id: string; version: number; state_json: string; updated_at: number }>(
+      `SELECT s.session_id, s.version, s.state_json, s.updated_at FROM game_state_snapshots s
+       JOIN player_sessions p ON p.session_id = s.session_id WHERE p.status = 'active'`,
+    );
+    for (const row of rows) {
+      try {
+        const state = JSON.parse(row.state_json) as GameState;
+        this.snapshots.set(row.session_id, deepFreeze({ sessionId: row.session_id, version: Number(row.version), updatedAt: Number(row.updated_at), state }));
+      } catch (err) {
+        this.logger.warn({ err, session_id: row.session_id }, 'unreadable persisted snapshot skipped');
+      }
+    }
+    this.sessions.onSessionExpired((id) => {
+      this.snapshots.delete(id);
+      this.dirty.delete(id);
+    });
+    this.flushTimer = setInterval(() => void this.flush(), StateService.FLUSH_INTERVAL_MS);
+    this.flushTimer.unref();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    if (this.flushTimer) clearInterval(this.flushTimer);
+    this.flushTimer = undefined;
+    await this.flush();
+  }
+
+  /** The current snapshot, lock-free; undefined before the session's first update. */
+  current(sessionId: string): StateSnapshot | undefined {
+    return this.snapshots.get(sessionId);
+  }
+
+  get(sessionId: string): StateSnapshot {
+    const snap = this.snapshots.get(sessionId);
+    if (!snap) {
+      if (!this.sessions.exists(sessionId)) throw new NotFoundError(`Session ${sessionId} not found or expired`, { session_id: sessionId });
+      throw new NotFoundError(`Session ${sessionId} has no game state yet`, { session_id: sessionId });
+    }
+    return snap;
+  }
+
+  async apply(sessionId: string, update: StateUpdate): Promise<StateSnapshot> {
+    if (!update.full === !update.patch) throw new InvalidRequestError('Send exactly one of game_state (whole) or patch (partial)');
+    return withLock(this.lock, () => this.applyLocked(sessionId, update), { key: sessionId, mode: 'write' });
+  }
+
+  private applyLocked(sessionId: string, update: StateUpdate): StateSnapshot {
+    const base = this.snapshots.get(sessionId);
+    const version = base?.version ?? 0;
+    if (update.expectedVersion !== undefined && update.expectedVersion !== version) {
+      throw new StaleVersionError(sessionId, update.expectedVersion, version);
+    }
+    let next: GameState;
+    if (update.full) {
+      next = update.full;
+    } else {
+      if (!base) throw new InvalidRequestError('The first update of a session must be a whole game_state, not a patch');
+      const merged = mergeState(base.state, update.patch!, update.strategy ?? MergeStrategy.LAST_WRITE_WINS);
+      if (merged.conflicts.length > 0) throw new MergeConflictError(sessionId, version, merged.conflicts);
+      next = merged.state;
+    }
+    const snapshot: StateSnapshot = deepFreeze({ sessionId, version: version + 1, updatedAt: Date.now(), state: next });
+    this.snapshots.set(sessionId, snapshot);
+    this.dirty.add(sessionId);
+    return snapshot;
+  }
+
+  /** Writes the snapshots changed since the last flush, in one transaction. */
+  flush(): Promise<void> {
+    // One flusher at a time; a timer tick during a flush just waits for it.
+    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
+    return this.flushing;
+  }
+
+  private async flushOnce(): Promise<void> {
+    if (this.dirty.size === 0) return;
+    const batch = [...this.dirty].map((id) => this.snapshots.get(id)).filter((s): s is StateSnapshot => !!s);
+    this.dirty.clear();
+    try {
+      await this.db.write(
+        (tx) => {
+          for (const s of batch) {
+            tx.run(
+              `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
+               ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
+               WHERE excluded.version > game_state_snapshots.version`,
+              [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
+            );
+          }
+        },
+        { label: 'state.flush' },
+      );
+    } catch (err) {
+      // Keep them dirty: the next tick retries; the in-memory snapshot stays authoritative.
+      for (const s of batch) this.dirty.add(s.sessionId);
+      this.logger.error({ err, sessions: batch.length }, 'snapshot flush failed');
+    }
+  }
+
+  get sessionCount(): number {
+    return this.snapshots.size;
+  }
+}
