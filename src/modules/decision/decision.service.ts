@@ -34,6 +34,11 @@ export interface DecisionStats {
 
 const OFFENSIVE = new Set<ActionType>([ActionType.ATTACK, ActionType.USE_SKILL]);
 
+/** Called when a queued action from outside the tiers (e.g. `macro:<execution id>`) is handed to the bot. */
+export type DeliveredListener = (sessionId: string, entry: QueuedAction) => void;
+/** Called for every action_feedback the plugin sends. */
+export type FeedbackListener = (event: { sessionId: string | undefined; action: string; success: boolean; reason?: string }) => void;
+
 /**
  * The decision path of every tick: reflex → rules → ML → strategic planner, first answer wins,
  * each tier timed. The chosen action goes through the session's action queue (priority,
@@ -45,6 +50,8 @@ export class DecisionService {
   private readonly queues = new Map<string, ActionQueue>();
   private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
   private readonly feedback = new Map<string, { success: number; failure: number }>();
+  private readonly deliveredListeners: DeliveredListener[] = [];
+  private readonly feedbackListeners: FeedbackListener[] = [];
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -73,6 +80,14 @@ export class DecisionService {
   /** Adds an action from outside the decision path (macro executions) to a session's queue. */
   enqueue(sessionId: string, action: Action, priority: ActionPriority, source: string, ttlMs = this.config.actionTtlMs) {
     return this.queue(sessionId).enqueue(action, priority, ttlMs, source);
+  }
+
+  onActionDelivered(listener: DeliveredListener): void {
+    this.deliveredListeners.push(listener);
+  }
+
+  onFeedback(listener: FeedbackListener): void {
+    this.feedbackListeners.push(listener);
   }
 
   async decide(snapshot: StateSnapshot): Promise<Decision> {
@@ -127,6 +142,7 @@ export class DecisionService {
       action = isTier(next.source) ? next.action : { ...next.action, source: next.source };
       decisionTier = isTier(next.source) ? next.source : (tier ?? 'rule');
       pending = undefined;
+      if (!isTier(next.source)) this.notify(() => this.deliveredListeners.forEach((l) => l(snapshot.sessionId, next)));
     } else if (result && tier) {
       action = result.action;
       decisionTier = tier;
@@ -180,6 +196,7 @@ export class DecisionService {
       this.ml.recordOutcome({ state: snapshot.state, action_type: type, success, session_id: sessionId });
     }
     if (!success) this.logger.debug({ action, session_id: sessionId, reason }, 'action failed');
+    this.notify(() => this.feedbackListeners.forEach((l) => l({ sessionId, action, success, reason })));
   }
 
   feedbackStats(): Record<string, { success: number; failure: number }> {
@@ -190,6 +207,15 @@ export class DecisionService {
     const out = Object.create(null) as Record<string, ActionQueueStats>;
     for (const [id, q] of this.queues) out[id] = { ...q.stats };
     return out;
+  }
+
+  /** A listener's failure is logged, never allowed to fail the tick that triggered it. */
+  private notify(fn: () => void): void {
+    try {
+      fn();
+    } catch (err) {
+      this.logger.error({ err }, 'decision listener failed');
+    }
   }
 
   /** Whatever a tier says, a dying character is never sent to fight. */
