@@ -144,7 +144,7 @@ export async function runHttpBench(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
   const engine = await startProcess(
     path.join(ROOT, 'dist', 'src', 'main.js'),
-    { PORT: String(enginePort), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'warn', DATA_DIR: dataDir, NODE_ENV: 'production' },
+    { PORT: String(enginePort), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, NODE_ENV: 'production' },
     /listening/,
   );
   const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/);

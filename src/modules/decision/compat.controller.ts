@@ -1,14 +1,14 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { RawResponse } from '../../common/http/public.decorator';
 import { SerializeBy } from '../../common/http/session-turn.guard';
 import { SessionService } from '../session/session.service';
-import type { GameState } from '../state/game-state';
 import { StateService } from '../state/state.service';
 import { toPluginAction } from './action';
 import { DecisionService } from './decision.service';
 import { ActionFeedbackDto, DecideDto, DecideResponseDto } from './dto/decide.dto';
+import { type DecideBody, DecideBodyPipe } from './dto/hot-path.pipes';
 
 /** The plugin sends no session id: its character name keys the session (and its turn). */
 export function characterKey(body: unknown): string | undefined {
@@ -31,13 +31,14 @@ export class CompatController {
   @RawResponse()
   @SerializeBy((req) => characterKey(req.body))
   @ApiOperation({ summary: 'Plugin decide route: same path as POST /state, keyed by character name; flat response' })
+  @ApiBody({ type: DecideDto })
   @ApiOkResponse({ type: DecideResponseDto })
   @ApiErrors()
-  async decide(@Body() dto: DecideDto): Promise<DecideResponseDto> {
+  async decide(@Body(DecideBodyPipe) dto: DecideBody): Promise<DecideResponseDto> {
     const started = performance.now();
     const sessionId = await this.sessions.ensureForCharacter(dto.game_state.character.name);
     this.sessions.touch(sessionId);
-    const snapshot = await this.state.apply(sessionId, { full: dto.game_state as GameState });
+    const snapshot = await this.state.apply(sessionId, { full: dto.game_state });
     const decision = await this.decisions.decide(snapshot);
     return {
       action: toPluginAction(decision.action),

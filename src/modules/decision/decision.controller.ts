@@ -1,15 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { SessionService } from '../session/session.service';
 import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
-import type { GameState, PartialGameState } from '../state/game-state';
 import { etagOf } from '../state/state.controller';
 import { StateService } from '../state/state.service';
 import { DecisionService } from './decision.service';
 import { ConfigReloadDto } from './dto/decide.dto';
+import { type StateUpdateBody, StateUpdateBodyPipe } from './dto/hot-path.pipes';
 import { PlannerService } from './planner.service';
 import { RuleSetService } from './rule-set.service';
 
@@ -39,16 +39,17 @@ export class DecisionController {
   @ApiHeader({ name: 'If-Match', required: false, description: 'Expected state version (like expected_version)' })
   @ApiOkResponse({ type: DecisionResponseDto })
   @ApiAcceptedResponse({ type: PendingDecisionResponseDto, description: 'The strategic planner is working: poll GET /action/:taskId' })
+  @ApiBody({ type: StateUpdateDto })
   @ApiErrors(404, 409)
-  async update(@Body() dto: StateUpdateDto, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  async update(@Body(StateUpdateBodyPipe) dto: StateUpdateBody, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
     this.sessions.touch(dto.session_id);
     const headerVersion = versionFromIfMatch(ifMatch);
     if (headerVersion !== undefined && dto.expected_version !== undefined && headerVersion !== dto.expected_version) {
       throw new InvalidRequestError('If-Match and expected_version disagree');
     }
     const snapshot = await this.state.apply(dto.session_id, {
-      full: dto.game_state as GameState | undefined,
-      patch: dto.patch as PartialGameState | undefined,
+      full: dto.game_state,
+      patch: dto.patch,
       strategy: dto.merge_strategy,
       expectedVersion: dto.expected_version ?? headerVersion,
     });

@@ -6,6 +6,7 @@ import {
   IsBoolean,
   IsInt,
   IsNumber,
+  IsObject,
   IsOptional,
   IsString,
   Length,
@@ -32,13 +33,13 @@ export class CharacterDto {
   @ApiProperty() @IsInt() @Min(1) @Max(100_000_000) max_hp: number;
   @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) sp: number;
   @ApiProperty() @IsInt() @Min(0) @Max(100_000_000) max_sp: number;
-  @ApiProperty({ type: PositionDto }) @ValidateNested() @Type(() => PositionDto) position: PositionDto;
+  @ApiProperty({ type: PositionDto }) @IsObject() @ValidateNested() @Type(() => PositionDto) position: PositionDto;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100_000_000) weight?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100_000_000) max_weight?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) zeny?: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 64) job_class?: string;
-  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) status_effects?: string[];
-  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) buffs?: string[];
+  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Length(0, 256, { each: true }) status_effects?: string[];
+  @ApiPropertyOptional({ type: [String] }) @IsOptional() @IsArray() @ArrayMaxSize(64) @IsString({ each: true }) @Length(0, 256, { each: true }) buffs?: string[];
   @ApiPropertyOptional() @IsOptional() @IsBoolean() is_sitting?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() is_dead?: boolean;
 }
@@ -50,7 +51,7 @@ export class MonsterDto {
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100_000_000) hp?: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100_000_000) max_hp?: number;
   @ApiPropertyOptional() @IsOptional() @IsNumber() @Min(0) @Max(100_000) distance?: number;
-  @ApiPropertyOptional() @IsOptional() @ValidateNested() @Type(() => PositionDto) position?: PositionDto;
+  @ApiPropertyOptional() @IsOptional() @IsObject() @ValidateNested() @Type(() => PositionDto) position?: PositionDto;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() is_aggressive?: boolean;
   @ApiPropertyOptional() @IsOptional() @IsBoolean() is_attacking_me?: boolean;
 }
@@ -85,7 +86,7 @@ export class PartyMemberDto {
 }
 
 export class GameStateDto {
-  @ApiProperty({ type: CharacterDto }) @ValidateNested() @Type(() => CharacterDto) character: CharacterDto;
+  @ApiProperty({ type: CharacterDto }) @IsObject() @ValidateNested() @Type(() => CharacterDto) character: CharacterDto;
   @ApiPropertyOptional({ type: [SkillDto] }) @IsOptional() @IsArray() @ArrayMaxSize(256) @ValidateNested({ each: true }) @Type(() => SkillDto) skills?: SkillDto[];
   @ApiPropertyOptional({ type: [MonsterDto] }) @IsOptional() @IsArray() @ArrayMaxSize(256) @ValidateNested({ each: true }) @Type(() => MonsterDto) monsters?: MonsterDto[];
   @ApiPropertyOptional({ type: [InventoryItemDto] }) @IsOptional() @IsArray() @ArrayMaxSize(512) @ValidateNested({ each: true }) @Type(() => InventoryItemDto) inventory?: InventoryItemDto[];
