@@ -31,7 +31,9 @@ const common = {
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
-    // Real processes and real HTTP: generous per-test bound, but every wait inside is on a condition.
-    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'], testTimeout: 60_000 },
+    { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
   ],
+  // Real processes and real HTTP on a 2-core machine: a generous bound per test (jest reads it
+  // only at the top level), while every wait inside a test is on a condition, never a sleep.
+  testTimeout: 60_000,
 };

@@ -7,6 +7,7 @@ type Suite = { name: string; load: () => Promise<() => Promise<void>> };
 const SUITES: Suite[] = [
   { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
+  { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
 ];
 
 async function main(): Promise<void> {

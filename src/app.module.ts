@@ -15,6 +15,7 @@ import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { DecisionModule } from './modules/decision/decision.module';
 import { HealthModule } from './modules/health/health.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
 import { SessionModule } from './modules/session/session.module';
 import { StateModule } from './modules/state/state.module';
 
@@ -43,6 +44,7 @@ export class AppModule {
         AdminModule,
         StateModule,
         DecisionModule,
+        MetricsModule,
         ...extraImports,
       ],
       providers: [

@@ -32,6 +32,18 @@ export interface AppConfig {
   /** How long a queued action stays deliverable. */
   readonly actionTtlMs: number;
   readonly actionQueueSize: number;
+  /** Metrics: entries of the recording ring (power of two); beyond it per flush, the oldest are overwritten and counted. */
+  readonly metricsRingCapacity: number;
+  /** Metrics: the ring is drained into the summaries this often. */
+  readonly metricsFlushIntervalMs: number;
+  /** Metrics: the sliding window of the summaries (count, mean, percentiles...). */
+  readonly metricsWindowSeconds: number;
+  /** Metrics: a rollup per active series is written to `metrics` this often. */
+  readonly metricsRollupIntervalMs: number;
+  /** Metrics: rollups older than this are deleted (0: kept forever). */
+  readonly metricsRetentionDays: number;
+  /** Metrics: distinct series (name + labels) kept in memory. */
+  readonly metricsMaxSeries: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -130,5 +142,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
+    metricsRingCapacity: int(env, 'METRICS_RING_CAPACITY', 65_536, 1_024, 16_777_216),
+    metricsFlushIntervalMs: int(env, 'METRICS_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
+    metricsWindowSeconds: int(env, 'METRICS_WINDOW_SECONDS', 60, 1, 3_600),
+    metricsRollupIntervalMs: int(env, 'METRICS_ROLLUP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    metricsRetentionDays: int(env, 'METRICS_RETENTION_DAYS', 7, 0, 3_650),
+    metricsMaxSeries: int(env, 'METRICS_MAX_SERIES', 2_000, 16, 1_000_000),
   });
 }

@@ -73,7 +73,7 @@ export interface SpawnedEngine {
 }
 
 /** The built engine (`dist/`) as a real child process; resolves once it logs that it listens. */
-export async function spawnEngine(env: Record<string, string>, timeoutMs = 20_000): Promise<SpawnedEngine> {
+export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000): Promise<SpawnedEngine> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run "npm run build" first`);
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const proc = spawn(process.execPath, [MAIN_JS], {
@@ -131,7 +131,7 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 20_00
 }
 
 /** Runs the built engine to completion (for start-up failures); resolves with code and output. */
-export function runEngineToExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string }> {
+export function runEngineToExit(env: Record<string, string>, timeoutMs = 45_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
     const proc = spawn(process.execPath, [MAIN_JS], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';

@@ -1,4 +1,5 @@
+import { MetricRollupEntity } from '../../modules/metrics/entities/metric-rollup.entity';
 import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
 
 /** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
-export const ENTITIES = [PlayerSessionEntity];
+export const ENTITIES = [PlayerSessionEntity, MetricRollupEntity];

@@ -1,4 +1,6 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { METRICS, type MetricSeriesHandle, type MetricsPort, RECORDED_SERIES } from '../../common/ports/metrics-sources.port';
 import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { SessionService } from '../session/session.service';
@@ -45,13 +47,15 @@ export type FeedbackListener = (event: { sessionId: string | undefined; action: 
  * deadline, conflicts) and into decision_log.
  */
 @Injectable()
-export class DecisionService {
+export class DecisionService implements OnModuleInit {
   private readonly logger = new Logger(DecisionService.name);
   private readonly queues = new Map<string, ActionQueue>();
   private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
   private readonly feedback = new Map<string, { success: number; failure: number }>();
   private readonly deliveredListeners: DeliveredListener[] = [];
   private readonly feedbackListeners: FeedbackListener[] = [];
+  /** Per-tier processing-time series, bound once (the metrics module is optional). */
+  private tierSeries: Partial<Record<DecisionTier, MetricSeriesHandle>> = {};
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -60,12 +64,27 @@ export class DecisionService {
     private readonly log: DecisionLogWriter,
     private readonly state: StateService,
     sessions: SessionService,
-    @Optional() @Inject(ML_PREDICTOR) private readonly ml: MlPredictor | null = null,
+    @Optional() @Inject(ML_PREDICTOR) private ml: MlPredictor | null = null,
+    @Optional() private readonly moduleRef: ModuleRef | null = null,
+    @Optional() @Inject(METRICS) metrics: MetricsPort | null = null,
   ) {
+    if (metrics) {
+      for (const t of DECISION_TIERS) this.tierSeries[t] = metrics.series(RECORDED_SERIES.decisionProcessingMs, { tier: t });
+    }
     sessions.onSessionExpired((id) => {
       this.queues.delete(id);
       this.planner.forgetSession(id);
     });
+  }
+
+  /** The ML module is optional: found anywhere in the app when loaded, else the tier is skipped. */
+  onModuleInit(): void {
+    if (this.ml || !this.moduleRef) return;
+    try {
+      this.ml = this.moduleRef.get<MlPredictor>(ML_PREDICTOR, { strict: false });
+    } catch {
+      this.logger.log('no ML module loaded: the ml tier is skipped');
+    }
   }
 
   queue(sessionId: string): ActionQueue {
@@ -155,6 +174,7 @@ export class DecisionService {
 
     const processing = Math.round((performance.now() - started) * 1000) / 1000;
     this.counts[decisionTier]++;
+    this.tierSeries[decisionTier]?.record(processing);
     this.log.push({
       session_id: snapshot.sessionId,
       decision_tier: decisionTier,

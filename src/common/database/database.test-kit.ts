@@ -1,0 +1,44 @@
+import Database from 'better-sqlite3';
+import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
+import { LockManager } from '../concurrency';
+import { DatabaseService } from './database.service';
+import { applySqlitePragmas } from './sqlite-pragmas';
+
+/**
+ * A DatabaseService on a plain better-sqlite3 connection with the engine's pragmas, without
+ * Nest or TypeORM: for unit specs, benchmarks and the small child processes of multi-process
+ * tests (which load this from dist/).
+ */
+export interface StandaloneDatabase {
+  connection: Database.Database;
+  service: DatabaseService;
+  close(): void;
+}
+
+export function openStandaloneDatabase(file: string, locks: LockManager = new LockManager()): StandaloneDatabase {
+  const connection = new Database(file);
+  applySqlitePragmas(connection);
+  const dataSource = { driver: { databaseConnection: connection } } as unknown as DataSource;
+  const service = new DatabaseService(dataSource, locks);
+  return {
+    connection,
+    service,
+    close: () => {
+      if (connection.open) connection.close();
+    },
+  };
+}
+
+/** Runs the given migrations' `up` with raw SQL on the connection (they only use `query`). */
+export async function applyMigrations(connection: Database.Database, migrations: ReadonlyArray<new () => MigrationInterface>): Promise<void> {
+  const runner = {
+    query: (sql: string) => {
+      connection.exec(sql);
+      return Promise.resolve(undefined);
+    },
+    connection: { driver: { options: { type: 'better-sqlite3' } } },
+  } as unknown as QueryRunner;
+  for (const Migration of migrations) {
+    await new Migration().up(runner);
+  }
+}
