@@ -8,6 +8,7 @@ const SUITES: Suite[] = [
   { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
+  { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
 ];
 
 async function main(): Promise<void> {

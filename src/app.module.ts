@@ -14,8 +14,10 @@ import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { DecisionModule } from './modules/decision/decision.module';
+import { FlagsModule } from './modules/flags/flags.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
+import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
 import { StateModule } from './modules/state/state.module';
 
@@ -45,6 +47,8 @@ export class AppModule {
         StateModule,
         DecisionModule,
         MetricsModule,
+        FlagsModule,
+        ReputationModule,
         ...extraImports,
       ],
       providers: [

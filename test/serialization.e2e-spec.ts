@@ -26,16 +26,20 @@ describe('per-session request serialization over real HTTP', () => {
 
   it('300 concurrent requests of one session run one at a time in arrival order; another session is not held up', async () => {
     const a = 'session-a';
-    const all = Array.from({ length: 300 }, (_, i) => serial({ session_id: a, seq: i, delay_ms: 2 }));
-    // Once A has a long queue, B's single request must finish well before A's queue drains.
-    await until(() => serializer.queueDepth(a) > 100, 'session A to queue up');
+    // The first request holds the session's turn until the test opens its gate, so the other
+    // 299 deterministically queue behind it, whatever the machine's speed.
+    const first = serial({ session_id: a, seq: 0, gate: 'a-gate' });
+    await until(() => recorder.started.includes(`${a}:0`), 'the first request to start');
+    const rest = Array.from({ length: 299 }, (_, i) => serial({ session_id: a, seq: i + 1, delay_ms: 1 }));
+    await until(() => serializer.queueDepth(a) === 299, 'all of session A to queue', 30_000);
+    // Session B is served while all of A waits.
     const b = await serial({ session_id: 'session-b', seq: 0 });
     expect(b.status).toBe(200);
-    const aDoneWhenBFinished = recorder.records.filter((r) => r.session === a).length;
-    expect(aDoneWhenBFinished).toBeLessThan(300);
-    expect(serializer.queueDepth(a)).toBeGreaterThan(0);
+    expect(recorder.records.filter((r) => r.session === a)).toHaveLength(0);
+    expect(serializer.queueDepth(a)).toBe(299);
+    recorder.open('a-gate');
 
-    const results = await Promise.all(all);
+    const results = await Promise.all([first, ...rest]);
     expect(results.every((r) => r.status === 200)).toBe(true);
     const runs = recorder.records.filter((r) => r.session === a);
     expect(runs).toHaveLength(300);

@@ -1,5 +1,8 @@
+import { ProcessFlagEntity } from '../../modules/flags/entities/process-flag.entity';
+import { InteractionHistoryEntity } from '../../modules/reputation/entities/interaction-history.entity';
+import { PlayerReputationEntity } from '../../modules/reputation/entities/player-reputation.entity';
 import { MetricRollupEntity } from '../../modules/metrics/entities/metric-rollup.entity';
 import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
 
 /** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
-export const ENTITIES = [PlayerSessionEntity, MetricRollupEntity];
+export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, MetricRollupEntity];

@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { SessionModule } from '../session/session.module';
+import { ReputationController } from './reputation.controller';
+import { ReputationService } from './reputation.service';
+import { SocialCompatController } from './social-compat.controller';
+
+/** Player reputation, interaction history and the plugin's social routes. */
+@Module({
+  imports: [SessionModule],
+  controllers: [ReputationController, SocialCompatController],
+  providers: [ReputationService],
+  exports: [ReputationService],
+})
+export class ReputationModule {}

@@ -1,0 +1,439 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { SessionService } from '../session/session.service';
+import type {
+  AdjustReputationDto,
+  AdjustResultDto,
+  HistoryItemDto,
+  HistoryPageDto,
+  InteractionDto,
+  InteractionRulesDto,
+  ReputationViewDto,
+} from './dto/reputation.dto';
+import type { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/social-compat.dto';
+import { SYNTHETIC_ID_BASE, syntheticPlayerId } from './player-id';
+import { LostUpdateError, PlayerNotFoundError, RequestIdReusedError } from './reputation.errors';
+import { applyDelta, deriveTier, INTERACTION_RULES, type ReputationTier, type ScoreChange, TIERS } from './reputation.rules';
+import { decideChat, decidePartyInvite, type PlayerStanding } from './social.rules';
+
+/** A player_reputation row as SQLite returns it (booleans are 0/1). */
+export interface PlayerRow {
+  player_id: number;
+  player_name: string;
+  reputation_score: number;
+  reputation_tier: string;
+  total_interactions: number;
+  positive_interactions: number;
+  negative_interactions: number;
+  first_seen: number;
+  last_seen: number;
+  is_friend: number | boolean;
+  is_guild_member: number | boolean;
+  is_whitelisted: number | boolean;
+  is_blacklisted: number | boolean;
+  notes: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface HistoryRow {
+  id: number;
+  player_id: number;
+  player_name: string;
+  interaction_type: string;
+  outcome: string;
+  reputation_delta: number;
+  applied_delta: number;
+  score_before: number;
+  score_after: number;
+  tier_after: string;
+  source: string;
+  character_name: string | null;
+  session_id: string | null;
+  request_id: string | null;
+  created_at: number;
+}
+
+/** One interaction outcome: who, what kind, and for whom it counts. */
+export interface OutcomeInput {
+  /** The game id; null when only the name is known (then: name lookup, else a synthetic id). */
+  playerId: number | null;
+  playerName: string;
+  interactionType: string;
+  source: 'api' | 'compat';
+  characterName?: string | null;
+  /** Counts into this session's statistics (player_sessions.social_interactions). */
+  sessionId?: string | null;
+  /** Idempotency key: a repeat returns the first outcome and applies nothing. */
+  requestId?: string | null;
+}
+
+/** Decides, from the player's row before the change (undefined: first sight), the delta and the reason. */
+export type OutcomeDecider<R> = (before: PlayerRow | undefined) => { delta: number; outcome: string; result: R };
+
+export interface OutcomeResult<R> {
+  player: PlayerRow;
+  change: ScoreChange & { historyId: number; requestedDelta: number; interactionType: string; replayed: boolean };
+  /** What the decider returned; undefined for a replay. */
+  result: R | undefined;
+}
+
+const DEFAULT_HISTORY_LIMIT = 50;
+const OUTCOME_MAX = 200;
+
+/**
+ * Player reputation (DESIGN.md "Data") on SQLite shared by every engine process.
+ *
+ * Every change is one unit of work (spec §4.3) inside ONE `DatabaseService.write` body, so it
+ * commits or rolls back whole: session statistics → player_reputation (score, tier, totals) →
+ * interaction_history, in the global table order. The score's read-modify-write happens inside
+ * that BEGIN IMMEDIATE transaction, which holds SQLite's write lock from its first statement:
+ * no other process can change the row between the read and the write, so no update is lost
+ * across processes. The UPDATE is still guarded by the score it read (`AND reputation_score =
+ * ?`): on a database without that guarantee (PostgreSQL at READ COMMITTED) a concurrent change
+ * becomes an error instead of a silently lost update.
+ *
+ * No lock is held across an await here (the body is synchronous and everything it needs is read
+ * inside it), so the per-player REPUTATION lock would only add a queue in front of the DATABASE
+ * lock; it is not taken.
+ */
+@Injectable()
+export class ReputationService {
+  private readonly logger = new Logger(ReputationService.name);
+
+  constructor(
+    private readonly db: DatabaseService,
+    private readonly sessions: SessionService,
+  ) {}
+
+  get(playerId: number): ReputationViewDto {
+    const row = this.db.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
+    if (!row) throw new PlayerNotFoundError(playerId);
+    return toView(row);
+  }
+
+  async adjust(dto: AdjustReputationDto): Promise<AdjustResultDto> {
+    const out = await this.db.write(
+      (tx) =>
+        this.recordOutcome(
+          tx,
+          { playerId: dto.player_id, playerName: dto.player_name, interactionType: 'adjust', source: 'api', requestId: dto.request_id },
+          () => ({ delta: dto.delta, outcome: dto.reason, result: undefined }),
+        ),
+      { label: 'reputation.adjust' },
+    );
+    return toAdjustResult(out);
+  }
+
+  async interaction(dto: InteractionDto): Promise<AdjustResultDto> {
+    const rule = INTERACTION_RULES[dto.event];
+    // Throws NOT_FOUND for an unknown or expired session before anything is written.
+    if (dto.session_id !== undefined) this.sessions.get(dto.session_id);
+    const out = await this.db.write(
+      (tx) =>
+        this.recordOutcome(
+          tx,
+          {
+            playerId: dto.player_id,
+            playerName: dto.player_name,
+            interactionType: dto.event,
+            source: 'api',
+            requestId: dto.request_id,
+            sessionId: dto.session_id,
+          },
+          () => ({ delta: rule.delta, outcome: rule.description, result: undefined }),
+        ),
+      { label: 'reputation.interaction' },
+    );
+    return toAdjustResult(out);
+  }
+
+  history(playerId: number, query: { limit?: number; before_id?: number }): HistoryPageDto {
+    if (!this.db.get('SELECT 1 AS x FROM player_reputation WHERE player_id = ?', [playerId])) throw new PlayerNotFoundError(playerId);
+    const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
+    const rows = this.db.all<HistoryRow>('SELECT * FROM interaction_history WHERE player_id = ? AND id < ? ORDER BY id DESC LIMIT ?', [
+      playerId,
+      query.before_id ?? Number.MAX_SAFE_INTEGER,
+      limit + 1,
+    ]);
+    const more = rows.length > limit;
+    const items = rows.slice(0, limit).map(toHistoryItem);
+    return { player_id: playerId, items, next_before_id: more ? items[items.length - 1].id : null };
+  }
+
+  rules(): InteractionRulesDto {
+    return {
+      rules: Object.entries(INTERACTION_RULES).map(([event, r]) => ({ event, delta: r.delta, description: r.description })),
+      tiers: TIERS.map((t) => ({ tier: t.tier, min_score: Number.isFinite(t.min) ? t.min : null })),
+    };
+  }
+
+  /** Plugin chat: a rule-based reply by the sender's tier; the message is recorded as an interaction. */
+  async chat(dto: SocialChatDto): Promise<SocialActionDto> {
+    const sessionId = await this.sessions.ensureForCharacter(dto.character_name);
+    this.sessions.touch(sessionId);
+    const out = await this.db.write(
+      (tx) =>
+        this.recordOutcome(
+          tx,
+          {
+            playerId: dto.player_id ?? null,
+            playerName: dto.player_name,
+            interactionType: 'chat_message',
+            source: 'compat',
+            characterName: dto.character_name,
+            sessionId,
+          },
+          (before) => {
+            const decision = decideChat(
+              {
+                characterName: dto.character_name,
+                playerName: dto.player_name,
+                message: dto.message,
+                messageType: dto.message_type,
+                myLevel: dto.my_level,
+                myJob: dto.my_job,
+              },
+              standing(before),
+            );
+            return { delta: INTERACTION_RULES.chat_message.delta, outcome: `${decision.rule}: ${decision.reason}`, result: decision };
+          },
+        ),
+      { label: 'reputation.chat' },
+    );
+    const d = out.result!;
+    const params: Record<string, string> = d.action === 'chat_response' ? { target: dto.player_name, message: d.message, message_type: d.channel } : {};
+    return socialAction(d.action, params, d.reason, d.rule, out.player);
+  }
+
+  /** Plugin party invitation: accept or decline by the inviter's tier and relations; recorded. */
+  async partyInvite(dto: SocialPartyInviteDto): Promise<SocialActionDto> {
+    const sessionId = await this.sessions.ensureForCharacter(dto.character_name);
+    this.sessions.touch(sessionId);
+    const out = await this.db.write(
+      (tx) =>
+        this.recordOutcome(
+          tx,
+          {
+            playerId: dto.player_id ?? null,
+            playerName: dto.player_name,
+            interactionType: 'party_invite',
+            source: 'compat',
+            characterName: dto.character_name,
+            sessionId,
+          },
+          (before) => {
+            const decision = decidePartyInvite(dto.player_name, standing(before));
+            return { delta: INTERACTION_RULES.party_invite.delta, outcome: `${decision.action}: ${decision.reason}`, result: decision };
+          },
+        ),
+      { label: 'reputation.party_invite' },
+    );
+    const d = out.result!;
+    return socialAction(d.action, {}, d.reason, d.rule, out.player);
+  }
+
+  /**
+   * The unit of work of one interaction outcome, for a `DatabaseService.write` body (synchronous,
+   * one transaction). Steps, in TABLE_WRITE_ORDER: (1) the session's statistics, (2) the
+   * player's score, tier and totals, (3) the history row. Any throw — here or in the caller's
+   * body after it — rolls all of them back.
+   */
+  recordOutcome<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>): OutcomeResult<R> {
+    const now = Date.now();
+    if (input.requestId) {
+      const prior = tx.get<HistoryRow>('SELECT * FROM interaction_history WHERE request_id = ?', [input.requestId]);
+      if (prior) return this.replay(tx, input, decide, prior);
+    }
+
+    // (1) Session statistics.
+    if (input.sessionId) {
+      tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [input.sessionId]);
+    }
+
+    // (2) Score, tier and totals: read and write under the transaction's write lock.
+    const playerId = input.playerId ?? this.playerIdForName(tx, input.playerName);
+    const before = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
+    const { delta, outcome, result } = decide(before);
+    const change = applyDelta(before?.reputation_score ?? 0, delta);
+    const positive = delta > 0 ? 1 : 0;
+    const negative = delta < 0 ? 1 : 0;
+    if (!before) {
+      tx.run(
+        `INSERT INTO player_reputation (player_id, player_name, reputation_score, reputation_tier, total_interactions,
+           positive_interactions, negative_interactions, first_seen, last_seen, is_friend, is_guild_member, is_whitelisted,
+           is_blacklisted, notes, created_at, updated_at)
+         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, ?)`,
+        [playerId, input.playerName, change.scoreAfter, change.tierAfter, positive, negative, now, now, now, now],
+      );
+    } else {
+      const res = tx.run(
+        `UPDATE player_reputation SET player_name = ?, reputation_score = ?, reputation_tier = ?,
+           total_interactions = total_interactions + 1, positive_interactions = positive_interactions + ?,
+           negative_interactions = negative_interactions + ?, last_seen = ?, updated_at = ?
+         WHERE player_id = ? AND reputation_score = ?`,
+        [input.playerName, change.scoreAfter, change.tierAfter, positive, negative, now, now, playerId, before.reputation_score],
+      );
+      if (res.changes !== 1) throw new LostUpdateError(`Score of player ${playerId} changed during its own transaction`, { player_id: playerId });
+    }
+
+    // (3) History.
+    const inserted = tx.run(
+      `INSERT INTO interaction_history (player_id, player_name, interaction_type, outcome, reputation_delta, applied_delta,
+         score_before, score_after, tier_after, source, character_name, session_id, request_id, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      [
+        playerId,
+        input.playerName,
+        input.interactionType,
+        outcome.slice(0, OUTCOME_MAX),
+        delta,
+        change.appliedDelta,
+        change.scoreBefore,
+        change.scoreAfter,
+        change.tierAfter,
+        input.source,
+        input.characterName ?? null,
+        input.sessionId ?? null,
+        input.requestId ?? null,
+        now,
+      ],
+    );
+    const player = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId])!;
+    return {
+      player,
+      change: { ...change, historyId: Number(inserted.lastInsertRowid), requestedDelta: delta, interactionType: input.interactionType, replayed: false },
+      result,
+    };
+  }
+
+  /**
+   * The plugin often knows only a name. A row already seen under that exact name is reused,
+   * preferring a real game id (below 2^32) over a synthetic one, then the most recently seen;
+   * a name never seen gets its deterministic synthetic id (player-id.ts).
+   */
+  private playerIdForName(tx: WriteTx, playerName: string): number {
+    const row = tx.get<{ player_id: number }>(
+      `SELECT player_id FROM player_reputation WHERE player_name = ?
+       ORDER BY CASE WHEN player_id < ? THEN 0 ELSE 1 END, last_seen DESC LIMIT 1`,
+      [playerName, SYNTHETIC_ID_BASE],
+    );
+    return row ? Number(row.player_id) : syntheticPlayerId(playerName);
+  }
+
+  private replay<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>, prior: HistoryRow): OutcomeResult<R> {
+    const player = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [prior.player_id])!;
+    const { delta } = decide(player);
+    const samePlayer = input.playerId === null || input.playerId === Number(prior.player_id);
+    if (!samePlayer || prior.interaction_type !== input.interactionType || prior.reputation_delta !== delta) {
+      throw new RequestIdReusedError(input.requestId!, {
+        player_id: Number(prior.player_id),
+        interaction_type: prior.interaction_type,
+        reputation_delta: prior.reputation_delta,
+      });
+    }
+    this.logger.debug({ request_id: input.requestId, history_id: prior.id }, 'replayed an already applied request');
+    const scoreBefore = prior.score_before;
+    return {
+      player,
+      change: {
+        scoreBefore,
+        scoreAfter: prior.score_after,
+        appliedDelta: prior.applied_delta,
+        tierBefore: deriveTier(scoreBefore),
+        tierAfter: prior.tier_after as ReputationTier,
+        historyId: prior.id,
+        requestedDelta: prior.reputation_delta,
+        interactionType: prior.interaction_type,
+        replayed: true,
+      },
+      result: undefined,
+    };
+  }
+}
+
+function standing(row: PlayerRow | undefined): PlayerStanding {
+  return {
+    tier: deriveTier(row?.reputation_score ?? 0),
+    isFriend: !!row?.is_friend,
+    isGuildMember: !!row?.is_guild_member,
+    isWhitelisted: !!row?.is_whitelisted,
+    isBlacklisted: !!row?.is_blacklisted,
+  };
+}
+
+const iso = (ms: number) => new Date(Number(ms)).toISOString();
+
+export function toView(row: PlayerRow): ReputationViewDto {
+  return {
+    player_id: Number(row.player_id),
+    player_name: row.player_name,
+    reputation_score: row.reputation_score,
+    reputation_tier: row.reputation_tier,
+    total_interactions: Number(row.total_interactions),
+    positive_interactions: Number(row.positive_interactions),
+    negative_interactions: Number(row.negative_interactions),
+    first_seen: iso(row.first_seen),
+    last_seen: iso(row.last_seen),
+    is_friend: !!row.is_friend,
+    is_guild_member: !!row.is_guild_member,
+    is_whitelisted: !!row.is_whitelisted,
+    is_blacklisted: !!row.is_blacklisted,
+    notes: row.notes,
+    created_at: iso(row.created_at),
+    updated_at: iso(row.updated_at),
+  };
+}
+
+function toHistoryItem(row: HistoryRow): HistoryItemDto {
+  return {
+    id: row.id,
+    player_id: Number(row.player_id),
+    player_name: row.player_name,
+    interaction_type: row.interaction_type,
+    outcome: row.outcome,
+    reputation_delta: row.reputation_delta,
+    applied_delta: row.applied_delta,
+    score_before: row.score_before,
+    score_after: row.score_after,
+    tier_after: row.tier_after,
+    source: row.source,
+    character_name: row.character_name,
+    session_id: row.session_id,
+    request_id: row.request_id,
+    created_at: iso(row.created_at),
+  };
+}
+
+function toAdjustResult(out: OutcomeResult<unknown>): AdjustResultDto {
+  const c = out.change;
+  return {
+    reputation: toView(out.player),
+    change: {
+      history_id: c.historyId,
+      interaction_type: c.interactionType,
+      requested_delta: c.requestedDelta,
+      applied_delta: c.appliedDelta,
+      score_before: c.scoreBefore,
+      score_after: c.scoreAfter,
+      tier_before: c.tierBefore,
+      tier_after: c.tierAfter,
+      replayed: c.replayed,
+    },
+  };
+}
+
+function socialAction(action: string, params: Record<string, string>, reason: string, rule: string, player: PlayerRow): SocialActionDto {
+  return {
+    action,
+    type: action,
+    params,
+    parameters: params,
+    reason,
+    rule,
+    player_id: Number(player.player_id),
+    reputation_tier: player.reputation_tier,
+    reputation_score: player.reputation_score,
+  };
+}
+

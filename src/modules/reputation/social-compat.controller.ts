@@ -1,0 +1,55 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { FastifyRequest } from 'fastify';
+import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { RawResponse } from '../../common/http/public.decorator';
+import { SerializeBy } from '../../common/http/session-turn.guard';
+import { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/social-compat.dto';
+import { ReputationService } from './reputation.service';
+
+/** Same session key as the plugin's decide route: a character's requests take turns. */
+export function socialCharacterKey(request: FastifyRequest): string | undefined {
+  const name = (request.body as { character_name?: unknown } | undefined)?.character_name;
+  return typeof name === 'string' ? `character:${name}` : undefined;
+}
+
+/** Social routes the GodTierAI plugin in the field calls (no session id, no token), flat answers. */
+@ApiTags('compatibility')
+@Controller('api/v1/social')
+export class SocialCompatController {
+  constructor(private readonly reputation: ReputationService) {}
+
+  @Post('chat')
+  @HttpCode(200)
+  @RawResponse()
+  @SerializeBy(socialCharacterKey)
+  @ApiOperation({
+    summary: 'Plugin chat hook: a rule-based reply (chat_response) or none, by the sender’s reputation tier; recorded',
+    description:
+      'Rules, first match wins: blacklisted/Blocked → none; empty → none; public/party/guild message not naming ' +
+      'character_name → none; trade talk → accepted from Friendly and better, politely declined below; Suspicious → none; ' +
+      'level/job question → answered from my_level/my_job; greeting → "Hey NAME!" (Friendly+) or "Hi!"; thanks → "No problem!"; ' +
+      'otherwise none. The reply goes back on the same channel (guild mentions by whisper). A player without player_id is ' +
+      'found by name (a real game id preferred), else gets a stable synthetic id ≥ 2^32.',
+  })
+  @ApiOkResponse({ type: SocialActionDto })
+  @ApiErrors()
+  chat(@Body() dto: SocialChatDto): Promise<SocialActionDto> {
+    return this.reputation.chat(dto);
+  }
+
+  @Post('party_invite')
+  @HttpCode(200)
+  @RawResponse()
+  @SerializeBy(socialCharacterKey)
+  @ApiOperation({
+    summary: 'Plugin party-invite hook: accept_party or decline_party by the inviter’s tier; recorded',
+    description:
+      'Blacklisted/Blocked → decline; whitelisted, friend or guild member → accept; Acquaintance or better (score ≥ 25) → accept; otherwise decline.',
+  })
+  @ApiOkResponse({ type: SocialActionDto })
+  @ApiErrors()
+  partyInvite(@Body() dto: SocialPartyInviteDto): Promise<SocialActionDto> {
+    return this.reputation.partyInvite(dto);
+  }
+}

@@ -1,0 +1,171 @@
+import { Logger } from '@nestjs/common';
+import { type ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../src/common/database/database.test-kit';
+import { CreateProcessFlags1764288000001 } from '../src/common/database/migrations/1764288000001-create-process-flags';
+import { FlagService } from '../src/modules/flags/flag.service';
+import { MAIN_JS, ROOT, tempDir } from './support/engine';
+
+/**
+ * Small node processes, each with its own connection (engine pragmas), DatabaseService and
+ * FlagService from the BUILT engine (dist/), race for one flag. Commands arrive as JSON lines on
+ * stdin, answers leave as JSON lines on stdout, so the test can fire all attempts at once.
+ */
+const RACER = `
+const path = require('node:path');
+const readline = require('node:readline');
+const { Logger } = require('@nestjs/common');
+Logger.overrideLogger(false);
+const dist = path.join(process.cwd(), 'dist', 'src');
+const { openStandaloneDatabase } = require(path.join(dist, 'common/database/database.test-kit.js'));
+const { FlagService } = require(path.join(dist, 'modules/flags/flag.service.js'));
+const db = openStandaloneDatabase(process.env.DB_FILE);
+const flags = new FlagService(db.service);
+let lease = null;
+const send = (m) => process.stdout.write(JSON.stringify(m) + '\\n');
+const rl = readline.createInterface({ input: process.stdin });
+rl.on('line', async (line) => {
+  const cmd = JSON.parse(line);
+  try {
+    if (cmd.cmd === 'acquire') {
+      const got = await flags.tryAcquire(cmd.flag, cmd.ttl, { heartbeat: cmd.heartbeat });
+      if (got) lease = got;
+      send({ won: !!got, token: got ? got.token : null, owner: flags.ownerId });
+    } else if (cmd.cmd === 'exit') {
+      await flags.close();
+      db.close();
+      send({ bye: true });
+      process.exit(0);
+    }
+  } catch (err) {
+    send({ error: String(err && err.stack || err) });
+  }
+});
+send({ ready: true, owner: flags.ownerId, pid: process.pid });
+`;
+
+interface Racer {
+  proc: ChildProcess;
+  owner: string;
+  ask(cmd: Record<string, unknown>): Promise<Record<string, any>>;
+  exited: Promise<void>;
+}
+
+async function startRacer(dbFile: string): Promise<Racer> {
+  const proc = spawn(process.execPath, ['-e', RACER], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', DB_FILE: dbFile }, stdio: ['pipe', 'pipe', 'pipe'] });
+  const waiting: Array<(m: Record<string, any>) => void> = [];
+  const stderr: string[] = [];
+  proc.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
+  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  readline.createInterface({ input: proc.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Record<string, any>));
+  const next = () =>
+    new Promise<Record<string, any>>((resolve, reject) => {
+      waiting.push(resolve);
+      void exited.then(() => reject(new Error(`racer exited: ${stderr.join('')}`)));
+    });
+  const ready = await next();
+  return {
+    proc,
+    owner: ready.owner as string,
+    exited,
+    ask(cmd) {
+      const answer = next();
+      proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
+      return answer;
+    },
+  };
+}
+
+describe('process flags across processes', () => {
+  const RACERS = 8;
+  // Heartbeat every TTL/3: a holder stalled for 2/3 of the TTL would lose the lease, so leave room for a loaded machine.
+  const TTL = 2400;
+  let dir: string;
+  let dbFile: string;
+  let observer: StandaloneDatabase;
+  let flags: FlagService;
+  const racers: Racer[] = [];
+
+  beforeAll(async () => {
+    if (!fs.existsSync(MAIN_JS)) throw new Error('run "npm run build" first: the racers load dist/');
+    Logger.overrideLogger(false);
+    dir = tempDir('okai-flags-');
+    dbFile = path.join(dir, 'openkore-ai.db');
+    observer = openStandaloneDatabase(dbFile);
+    await applyMigrations(observer.connection, [CreateProcessFlags1764288000001]);
+    flags = new FlagService(observer.service, { ownerId: 'observer' });
+    // Pushed as they come up, so afterAll stops them even if one fails to start.
+    await Promise.all(
+      Array.from({ length: RACERS }, async () => {
+        racers.push(await startRacer(dbFile));
+      }),
+    );
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(
+      racers.map(async (r) => {
+        if (r.proc.exitCode === null && r.proc.signalCode === null) r.proc.kill('SIGKILL');
+        await r.exited;
+      }),
+    );
+    await flags?.close();
+    observer?.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 30_000);
+
+  const race = (live: Racer[], flag: string, ttl: number, heartbeat: boolean) =>
+    Promise.all(live.map((r) => r.ask({ cmd: 'acquire', flag, ttl, heartbeat })));
+
+  it('exactly one of many processes wins a race; a live lease with heartbeat outlasts its TTL and is not stolen; once its holder dies, another owner takes it after expiry', async () => {
+    expect(new Set(racers.map((r) => r.owner)).size).toBe(RACERS);
+
+    // 1. All at once: one winner.
+    const first = await race(racers, 'pdca_running', TTL, true);
+    expect(first.filter((a) => a.error)).toEqual([]);
+    const winners = first.filter((a) => a.won);
+    expect(winners).toHaveLength(1);
+    const holder = racers.find((r) => r.owner === winners[0].owner)!;
+    const held = flags.get('pdca_running')!;
+    expect(held).toMatchObject({ held: true, owner: holder.owner, token: winners[0].token });
+
+    // 2. The holder's heartbeat carries the lease past its original expiry; nobody can take it.
+    const acquiredAt = held.acquired_at!;
+    await waitFor(() => (flags.get('pdca_running')?.expires_at ?? 0) >= acquiredAt + 2 * TTL, 10_000);
+    expect(Date.now()).toBeGreaterThan(acquiredAt + TTL);
+    const others = racers.filter((r) => r !== holder);
+    const second = await race(others, 'pdca_running', TTL, true);
+    expect(second.filter((a) => a.won)).toEqual([]);
+    expect(flags.get('pdca_running')).toMatchObject({ held: true, owner: holder.owner, token: winners[0].token });
+
+    // 3. The holder dies without releasing: the flag stays held until the lease expires, then exactly one other owner gets it.
+    holder.proc.kill('SIGKILL');
+    await holder.exited;
+    const deadLease = flags.get('pdca_running')!;
+    expect(deadLease.held).toBe(true);
+    let takeover: Array<Record<string, any>> = [];
+    await waitFor(async () => {
+      takeover = await race(others, 'pdca_running', TTL, true);
+      return takeover.some((a) => a.won);
+    }, 10_000);
+    expect(takeover.filter((a) => a.won)).toHaveLength(1);
+    const now = flags.get('pdca_running')!;
+    expect(now.owner).not.toBe(holder.owner);
+    expect(now.token).toBeGreaterThan(deadLease.token);
+    expect(now.acquired_at!).toBeGreaterThanOrEqual(deadLease.expires_at!);
+
+    // Clean exit releases: the flag is free afterwards.
+    await Promise.all(others.map((r) => r.ask({ cmd: 'exit' })));
+    expect(flags.isSet('pdca_running')).toBe(false);
+  }, 60_000);
+});
+
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await cond())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
