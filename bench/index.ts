@@ -9,6 +9,7 @@ const SUITES: Suite[] = [
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
+  { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
 ];
 
 async function main(): Promise<void> {

@@ -17,6 +17,7 @@ import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { HealthModule } from './modules/health/health.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
+import { MlModule } from './modules/ml/ml.module';
 import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
 import { StateModule } from './modules/state/state.module';
@@ -49,6 +50,7 @@ export class AppModule {
         MetricsModule,
         FlagsModule,
         ReputationModule,
+        MlModule,
         ...extraImports,
       ],
       providers: [

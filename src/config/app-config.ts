@@ -32,6 +32,22 @@ export interface AppConfig {
   /** How long a queued action stays deliverable. */
   readonly actionTtlMs: number;
   readonly actionQueueSize: number;
+  /** ML: bound on a promotion's wait for the inferences in flight (MODEL write lock). */
+  readonly mlPromoteTimeoutMs: number;
+  /** ML: training samples held in memory; beyond it new samples are dropped and counted. */
+  readonly mlBufferCapacity: number;
+  /** ML: most training samples per write transaction. */
+  readonly mlFlushBatchSize: number;
+  /** ML: the training buffer is flushed this often (0: only when half full and at shutdown). */
+  readonly mlFlushIntervalMs: number;
+  /** ML: after training, promote when the new model is better on the validation split, always, or never. */
+  readonly mlAutoPromote: 'better' | 'always' | 'never';
+  /** ML: training refuses (422) with fewer usable samples. */
+  readonly mlTrainMinSamples: number;
+  /** ML: training uses at most this many most recent samples. */
+  readonly mlTrainMaxSamples: number;
+  /** ML: a training run taking longer is stopped. */
+  readonly mlTrainTimeoutMs: number;
   /** Metrics: entries of the recording ring (power of two); beyond it per flush, the oldest are overwritten and counted. */
   readonly metricsRingCapacity: number;
   /** Metrics: the ring is drained into the summaries this often. */
@@ -142,6 +158,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
+    mlPromoteTimeoutMs: int(env, 'ML_PROMOTE_TIMEOUT_MS', 30_000, 1, 600_000),
+    mlBufferCapacity: int(env, 'ML_BUFFER_CAPACITY', 10_000, 2, 10_000_000),
+    mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 1_000, 1, 100_000),
+    mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
+    mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
+    mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),
+    mlTrainMaxSamples: int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000),
+    mlTrainTimeoutMs: int(env, 'ML_TRAIN_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     metricsRingCapacity: int(env, 'METRICS_RING_CAPACITY', 65_536, 1_024, 16_777_216),
     metricsFlushIntervalMs: int(env, 'METRICS_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
     metricsWindowSeconds: int(env, 'METRICS_WINDOW_SECONDS', 60, 1, 3_600),

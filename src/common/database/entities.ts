@@ -1,3 +1,5 @@
+import { ModelRegistryEntity } from '../../modules/ml/entities/model-registry.entity';
+import { TrainingDataEntity } from '../../modules/ml/entities/training-data.entity';
 import { ProcessFlagEntity } from '../../modules/flags/entities/process-flag.entity';
 import { InteractionHistoryEntity } from '../../modules/reputation/entities/interaction-history.entity';
 import { PlayerReputationEntity } from '../../modules/reputation/entities/player-reputation.entity';
@@ -5,4 +7,4 @@ import { MetricRollupEntity } from '../../modules/metrics/entities/metric-rollup
 import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
 
 /** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
-export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, MetricRollupEntity];
+export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, TrainingDataEntity, ModelRegistryEntity, MetricRollupEntity];

@@ -1,0 +1,41 @@
+import { Inject, Module, Optional } from '@nestjs/common';
+import { METRICS, type MetricsPort, WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
+import { FlagsModule } from '../flags/flags.module';
+import { HealthModule } from '../health/health.module';
+import { ML_PREDICTOR } from '../../common/ports/ml-predictor.port';
+import { MlController } from './ml.controller';
+import { MlPredictorAdapter } from './ml-predictor.adapter';
+import { MlService } from './ml.service';
+import { ModelManager } from './model-manager.service';
+import { MODEL_REGISTRY, SqlModelRegistry } from './model-registry';
+import { TrainerService } from './trainer.service';
+import { TrainingDataService } from './training-data.service';
+
+/**
+ * The ML tier (spec §7): active/staging ONNX models with hot swap, predictions, the training
+ * data buffer and the trainer. Other modules use MlService (predict, available, recordOutcome).
+ */
+@Module({
+  imports: [FlagsModule, HealthModule],
+  controllers: [MlController],
+  providers: [
+    { provide: MODEL_REGISTRY, useClass: SqlModelRegistry },
+    ModelManager,
+    TrainingDataService,
+    TrainerService,
+    MlService,
+    MlPredictorAdapter,
+    { provide: ML_PREDICTOR, useExisting: MlPredictorAdapter },
+  ],
+  exports: [MlService, ML_PREDICTOR],
+})
+export class MlModule {
+  /** Model version, inferences and dropped training samples on GET /metrics, when metrics are loaded. */
+  constructor(ml: MlService, @Optional() @Inject(METRICS) metrics: MetricsPort | null) {
+    if (!metrics) return;
+    metrics.registerGauge(WELL_KNOWN_METRICS.modelVersion, 'Version of the active ONNX model (absent when none)', () => ml.modelVersion);
+    metrics.registerCounter(WELL_KNOWN_METRICS.inferences, 'Model inferences since start', () => ml.status().total_inferences);
+    metrics.registerCounter(WELL_KNOWN_METRICS.inferenceFailures, 'Failed inferences of the active model', () => ml.status().active?.failed_inferences ?? 0);
+    metrics.registerCounter(WELL_KNOWN_METRICS.trainingBufferDropped, 'Training samples dropped because the buffer was full', () => ml.status().training_buffer.dropped);
+  }
+}
