@@ -16,6 +16,7 @@ import { AdminModule } from './modules/admin/admin.module';
 import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { HealthModule } from './modules/health/health.module';
+import { MacroModule } from './modules/macro/macro.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { MlModule } from './modules/ml/ml.module';
 import { ReputationModule } from './modules/reputation/reputation.module';
@@ -51,6 +52,7 @@ export class AppModule {
         FlagsModule,
         ReputationModule,
         MlModule,
+        MacroModule,
         ...extraImports,
       ],
       providers: [

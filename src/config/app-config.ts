@@ -32,6 +32,18 @@ export interface AppConfig {
   /** How long a queued action stays deliverable. */
   readonly actionTtlMs: number;
   readonly actionQueueSize: number;
+  /** Macros: bound on a reload's wait for the running executions of the macros it changes (MACRO write lock). */
+  readonly macroReloadTimeoutMs: number;
+  /** Macros: quiet time after the last file event before a file is read (a file written in chunks is read once). */
+  readonly macroDebounceMs: number;
+  /** Macros: full rescan of MACRO_DIR (catches dropped events; retries reloads that timed out); 0 disables it. */
+  readonly macroRescanIntervalMs: number;
+  /** Macros: versions kept per macro in macro_versions. */
+  readonly macroVersionsKeep: number;
+  /** Macros: bound on each action of an execution, to be delivered to the bot and then acknowledged. */
+  readonly macroActionTimeoutMs: number;
+  /** Macros: bound on a whole execution. */
+  readonly macroExecutionTimeoutMs: number;
   /** ML: bound on a promotion's wait for the inferences in flight (MODEL write lock). */
   readonly mlPromoteTimeoutMs: number;
   /** ML: training samples held in memory; beyond it new samples are dropped and counted. */
@@ -158,6 +170,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
+    macroReloadTimeoutMs: int(env, 'MACRO_RELOAD_TIMEOUT_MS', 30_000, 1, 600_000),
+    macroDebounceMs: int(env, 'MACRO_DEBOUNCE_MS', 200, 0, 60_000),
+    macroRescanIntervalMs: int(env, 'MACRO_RESCAN_INTERVAL_MS', 30_000, 0, 3_600_000),
+    macroVersionsKeep: int(env, 'MACRO_VERSIONS_KEEP', 10, 1, 1_000),
+    macroActionTimeoutMs: int(env, 'MACRO_ACTION_TIMEOUT_MS', 15_000, 100, 600_000),
+    macroExecutionTimeoutMs: int(env, 'MACRO_EXECUTION_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     mlPromoteTimeoutMs: int(env, 'ML_PROMOTE_TIMEOUT_MS', 30_000, 1, 600_000),
     mlBufferCapacity: int(env, 'ML_BUFFER_CAPACITY', 10_000, 2, 10_000_000),
     mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 1_000, 1, 100_000),

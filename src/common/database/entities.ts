@@ -1,3 +1,4 @@
+import { MacroVersionEntity } from '../../modules/macro/entities/macro-version.entity';
 import { ModelRegistryEntity } from '../../modules/ml/entities/model-registry.entity';
 import { TrainingDataEntity } from '../../modules/ml/entities/training-data.entity';
 import { ProcessFlagEntity } from '../../modules/flags/entities/process-flag.entity';
@@ -7,4 +8,4 @@ import { MetricRollupEntity } from '../../modules/metrics/entities/metric-rollup
 import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
 
 /** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
-export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, TrainingDataEntity, ModelRegistryEntity, MetricRollupEntity];
+export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, TrainingDataEntity, ModelRegistryEntity, MetricRollupEntity, MacroVersionEntity];

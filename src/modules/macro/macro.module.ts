@@ -1,0 +1,37 @@
+import { Inject, Module, Optional } from '@nestjs/common';
+import { METRICS, type MetricsPort } from '../../common/ports/metrics-sources.port';
+import { DecisionModule } from '../decision/decision.module';
+import { SessionModule } from '../session/session.module';
+import { StateModule } from '../state/state.module';
+import { MacroController } from './macro.controller';
+import { MacroService } from './macro.service';
+
+/**
+ * eventMacro files (spec §6): parser and validator, the registry of MACRO_DIR with hot reload
+ * under per-macro RW locks, executions feeding the session action queues, templates.
+ * Other modules use MacroService (e.g. the PDCA cycle: renderTemplate / deployTemplate).
+ */
+@Module({
+  imports: [DecisionModule, SessionModule, StateModule],
+  controllers: [MacroController],
+  providers: [MacroService],
+  exports: [MacroService],
+})
+export class MacroModule {
+  /** Registry and execution figures on GET /metrics, when the metrics module is loaded. */
+  constructor(macros: MacroService, @Optional() @Inject(METRICS) metrics: MetricsPort | null) {
+    if (!metrics) return;
+    const { registry, executor } = macros;
+    metrics.registerGauge('openkore_macros_loaded', 'Macros and automacros serving, by kind', () => [
+      { labels: { kind: 'macro' }, value: registry.catalog.macros.size },
+      { labels: { kind: 'automacro' }, value: registry.catalog.automacros.size },
+    ], { labelNames: ['kind'] });
+    metrics.registerGauge('openkore_macro_executions_running', 'Macro executions running or waiting for their locks', () => executor.runningCount);
+    metrics.registerGauge('openkore_macro_files_rejected', 'Macro files whose newest content is refused (the previous version serves)', () =>
+      registry.fileRecords().filter((r) => r.rejection !== null).length,
+    );
+    metrics.registerCounter('openkore_macro_reloads_total', 'Macro file loads accepted since start', () => registry.counters.loads);
+    metrics.registerCounter('openkore_macro_rejections_total', 'Macro edits refused since start (invalid, lock timeout, I/O)', () => registry.counters.rejections);
+    metrics.registerCounter('openkore_macro_reload_lock_timeouts_total', 'Macro reloads that gave up waiting for running executions', () => registry.counters.lock_timeouts);
+  }
+}
