@@ -10,6 +10,7 @@ const SUITES: Suite[] = [
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
+  { name: 'memory', load: async () => (await import('./memory.bench')).runMemoryBench },
 ];
 
 async function main(): Promise<void> {

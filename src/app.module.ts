@@ -17,6 +17,7 @@ import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { HealthModule } from './modules/health/health.module';
 import { MacroModule } from './modules/macro/macro.module';
+import { MemoryModule } from './modules/memory/memory.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { MlModule } from './modules/ml/ml.module';
 import { ReputationModule } from './modules/reputation/reputation.module';
@@ -53,6 +54,7 @@ export class AppModule {
         ReputationModule,
         MlModule,
         MacroModule,
+        MemoryModule,
         ...extraImports,
       ],
       providers: [

@@ -32,6 +32,24 @@ export interface AppConfig {
   /** How long a queued action stays deliverable. */
   readonly actionTtlMs: number;
   readonly actionQueueSize: number;
+  /** Memory: embedding provider (vector space) of new memories. */
+  readonly memoryEmbeddingProvider: 'hashing';
+  /** Memory: embedding generations running at once (a semaphore). */
+  readonly memoryEmbeddingConcurrency: number;
+  /** Memory: embeddings kept in the LRU cache (0 disables it). */
+  readonly memoryEmbeddingCacheSize: number;
+  /** Memory: most memories per session (~2 KiB of RAM each while the session is active). */
+  readonly memoryMaxPerSession: number;
+  /** Memory: bound on the canonical JSON of one event or game state (bytes). */
+  readonly memoryMaxEventBytes: number;
+  /** Memory: background consolidation period (0: only on request). */
+  readonly memoryConsolidateIntervalMs: number;
+  /** Memory: cosine similarity at or above which two memories of one type merge (0..1). */
+  readonly memoryMergeSimilarity: number;
+  /** Memory: half-life of the importance of low-importance memories. */
+  readonly memoryDecayHalfLifeMs: number;
+  /** Memory: period of the batched access-count writes. */
+  readonly memoryAccessFlushMs: number;
   /** Macros: bound on a reload's wait for the running executions of the macros it changes (MACRO write lock). */
   readonly macroReloadTimeoutMs: number;
   /** Macros: quiet time after the last file event before a file is read (a file written in chunks is read once). */
@@ -170,6 +188,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
+    memoryEmbeddingProvider: oneOf<'hashing'>(env, 'MEMORY_EMBEDDING_PROVIDER', 'hashing', ['hashing']),
+    memoryEmbeddingConcurrency: int(env, 'MEMORY_EMBEDDING_CONCURRENCY', 5, 1, 256),
+    memoryEmbeddingCacheSize: int(env, 'MEMORY_EMBEDDING_CACHE_SIZE', 1_000, 0, 1_000_000),
+    memoryMaxPerSession: int(env, 'MEMORY_MAX_PER_SESSION', 100_000, 10, 1_000_000),
+    memoryMaxEventBytes: int(env, 'MEMORY_MAX_EVENT_BYTES', 16_384, 256, 262_144),
+    memoryConsolidateIntervalMs: int(env, 'MEMORY_CONSOLIDATE_INTERVAL_MS', 600_000, 0, 7 * 24 * 3_600_000),
+    memoryMergeSimilarity: int(env, 'MEMORY_MERGE_SIMILARITY_PCT', 97, 50, 100) / 100,
+    memoryDecayHalfLifeMs: int(env, 'MEMORY_DECAY_HALF_LIFE_MS', 7 * 24 * 3_600_000, 60_000, 3_650 * 24 * 3_600_000),
+    memoryAccessFlushMs: int(env, 'MEMORY_ACCESS_FLUSH_MS', 5_000, 100, 600_000),
     macroReloadTimeoutMs: int(env, 'MACRO_RELOAD_TIMEOUT_MS', 30_000, 1, 600_000),
     macroDebounceMs: int(env, 'MACRO_DEBOUNCE_MS', 200, 0, 60_000),
     macroRescanIntervalMs: int(env, 'MACRO_RESCAN_INTERVAL_MS', 30_000, 0, 3_600_000),

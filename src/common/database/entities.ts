@@ -1,3 +1,4 @@
+import { MemoryEntity } from '../../modules/memory/entities/memory.entity';
 import { MacroVersionEntity } from '../../modules/macro/entities/macro-version.entity';
 import { ModelRegistryEntity } from '../../modules/ml/entities/model-registry.entity';
 import { TrainingDataEntity } from '../../modules/ml/entities/training-data.entity';
@@ -8,4 +9,4 @@ import { MetricRollupEntity } from '../../modules/metrics/entities/metric-rollup
 import { PlayerSessionEntity } from '../../modules/session/entities/player-session.entity';
 
 /** Every TypeORM entity; shared by the app and the migration CLI data source (ormconfig.ts). */
-export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, TrainingDataEntity, ModelRegistryEntity, MetricRollupEntity, MacroVersionEntity];
+export const ENTITIES = [PlayerSessionEntity, PlayerReputationEntity, InteractionHistoryEntity, ProcessFlagEntity, TrainingDataEntity, ModelRegistryEntity, MetricRollupEntity, MacroVersionEntity, MemoryEntity];
