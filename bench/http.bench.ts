@@ -5,13 +5,11 @@
  * Traffic goes to 127.0.0.1 only, bounded in time. Not a test: nothing here asserts.
  */
 import autocannon from 'autocannon';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort, ROOT, startEngine, startProcess, stopProcess } from './support';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '..', '..');
 
 interface Scenario {
   name: string;
@@ -60,47 +58,6 @@ function body(i: number): string {
   });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startProcess(script: string, env: Record<string, string>, ready: RegExp): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [script], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`${script} did not start:\n${out}`)), 30_000);
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      if (ready.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}:\n${out}`)));
-  });
-  proc.stdout!.resume();
-  proc.stderr!.resume();
-  return proc;
-}
-
-async function stop(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-    setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
-  });
-}
-
 interface Run {
   rps: number;
   p50: number;
@@ -142,11 +99,7 @@ export async function runHttpBench(): Promise<void> {
   const enginePort = await freePort();
   const barePort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
-  const engine = await startProcess(
-    path.join(ROOT, 'dist', 'src', 'main.js'),
-    { PORT: String(enginePort), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, NODE_ENV: 'production' },
-    /listening/,
-  );
+  const engine = await startEngine({ PORT: String(enginePort), DATA_DIR: dataDir, NODE_ENV: 'production' });
   const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/);
   const engineUrl = `http://127.0.0.1:${enginePort}`;
   const bareUrl = `http://127.0.0.1:${barePort}`;
@@ -177,7 +130,7 @@ export async function runHttpBench(): Promise<void> {
       });
     }
   } finally {
-    await Promise.all([stop(engine), stop(bare)]);
+    await Promise.all([stopProcess(engine), stopProcess(bare)]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   console.table(rows);

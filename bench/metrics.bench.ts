@@ -11,10 +11,9 @@
  * 3. POST /api/v1/metrics/log over HTTP against the built engine (group commit into decision_log).
  */
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { freePort, startEngine, stopProcess } from './support';
 import autocannon from 'autocannon';
-import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { LockManager } from '../src/common/concurrency';
@@ -131,37 +130,6 @@ async function throughputWithFlush(): Promise<void> {
   console.log('(openkore_metrics_ring_overwrites_total). "flush sync ms" is the time a flush holds the event loop.');
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startEngine(env: Record<string, string>): Promise<ChildProcess> {
-  const main = path.join(ROOT, 'dist', 'src', 'main.js');
-  const proc = spawn(process.execPath, [main], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`engine did not start:\n${out}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('"listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    proc.stdout!.on('data', onData);
-    proc.stderr!.on('data', onData);
-    proc.once('exit', (code) => reject(new Error(`engine exited with ${code}:\n${out}`)));
-  });
-  return proc;
-}
-
 async function logOverHttp(): Promise<void> {
   const main = path.join(ROOT, 'dist', 'src', 'main.js');
   if (!fs.existsSync(main)) {
@@ -198,8 +166,7 @@ async function logOverHttp(): Promise<void> {
     }
     console.table(rows);
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.once('exit', r));
+    await stopProcess(proc);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }

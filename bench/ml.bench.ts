@@ -6,10 +6,9 @@
  * nothing here asserts; it counts failed predictions and prints them.
  */
 import { Logger } from '@nestjs/common';
-import { type ChildProcess, spawn } from 'node:child_process';
+import { freePort, startEngine, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLockManager } from '../src/common/concurrency';
@@ -141,46 +140,6 @@ function fmtMs(s: Summary): Record<string, number> {
   return { n: s.n, 'mean ms': ms3(s.mean), 'p50 ms': ms3(s.p50), 'p99 ms': ms3(s.p99), 'max ms': ms3(s.max) };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-async function startEngine(env: Record<string, string>): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [path.join(ROOT, 'dist', 'src', 'main.js')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
-    let out = '';
-    const timer = setTimeout(() => reject(new Error(`engine did not start:\n${out}`)), 30_000);
-    proc.stdout!.on('data', (c: Buffer) => {
-      out += c.toString();
-      if (/"listening"/.test(out)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-    proc.stderr!.on('data', (c: Buffer) => (out += c.toString()));
-    proc.once('exit', (code) => reject(new Error(`engine exited with ${code}:\n${out}`)));
-  });
-  proc.stdout!.resume();
-  proc.stderr!.resume();
-  return proc;
-}
-
-async function stopEngine(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null) return;
-  await new Promise<void>((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-    setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
-  });
-}
-
 interface Reply {
   status: number;
   json: { data?: Record<string, number> } | null;
@@ -280,7 +239,7 @@ async function overHttp(): Promise<void> {
     console.log(`\npredictions over HTTP during the promotions: n ${s.n}, p50 ${ms3(s.p50)} ms, p99 ${ms3(s.p99)} ms, max ${ms3(s.max)} ms, failed ${during.failed}`);
     printPromotions('over HTTP (4 clients predicting)', stage, promote, lockWait, during.failed, version, clientPromote);
   } finally {
-    await stopEngine(engine);
+    await stopProcess(engine);
     fs.rmSync(modelDir, { recursive: true, force: true });
     fs.rmSync(dataDir, { recursive: true, force: true });
   }

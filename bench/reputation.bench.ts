@@ -13,10 +13,10 @@
 import Database from 'better-sqlite3';
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { freePort, startEngine as startEngineProcess, stopProcess } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -145,43 +145,10 @@ async function childProcesses(count: number, callers: number): Promise<Row> {
   };
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 async function startEngine(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
   const port = await freePort();
-  const proc = spawn(process.execPath, [path.join(DIST, 'src', 'main.js')], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', DATA_DIR: dataDir, PORT: String(port), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('engine did not start in 30 s')), 30_000);
-    proc.once('exit', (code) => reject(new Error(`engine exited with ${code}`)));
-    readline.createInterface({ input: proc.stdout! }).on('line', (line) => {
-      if (line.includes('"listening"')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    });
-  });
+  const proc = await startEngineProcess({ DATA_DIR: dataDir, PORT: String(port) });
   return { proc, url: `http://127.0.0.1:${port}` };
-}
-
-async function stopEngine(proc: ChildProcess): Promise<void> {
-  if (proc.exitCode !== null || proc.signalCode !== null) return;
-  await new Promise<void>((resolve) => {
-    proc.once('exit', () => resolve());
-    proc.kill('SIGTERM');
-  });
 }
 
 async function overHttp(engineCount: number): Promise<Row> {
@@ -220,7 +187,7 @@ async function overHttp(engineCount: number): Promise<Row> {
       errors: counts.reduce((s, c) => s + c.errors, 0),
     };
   } finally {
-    await Promise.all(engines.map((e) => stopEngine(e.proc)));
+    await Promise.all(engines.map((e) => stopProcess(e.proc)));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
 }
