@@ -15,14 +15,15 @@ import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
 import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
+import { StateModule } from './modules/state/state.module';
 import { HealthModule } from './modules/health/health.module';
 import { MacroModule } from './modules/macro/macro.module';
-import { MemoryModule } from './modules/memory/memory.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
+import { MemoryModule } from './modules/memory/memory.module';
 import { MlModule } from './modules/ml/ml.module';
+import { PdcaModule } from './modules/pdca/pdca.module';
 import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
-import { StateModule } from './modules/state/state.module';
 
 @Module({})
 export class AppModule {
@@ -49,12 +50,13 @@ export class AppModule {
         AdminModule,
         StateModule,
         DecisionModule,
-        MetricsModule,
         FlagsModule,
         ReputationModule,
         MlModule,
-        MacroModule,
         MemoryModule,
+        MetricsModule,
+        MacroModule,
+        PdcaModule,
         ...extraImports,
       ],
       providers: [

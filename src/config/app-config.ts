@@ -12,6 +12,18 @@ export interface AppConfig {
   readonly dataDir: string;
   readonly databasePath: string;
   readonly macroDir: string;
+  /** Macros: bound on a reload's wait for the running executions of the macros it changes (MACRO write lock). */
+  readonly macroReloadTimeoutMs: number;
+  /** Macros: quiet time after the last file event before a file is read (a file written in chunks is read once). */
+  readonly macroDebounceMs: number;
+  /** Macros: full rescan of MACRO_DIR (catches dropped events; retries reloads that timed out); 0 disables it. */
+  readonly macroRescanIntervalMs: number;
+  /** Macros: versions kept per macro in macro_versions. */
+  readonly macroVersionsKeep: number;
+  /** Macros: bound on each action of an execution, to be delivered to the bot and then acknowledged. */
+  readonly macroActionTimeoutMs: number;
+  /** Macros: bound on a whole execution. */
+  readonly macroExecutionTimeoutMs: number;
   readonly modelDir: string;
   readonly token: string | undefined;
   readonly logLevel: LogLevel;
@@ -25,6 +37,18 @@ export interface AppConfig {
   readonly lockOrderMode: LockOrderMode;
   readonly lockDebug: boolean;
   readonly metricsPublic: boolean;
+  /** Metrics: entries of the recording ring (power of two); beyond it per flush, the oldest are overwritten and counted. */
+  readonly metricsRingCapacity: number;
+  /** Metrics: the ring is drained into the summaries this often. */
+  readonly metricsFlushIntervalMs: number;
+  /** Metrics: the sliding window of the summaries (count, mean, percentiles...). */
+  readonly metricsWindowSeconds: number;
+  /** Metrics: a rollup per active series is written to `metrics` this often. */
+  readonly metricsRollupIntervalMs: number;
+  /** Metrics: rollups older than this are deleted (0: kept forever). */
+  readonly metricsRetentionDays: number;
+  /** Metrics: distinct series (name + labels) kept in memory. */
+  readonly metricsMaxSeries: number;
   /** Rule tier rules (JSON); absent file = built-in rules. */
   readonly rulesFile: string;
   /** The ML tier's answer is used only at or above this confidence. */
@@ -32,6 +56,22 @@ export interface AppConfig {
   /** How long a queued action stays deliverable. */
   readonly actionTtlMs: number;
   readonly actionQueueSize: number;
+  /** ML: bound on a promotion's wait for the inferences in flight (MODEL write lock). */
+  readonly mlPromoteTimeoutMs: number;
+  /** ML: training samples held in memory; beyond it new samples are dropped and counted. */
+  readonly mlBufferCapacity: number;
+  /** ML: most training samples per write transaction. */
+  readonly mlFlushBatchSize: number;
+  /** ML: the training buffer is flushed this often (0: only when half full and at shutdown). */
+  readonly mlFlushIntervalMs: number;
+  /** ML: after training, promote when the new model is better on the validation split, always, or never. */
+  readonly mlAutoPromote: 'better' | 'always' | 'never';
+  /** ML: training refuses (422) with fewer usable samples. */
+  readonly mlTrainMinSamples: number;
+  /** ML: training uses at most this many most recent samples. */
+  readonly mlTrainMaxSamples: number;
+  /** ML: a training run taking longer is stopped. */
+  readonly mlTrainTimeoutMs: number;
   /** Memory: embedding provider (vector space) of new memories. */
   readonly memoryEmbeddingProvider: 'hashing';
   /** Memory: embedding generations running at once (a semaphore). */
@@ -50,46 +90,22 @@ export interface AppConfig {
   readonly memoryDecayHalfLifeMs: number;
   /** Memory: period of the batched access-count writes. */
   readonly memoryAccessFlushMs: number;
-  /** Macros: bound on a reload's wait for the running executions of the macros it changes (MACRO write lock). */
-  readonly macroReloadTimeoutMs: number;
-  /** Macros: quiet time after the last file event before a file is read (a file written in chunks is read once). */
-  readonly macroDebounceMs: number;
-  /** Macros: full rescan of MACRO_DIR (catches dropped events; retries reloads that timed out); 0 disables it. */
-  readonly macroRescanIntervalMs: number;
-  /** Macros: versions kept per macro in macro_versions. */
-  readonly macroVersionsKeep: number;
-  /** Macros: bound on each action of an execution, to be delivered to the bot and then acknowledged. */
-  readonly macroActionTimeoutMs: number;
-  /** Macros: bound on a whole execution. */
-  readonly macroExecutionTimeoutMs: number;
-  /** ML: bound on a promotion's wait for the inferences in flight (MODEL write lock). */
-  readonly mlPromoteTimeoutMs: number;
-  /** ML: training samples held in memory; beyond it new samples are dropped and counted. */
-  readonly mlBufferCapacity: number;
-  /** ML: most training samples per write transaction. */
-  readonly mlFlushBatchSize: number;
-  /** ML: the training buffer is flushed this often (0: only when half full and at shutdown). */
-  readonly mlFlushIntervalMs: number;
-  /** ML: after training, promote when the new model is better on the validation split, always, or never. */
-  readonly mlAutoPromote: 'better' | 'always' | 'never';
-  /** ML: training refuses (422) with fewer usable samples. */
-  readonly mlTrainMinSamples: number;
-  /** ML: training uses at most this many most recent samples. */
-  readonly mlTrainMaxSamples: number;
-  /** ML: a training run taking longer is stopped. */
-  readonly mlTrainTimeoutMs: number;
-  /** Metrics: entries of the recording ring (power of two); beyond it per flush, the oldest are overwritten and counted. */
-  readonly metricsRingCapacity: number;
-  /** Metrics: the ring is drained into the summaries this often. */
-  readonly metricsFlushIntervalMs: number;
-  /** Metrics: the sliding window of the summaries (count, mean, percentiles...). */
-  readonly metricsWindowSeconds: number;
-  /** Metrics: a rollup per active series is written to `metrics` this often. */
-  readonly metricsRollupIntervalMs: number;
-  /** Metrics: rollups older than this are deleted (0: kept forever). */
-  readonly metricsRetentionDays: number;
-  /** Metrics: distinct series (name + labels) kept in memory. */
-  readonly metricsMaxSeries: number;
+  /** PDCA: a scheduled cycle is triggered this often (0: manual triggers only). */
+  readonly pdcaIntervalMs: number;
+  /** PDCA: how long a deployed strategy runs before CHECK (the wait is interruptible). */
+  readonly pdcaExecutionPeriodMs: number;
+  /** PDCA: lease of the cross-process `pdca_running` flag (renewed every third of it); a dead holder blocks new cycles this long. */
+  readonly pdcaLeaseTtlMs: number;
+  /** PDCA: OpenAI-compatible chat API base URL (…/v1) or full …/chat/completions URL; unset: built-in planner only. */
+  readonly pdcaLlmUrl: string | undefined;
+  readonly pdcaLlmApiKey: string | undefined;
+  readonly pdcaLlmModel: string;
+  /** PDCA: connections of the planner's outbound pool. */
+  readonly pdcaLlmMaxConnections: number;
+  /** PDCA: bound on the wait for a pooled connection (0: only if one is free now). */
+  readonly pdcaLlmAcquireTimeoutMs: number;
+  /** PDCA: bound on one LLM request (then the built-in planner answers). */
+  readonly pdcaLlmTimeoutMs: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -138,6 +154,19 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be a boolean (1/0/true/false), got "${raw}"`);
 }
 
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new ConfigError(name, `must be an http(s) URL, got "${raw}"`);
+  return url.toString();
+}
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function isLoopback(host: string): boolean {
@@ -172,6 +201,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
     dataDir,
     databasePath: path.join(dataDir, 'openkore-ai.db'),
     macroDir: path.resolve(str(env, 'MACRO_DIR', './control/macros')),
+    macroReloadTimeoutMs: int(env, 'MACRO_RELOAD_TIMEOUT_MS', 30_000, 1, 600_000),
+    macroDebounceMs: int(env, 'MACRO_DEBOUNCE_MS', 200, 0, 60_000),
+    macroRescanIntervalMs: int(env, 'MACRO_RESCAN_INTERVAL_MS', 30_000, 0, 3_600_000),
+    macroVersionsKeep: int(env, 'MACRO_VERSIONS_KEEP', 10, 1, 1_000),
+    macroActionTimeoutMs: int(env, 'MACRO_ACTION_TIMEOUT_MS', 15_000, 100, 600_000),
+    macroExecutionTimeoutMs: int(env, 'MACRO_EXECUTION_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     modelDir: path.resolve(str(env, 'MODEL_DIR', './models')),
     token,
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -184,10 +219,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),
     metricsPublic: bool(env, 'METRICS_PUBLIC', false),
+    metricsRingCapacity: int(env, 'METRICS_RING_CAPACITY', 65_536, 1_024, 16_777_216),
+    metricsFlushIntervalMs: int(env, 'METRICS_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
+    metricsWindowSeconds: int(env, 'METRICS_WINDOW_SECONDS', 60, 1, 3_600),
+    metricsRollupIntervalMs: int(env, 'METRICS_ROLLUP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
+    metricsRetentionDays: int(env, 'METRICS_RETENTION_DAYS', 7, 0, 3_650),
+    metricsMaxSeries: int(env, 'METRICS_MAX_SERIES', 2_000, 16, 1_000_000),
     rulesFile: path.resolve(str(env, 'RULES_FILE', './control/rules.json')),
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
+    mlPromoteTimeoutMs: int(env, 'ML_PROMOTE_TIMEOUT_MS', 30_000, 1, 600_000),
+    mlBufferCapacity: int(env, 'ML_BUFFER_CAPACITY', 10_000, 2, 10_000_000),
+    mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 1_000, 1, 100_000),
+    mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
+    mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
+    mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),
+    mlTrainMaxSamples: int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000),
+    mlTrainTimeoutMs: int(env, 'ML_TRAIN_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     memoryEmbeddingProvider: oneOf<'hashing'>(env, 'MEMORY_EMBEDDING_PROVIDER', 'hashing', ['hashing']),
     memoryEmbeddingConcurrency: int(env, 'MEMORY_EMBEDDING_CONCURRENCY', 5, 1, 256),
     memoryEmbeddingCacheSize: int(env, 'MEMORY_EMBEDDING_CACHE_SIZE', 1_000, 0, 1_000_000),
@@ -197,25 +246,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
     memoryMergeSimilarity: int(env, 'MEMORY_MERGE_SIMILARITY_PCT', 97, 50, 100) / 100,
     memoryDecayHalfLifeMs: int(env, 'MEMORY_DECAY_HALF_LIFE_MS', 7 * 24 * 3_600_000, 60_000, 3_650 * 24 * 3_600_000),
     memoryAccessFlushMs: int(env, 'MEMORY_ACCESS_FLUSH_MS', 5_000, 100, 600_000),
-    macroReloadTimeoutMs: int(env, 'MACRO_RELOAD_TIMEOUT_MS', 30_000, 1, 600_000),
-    macroDebounceMs: int(env, 'MACRO_DEBOUNCE_MS', 200, 0, 60_000),
-    macroRescanIntervalMs: int(env, 'MACRO_RESCAN_INTERVAL_MS', 30_000, 0, 3_600_000),
-    macroVersionsKeep: int(env, 'MACRO_VERSIONS_KEEP', 10, 1, 1_000),
-    macroActionTimeoutMs: int(env, 'MACRO_ACTION_TIMEOUT_MS', 15_000, 100, 600_000),
-    macroExecutionTimeoutMs: int(env, 'MACRO_EXECUTION_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
-    mlPromoteTimeoutMs: int(env, 'ML_PROMOTE_TIMEOUT_MS', 30_000, 1, 600_000),
-    mlBufferCapacity: int(env, 'ML_BUFFER_CAPACITY', 10_000, 2, 10_000_000),
-    mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 1_000, 1, 100_000),
-    mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
-    mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
-    mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),
-    mlTrainMaxSamples: int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000),
-    mlTrainTimeoutMs: int(env, 'ML_TRAIN_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
-    metricsRingCapacity: int(env, 'METRICS_RING_CAPACITY', 65_536, 1_024, 16_777_216),
-    metricsFlushIntervalMs: int(env, 'METRICS_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),
-    metricsWindowSeconds: int(env, 'METRICS_WINDOW_SECONDS', 60, 1, 3_600),
-    metricsRollupIntervalMs: int(env, 'METRICS_ROLLUP_INTERVAL_MS', 60_000, 1_000, 86_400_000),
-    metricsRetentionDays: int(env, 'METRICS_RETENTION_DAYS', 7, 0, 3_650),
-    metricsMaxSeries: int(env, 'METRICS_MAX_SERIES', 2_000, 16, 1_000_000),
+    pdcaIntervalMs: int(env, 'PDCA_INTERVAL_MS', 30 * 60_000, 0, 7 * 24 * 3_600_000),
+    pdcaExecutionPeriodMs: int(env, 'PDCA_EXECUTION_PERIOD_MS', 300_000, 10, 24 * 3_600_000),
+    pdcaLeaseTtlMs: int(env, 'PDCA_LEASE_TTL_MS', 30_000, 100, 3_600_000),
+    pdcaLlmUrl: httpUrl(env, 'PDCA_LLM_URL'),
+    pdcaLlmApiKey: env.PDCA_LLM_API_KEY === undefined || env.PDCA_LLM_API_KEY.trim() === '' ? undefined : env.PDCA_LLM_API_KEY.trim(),
+    pdcaLlmModel: str(env, 'PDCA_LLM_MODEL', 'gpt-4o-mini'),
+    pdcaLlmMaxConnections: int(env, 'PDCA_LLM_MAX_CONNECTIONS', 2, 1, 64),
+    pdcaLlmAcquireTimeoutMs: int(env, 'PDCA_LLM_ACQUIRE_TIMEOUT_MS', 1_000, 0, 60_000),
+    pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
   });
 }

@@ -1,0 +1,10 @@
+export {
+  HttpConnectionPool,
+  type HttpPoolOptions,
+  type HttpPoolStats,
+  type PoolRequest,
+  type PoolResponse,
+  UpstreamAbortedError,
+  UpstreamError,
+  UpstreamTimeoutError,
+} from './http-pool';
