@@ -128,7 +128,9 @@ function parseUnary(raw: string): Expr {
   return parseComparison(s);
 }
 
-function matchingParen(s: string, open: number): number {
+/** Index of the `)` closing the `(` at `open` (quotes respected), or -1. */
+export function matchingParen(s: string, open: number): number {
+  if (open < 0) return -1;
   let depth = 0;
   let quote = false;
   for (let i = open; i < s.length; i++) {

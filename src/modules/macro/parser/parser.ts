@@ -12,7 +12,7 @@ import type {
   Statement,
 } from './ast';
 import { ConditionValueError, conditionSpec, isOption, parseCondition } from './conditions';
-import { ExpressionSyntaxError, parseExpression } from './expression';
+import { ExpressionSyntaxError, matchingParen, parseExpression } from './expression';
 
 /**
  * Names of macros and automacros. Stricter than eventMacro: names become URL segments and
@@ -398,24 +398,6 @@ class Parser {
 
 function firstWord(text: string): string {
   return /^\S+/.exec(text)?.[0] ?? text;
-}
-
-function matchingParen(s: string, open: number): number {
-  if (open < 0) return -1;
-  let depth = 0;
-  let quote = false;
-  for (let i = open; i < s.length; i++) {
-    const c = s[i];
-    if (quote) {
-      if (c === '\\') i++;
-      else if (c === '"') quote = false;
-      continue;
-    }
-    if (c === '"') quote = true;
-    else if (c === '(') depth++;
-    else if (c === ')' && --depth === 0) return i;
-  }
-  return -1;
 }
 
 /** A call target: a macro name, or a variable holding one. */
