@@ -66,7 +66,9 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
+    // A tick's flush may be running: it writes only what was dirty when it started.
     await this.flush();
+    if (this.dirty.size > 0) await this.flush();
   }
 
   /** The current snapshot, lock-free; undefined before the session's first update. */

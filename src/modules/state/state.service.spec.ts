@@ -1,0 +1,32 @@
+import { LockManager } from '../../common/concurrency';
+import type { DatabaseService } from '../../common/database/database.service';
+import type { SessionService } from '../session/session.service';
+import type { GameState } from './game-state';
+import { StateService } from './state.service';
+
+const state = (hp: number) => ({ character: { name: 'K', hp } }) as unknown as GameState;
+
+describe('StateService shutdown', () => {
+  it('writes an update applied while a tick flush was running', async () => {
+    const written: number[][] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    let calls = 0;
+    const db = {
+      write: async (fn: (tx: { run: (sql: string, params: unknown[]) => void }) => void) => {
+        const versions: number[] = [];
+        fn({ run: (_sql, params) => versions.push(params[1] as number) });
+        if (calls++ === 0) await gate;
+        written.push(versions);
+      },
+    } as unknown as DatabaseService;
+    const svc = new StateService(db, {} as SessionService, new LockManager());
+    await svc.apply('s1', { full: state(1) });
+    const tick = svc.flush();
+    await svc.apply('s1', { full: state(2) });
+    const shutdown = svc.beforeApplicationShutdown();
+    release();
+    await Promise.all([tick, shutdown]);
+    expect(written).toEqual([[1], [2]]);
+  });
+});
