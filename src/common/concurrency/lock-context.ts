@@ -27,11 +27,6 @@ export function runInTask<T>(name: string, fn: () => T): T {
   return lockScope.run(new Task(name, scopeHold(lockScope.getStore())), fn);
 }
 
-/** Name of the current task, if the caller runs under a lock or a named task. */
-export function currentTaskName(): string | undefined {
-  return lockScope.getStore()?.task.name;
-}
-
 /** Locks held by the current async context, outermost first (for logs and assertions). */
 export function heldLocks(): string[] {
   const names: string[] = [];

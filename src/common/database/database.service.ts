@@ -158,8 +158,8 @@ export class DatabaseService {
         checkOrder(sql);
         return this.prepare(sql).run(...args(params));
       },
-      get: <R>(sql: string, params: SqlParams = []) => this.prepare(sql).get(...args(params)) as R | undefined,
-      all: <R>(sql: string, params: SqlParams = []) => this.prepare(sql).all(...args(params)) as R[],
+      get: <R>(sql: string, params?: SqlParams) => this.get<R>(sql, params),
+      all: <R>(sql: string, params?: SqlParams) => this.all<R>(sql, params),
     };
     try {
       const result = body(tx);

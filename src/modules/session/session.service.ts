@@ -78,16 +78,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** The plugin in the field sends no session id: its character name is the key. */
   async ensureForCharacter(characterName: string): Promise<string> {
-    const existing = this.byCharacter.get(characterName);
-    if (existing && this.active.has(existing)) return existing;
+    const existing = this.sessionForCharacter(characterName);
+    if (existing) return existing;
     const now = Date.now();
     const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, now);
     // The body runs synchronously under the DATABASE lock: checking again there makes two
     // first requests of one character share one session.
     return this.db.write(
       (tx) => {
-        const raced = this.byCharacter.get(characterName);
-        if (raced && this.active.has(raced)) return raced;
+        const raced = this.sessionForCharacter(characterName);
+        if (raced) return raced;
         insertRow(tx, row);
         this.remember(row);
         return row.sessionId;
