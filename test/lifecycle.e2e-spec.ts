@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SQLITE_PRAGMAS } from '../src/common/database/sqlite-pragmas';
-import { request, spawnEngine, startEngine, tempDir } from './support/engine';
+import { freePort, request, spawnEngine, startEngine, tempDir } from './support/engine';
 
 describe('database on first start', () => {
   it('creates DATA_DIR/openkore-ai.db with the schema and the spec pragmas on the live connection', async () => {
@@ -106,11 +106,13 @@ describe('graceful shutdown', () => {
 });
 
 describe('npm start layout', () => {
-  it('serves both listeners from one process by default ports configuration', async () => {
-    const proc = await spawnEngine({ DATA_DIR: tempDir(), COMPAT_PORT: String(0) });
+  it('serves both listeners (API and compat port) from one process', async () => {
+    const compatPort = await freePort();
+    const proc = await spawnEngine({ DATA_DIR: tempDir(), COMPAT_PORT: String(compatPort) });
     try {
-      expect(proc.compatPort).toBeNull();
+      expect(proc.compatPort).toBe(compatPort);
       expect((await request(`${proc.url}/api/v1/health`)).status).toBe(200);
+      expect((await request(`http://127.0.0.1:${compatPort}/api/v1/health`)).status).toBe(200);
     } finally {
       await proc.kill();
     }
