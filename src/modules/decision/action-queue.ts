@@ -1,4 +1,4 @@
-import { type Action, ActionPriority, MOVEMENT, SKILL } from './action';
+import { type Action, ActionPriority, MOVEMENT } from './action';
 
 /** Spec §10.2 outcomes of an incoming action against what is executing or queued. */
 export enum ConflictResolution {
@@ -47,7 +47,6 @@ export function resolveConflict(existing: QueuedAction, incoming: Action, incomi
   if (existing.priority === ActionPriority.CRITICAL && incomingPriority < ActionPriority.CRITICAL) return ConflictResolution.REJECT;
   if (MOVEMENT.has(existing.action.type) && MOVEMENT.has(incoming.type)) return ConflictResolution.REPLACE;
   if (incomingPriority === ActionPriority.CRITICAL && existing.priority < ActionPriority.CRITICAL) return ConflictResolution.REPLACE;
-  if (SKILL.has(existing.action.type) && SKILL.has(incoming.type)) return ConflictResolution.QUEUE;
   return ConflictResolution.QUEUE;
 }
 

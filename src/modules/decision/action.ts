@@ -37,7 +37,6 @@ export interface Action {
 }
 
 export const MOVEMENT = new Set<ActionType>([ActionType.MOVE_TO, ActionType.TELEPORT]);
-export const SKILL = new Set<ActionType>([ActionType.USE_SKILL, ActionType.ATTACK]);
 
 /**
  * The action strings the OpenKore plugin in the field executes. Fleeing is a movement the

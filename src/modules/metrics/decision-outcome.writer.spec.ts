@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
 import { type DecisionOutcome, DecisionOutcomeWriter } from './decision-outcome.writer';
-import { MetricsLogBacklogError, MetricsLogClosedError } from './metrics.errors';
+import { MetricsLogBacklogError } from './metrics.errors';
 
 const outcome = (i: number, over: Partial<DecisionOutcome> = {}): DecisionOutcome => ({
   session_id: `s${i % 7}`,
@@ -76,10 +76,13 @@ describe('DecisionOutcomeWriter', () => {
   it('refuses at once past its backlog bound (429 QUEUE_FULL) and after shutdown (503); shutdown waits for accepted logs', async () => {
     const writer = new DecisionOutcomeWriter(db.service, { maxPending: 3 });
     const accepted = [writer.append(outcome(1)), writer.append(outcome(2)), writer.append(outcome(3))];
-    await expect(writer.append(outcome(4))).rejects.toBeInstanceOf(MetricsLogBacklogError);
+    const full = writer.append(outcome(4));
+    await expect(full).rejects.toBeInstanceOf(MetricsLogBacklogError);
+    await expect(full).rejects.toMatchObject({ code: 'QUEUE_FULL', status: 429, retryAfterSeconds: 1 });
     await writer.beforeApplicationShutdown();
     expect(writer.written).toBe(3);
     await expect(Promise.all(accepted)).resolves.toHaveLength(3);
-    await expect(writer.append(outcome(5))).rejects.toBeInstanceOf(MetricsLogClosedError);
+    await expect(writer.append(outcome(5))).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE', status: 503, message: expect.stringMatching(/shutting down/) });
+    expect(writer.written).toBe(3);
   });
 });

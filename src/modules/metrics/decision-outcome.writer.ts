@@ -2,10 +2,9 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } 
 import { AsyncResource } from 'node:async_hooks';
 import { runInTask } from '../../common/concurrency';
 import { DatabaseService, isBusy } from '../../common/database/database.service';
-import { AppError } from '../../common/errors/app.error';
-import { ServiceUnavailableError } from '../../common/errors/app.error';
+import { AppError, ServiceUnavailableError } from '../../common/errors/app.error';
 import type { DecisionTier } from '../decision/action';
-import { MetricsLogBacklogError, MetricsLogClosedError } from './metrics.errors';
+import { MetricsLogBacklogError } from './metrics.errors';
 
 export interface DecisionOutcome {
   session_id: string;
@@ -73,7 +72,7 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
   }
 
   append(entry: DecisionOutcome): Promise<number> {
-    if (this.closed) return Promise.reject(new MetricsLogClosedError('The engine is shutting down; the log was not recorded'));
+    if (this.closed) return Promise.reject(new ServiceUnavailableError('The engine is shutting down; the log was not recorded'));
     if (this.queue.length >= this.maxPending) {
       return Promise.reject(new MetricsLogBacklogError('Too many decision logs are waiting to be written; retry shortly', { pending: this.queue.length }));
     }
