@@ -270,14 +270,8 @@ export function trainSoftmaxRegression(data: Dataset, options: TrainOptions): Tr
   };
 }
 
-/** softmax(row · W + b) into `out` (float64). */
-function probs(x: ArrayLike<number>, off: number, F: number, C: number, W: ArrayLike<number>, b: ArrayLike<number>, out: Float64Array): void {
-  for (let c = 0; c < C; c++) out[c] = b[c];
-  for (let f = 0; f < F; f++) {
-    const v = x[off + f];
-    const wo = f * C;
-    for (let c = 0; c < C; c++) out[c] += v * W[wo + c];
-  }
+/** Numerically stable softmax of the first `C` logits in `out`, in place. */
+function softmaxInPlace(out: Float64Array, C: number): void {
   let max = -Infinity;
   for (let c = 0; c < C; c++) if (out[c] > max) max = out[c];
   let sum = 0;
@@ -287,6 +281,17 @@ function probs(x: ArrayLike<number>, off: number, F: number, C: number, W: Array
     sum += e;
   }
   for (let c = 0; c < C; c++) out[c] /= sum;
+}
+
+/** softmax(row · W + b) into `out` (float64). */
+function probs(x: ArrayLike<number>, off: number, F: number, C: number, W: ArrayLike<number>, b: ArrayLike<number>, out: Float64Array): void {
+  for (let c = 0; c < C; c++) out[c] = b[c];
+  for (let f = 0; f < F; f++) {
+    const v = x[off + f];
+    const wo = f * C;
+    for (let c = 0; c < C; c++) out[c] += v * W[wo + c];
+  }
+  softmaxInPlace(out, C);
 }
 
 /** `probs` specialised to float64 rows (the training loop; keeps its call sites monomorphic). */
@@ -298,15 +303,7 @@ function trainProbs(x: Float64Array, off: number, F: number, C: number, W: Float
     const wo = f * C;
     for (let c = 0; c < C; c++) out[c] += v * W[wo + c];
   }
-  let max = -Infinity;
-  for (let c = 0; c < C; c++) if (out[c] > max) max = out[c];
-  let sum = 0;
-  for (let c = 0; c < C; c++) {
-    const e = Math.exp(out[c] - max);
-    out[c] = e;
-    sum += e;
-  }
-  for (let c = 0; c < C; c++) out[c] /= sum;
+  softmaxInPlace(out, C);
 }
 
 function meanLoss(x: Float64Array, labels: Int32Array, count: number, F: number, C: number, W: Float64Array, b: Float64Array): number {
@@ -317,12 +314,6 @@ function meanLoss(x: Float64Array, labels: Int32Array, count: number, F: number,
     loss -= Math.log(Math.max(p[labels[i]], 1e-12));
   }
   return count ? loss / count : 0;
-}
-
-/** Class probabilities of one row of raw features (float64 arithmetic on the float32 parameters). */
-export function predictProba(model: SoftmaxModel, row: ArrayLike<number>, out = new Float64Array(model.classCount)): Float64Array {
-  probs(row, 0, model.featureCount, model.classCount, model.weights, model.bias, out);
-  return out;
 }
 
 /** Probabilities of every row, row-major [count, classCount]. */

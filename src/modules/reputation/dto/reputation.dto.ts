@@ -2,9 +2,9 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { MAX_PLAYER_ID } from '../player-id';
+import { NO_CONTROL_CHARS, NameField } from './fields';
 import { INTERACTION_EVENTS, MAX_DELTA, TIERS, type InteractionEvent } from '../reputation.rules';
 
-export const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]+$/;
 const REQUEST_ID = /^[A-Za-z0-9._:-]+$/;
 const TIER_NAMES = TIERS.map((t) => t.tier);
 
@@ -15,10 +15,7 @@ export class AdjustReputationDto {
   @Max(MAX_PLAYER_ID)
   player_id: number;
 
-  @ApiProperty({ example: 'SomeKnight', maxLength: 64 })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'player_name must not contain control characters' })
+  @NameField('player_name', { example: 'SomeKnight' })
   player_name: string;
 
   @ApiProperty({ example: 5, minimum: -MAX_DELTA, maximum: MAX_DELTA, description: 'Integer change; the score is clamped to [-100, 100]' })
@@ -52,10 +49,7 @@ export class InteractionDto {
   @Max(MAX_PLAYER_ID)
   player_id: number;
 
-  @ApiProperty({ example: 'SomeKnight', maxLength: 64 })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'player_name must not contain control characters' })
+  @NameField('player_name', { example: 'SomeKnight' })
   player_name: string;
 
   @ApiProperty({ enum: INTERACTION_EVENTS, example: 'fair_trade', description: 'An event of the rule table (GET /social/interaction/rules)' })

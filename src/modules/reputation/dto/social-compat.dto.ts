@@ -1,23 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsInt, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 import { MAX_PLAYER_ID } from '../player-id';
-import { NO_CONTROL_CHARS } from './reputation.dto';
+import { NO_CONTROL_CHARS, NameField } from './fields';
 
 /** Perl may send a number as a string ("99"): accept decimal strings for the numeric fields. */
 const lenientInt = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' && /^\d{1,16}$/.test(value) ? Number(value) : value));
 
 export class SocialChatDto {
-  @ApiProperty({ example: 'MyKnight', maxLength: 64, description: 'Our character (the plugin’s session key)' })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'character_name must not contain control characters' })
+  @NameField('character_name', { example: 'MyKnight', description: 'Our character (the plugin’s session key)' })
   character_name: string;
 
-  @ApiProperty({ example: 'SomePriest', maxLength: 64 })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'player_name must not contain control characters' })
+  @NameField('player_name', { example: 'SomePriest' })
   player_name: string;
 
   @ApiProperty({ example: 'hi MyKnight, what level are you?', maxLength: 1024 })
@@ -56,16 +50,10 @@ export class SocialChatDto {
 }
 
 export class SocialPartyInviteDto {
-  @ApiProperty({ example: 'MyKnight', maxLength: 64 })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'character_name must not contain control characters' })
+  @NameField('character_name', { example: 'MyKnight' })
   character_name: string;
 
-  @ApiProperty({ example: 'SomePriest', maxLength: 64 })
-  @IsString()
-  @Length(1, 64)
-  @Matches(NO_CONTROL_CHARS, { message: 'player_name must not contain control characters' })
+  @NameField('player_name', { example: 'SomePriest' })
   player_name: string;
 
   @ApiPropertyOptional({ example: 150001 })
