@@ -13,6 +13,7 @@ import { Logger } from '@nestjs/common';
 import { embeddingInput } from '../src/modules/memory/embedding/canonical-json';
 import { HashingEmbeddingProvider } from '../src/modules/memory/embedding/hashing-embedding.provider';
 import { createStandaloneMemory } from '../src/modules/memory/memory.test-kit';
+import { percentile } from '../src/modules/metrics/series-stats';
 
 const MEMORIES = 100_000;
 const BATCH = 1_000;
@@ -41,7 +42,7 @@ function event(n: number): Record<string, unknown> {
 
 function percentiles(samples: number[]): { p50: number; p95: number; p99: number; max: number; mean: number } {
   const s = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => s[Math.min(s.length - 1, Math.floor(q * s.length))];
+  const at = (q: number) => percentile(s, q * 100) ?? NaN;
   const r = (x: number) => Math.round(x * 1000) / 1000;
   return { p50: r(at(0.5)), p95: r(at(0.95)), p99: r(at(0.99)), max: r(s[s.length - 1]), mean: r(s.reduce((a, b) => a + b, 0) / s.length) };
 }

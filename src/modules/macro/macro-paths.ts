@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import { isInside } from '../ml/model-path';
 import { MacroFileTooLargeError, MacroPathError } from './macro.errors';
 import { MAX_SOURCE_BYTES, NAME_PATTERN } from './parser/parser';
 
@@ -54,12 +55,6 @@ function checkRelative(rel: string): string | undefined {
   }
   if (!rel.endsWith('.txt')) return 'macro files end in .txt';
   return undefined;
-}
-
-/** True when `child` is strictly below `parent` (both absolute and normalized). */
-export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 export type ResolvedRead =

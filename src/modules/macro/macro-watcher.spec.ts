@@ -27,8 +27,8 @@ describe('MacroWatcher (fake timers)', () => {
     handles.push(h);
     return h;
   };
-  const make = (opts: Partial<{ debounceMs: number; maxWaitMs: number; rescanIntervalMs: number }> = {}) =>
-    new MacroWatcher('/macros', (f) => files.push(f), () => rescans++, { debounceMs: 100, rescanIntervalMs: 0, logger, watch, ...opts });
+  const make = (opts: Partial<{ debounceMs: number; maxWaitMs: number }> = {}) =>
+    new MacroWatcher('/macros', (f) => files.push(f), () => rescans++, { debounceMs: 100, logger, watch, ...opts });
 
   beforeEach(() => {
     jest.useFakeTimers();
@@ -106,18 +106,18 @@ describe('MacroWatcher (fake timers)', () => {
     w.close();
   });
 
-  it('runs periodic rescans and clears every timer on close', () => {
-    const w = make({ rescanIntervalMs: 1000 });
+  it('clears every timer on close', () => {
+    const w = make();
     w.start();
-    jest.advanceTimersByTime(3000);
-    expect(rescans).toBe(3);
     handles[0].emit('change', 'late.txt');
+    handles[0].emit('rename', null);
+    expect(jest.getTimerCount()).toBe(2);
     w.close();
     expect(handles[0].closed).toBe(true);
     expect(jest.getTimerCount()).toBe(0);
     jest.advanceTimersByTime(5000);
     expect(files).toEqual([]);
-    expect(rescans).toBe(3);
+    expect(rescans).toBe(0);
     expect(w.start()).toBe(false);
   });
 });

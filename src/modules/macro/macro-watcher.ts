@@ -16,8 +16,6 @@ export interface MacroWatcherOptions {
   debounceMs: number;
   /** A file that keeps changing is still read at least this often. Default: max(1 s, 10 × debounce). */
   maxWaitMs?: number;
-  /** Full rescan period (catches events the OS dropped); 0 disables it. */
-  rescanIntervalMs: number;
   logger: RegistryLogger;
   watch?: WatchFn;
 }
@@ -37,7 +35,6 @@ const nodeWatch: WatchFn = (dir, listener) => fs.watch(dir, { recursive: true, p
 export class MacroWatcher {
   private handle: WatchHandle | undefined;
   private readonly timers = new Map<string, { timer: NodeJS.Timeout; firstAt: number }>();
-  private rescanTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private readonly maxWaitMs: number;
   private readonly watchFn: WatchFn;
@@ -62,13 +59,9 @@ export class MacroWatcher {
     return this.timers.size;
   }
 
-  /** Starts (or restarts) the OS watch and the periodic rescan; returns whether watching works. */
+  /** Starts (or restarts) the OS watch; returns whether watching works. Periodic rescans are MacroService's. */
   start(): boolean {
     if (this.stopped) return false;
-    if (!this.rescanTimer && this.options.rescanIntervalMs > 0) {
-      this.rescanTimer = setInterval(() => this.onRescan(), this.options.rescanIntervalMs);
-      this.rescanTimer.unref();
-    }
     if (this.handle) return true;
     try {
       const handle = this.watchFn(this.dir, (event, filename) => this.onEvent(event, filename));
@@ -103,8 +96,6 @@ export class MacroWatcher {
     if (this.handle) this.closeHandle(this.handle);
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    this.rescanTimer = undefined;
   }
 
   private closeHandle(handle: WatchHandle): void {

@@ -420,7 +420,6 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
         this.registry.setRoot(root);
         this.watcher = new MacroWatcher(root, (file) => void this.registry.schedule(file), () => void this.rescan(), {
           debounceMs: this.config.macroDebounceMs,
-          rescanIntervalMs: 0,
           logger: this.logger,
         });
         this.watcher.start();

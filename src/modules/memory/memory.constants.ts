@@ -19,6 +19,3 @@ export const PRUNE_BELOW = 0.05;
 export const MAX_CONSOLIDATION_CHANGES = 5_000;
 /** When full, consolidation prunes the least valuable memories down to this share of the maximum. */
 export const PRUNE_TARGET_SHARE = 0.9;
-
-/** Retrieval access counts are written in batches, at most this often (and at shutdown). */
-export const DEFAULT_ACCESS_FLUSH_MS = 5_000;

@@ -1,10 +1,4 @@
-import { AppError, BusyError, InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-
-export class MemorySessionNotFoundError extends NotFoundError {
-  constructor(sessionId: string) {
-    super(`Session ${sessionId} not found or expired`, { session_id: sessionId });
-  }
-}
+import { AppError, BusyError, InvalidRequestError } from '../../common/errors/app.error';
 
 /** An event or game state whose canonical JSON is over MEMORY_MAX_EVENT_BYTES. */
 export class EventTooLargeError extends InvalidRequestError {

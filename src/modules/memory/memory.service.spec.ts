@@ -1,8 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { flushMicrotasks } from '../../common/concurrency/concurrency.test-kit';
+import { SessionNotFoundError } from '../session/session.errors';
 import type { EmbeddingInput, EmbeddingProvider } from './embedding/embedding-provider';
 import { HashingEmbeddingProvider } from './embedding/hashing-embedding.provider';
-import { EventTooLargeError, MemoryFullError, MemorySessionNotFoundError } from './memory.errors';
+import { EventTooLargeError, MemoryFullError } from './memory.errors';
 import type { JsonObject, MemoryService, RetrieveResult } from './memory.service';
 import { createStandaloneMemory, type StandaloneMemory } from './memory.test-kit';
 
@@ -77,9 +78,9 @@ describe('MemoryService', () => {
   });
 
   it('refuses unknown sessions, oversized events and clamps top_k', async () => {
-    await expect(memory.store('nope', { event: event(1), importance: 0.5 })).rejects.toBeInstanceOf(MemorySessionNotFoundError);
-    await expect(memory.retrieve('nope', event(1))).rejects.toBeInstanceOf(MemorySessionNotFoundError);
-    expect(() => memory.consolidate('nope')).toThrow(MemorySessionNotFoundError);
+    await expect(memory.store('nope', { event: event(1), importance: 0.5 })).rejects.toBeInstanceOf(SessionNotFoundError);
+    await expect(memory.retrieve('nope', event(1))).rejects.toBeInstanceOf(SessionNotFoundError);
+    expect(() => memory.consolidate('nope')).toThrow(SessionNotFoundError);
     const big = { type: 'x', text: 'y'.repeat(16_400) };
     await expect(memory.store(S1, { event: big, importance: 0.5 })).rejects.toBeInstanceOf(EventTooLargeError);
     await expect(memory.retrieve(S1, big)).rejects.toThrow(/current_state is \d+ bytes/);
@@ -294,7 +295,7 @@ describe('MemoryService', () => {
     expect(memory.stats().sessions_loaded).toBe(1);
     m.sessions.expire(S1);
     expect(memory.stats().sessions_loaded).toBe(0);
-    await expect(memory.retrieve(S1, event(1), 1)).rejects.toBeInstanceOf(MemorySessionNotFoundError);
+    await expect(memory.retrieve(S1, event(1), 1)).rejects.toBeInstanceOf(SessionNotFoundError);
     expect(countRows(m, S1)).toBe(1);
   });
 

@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type KeyedLock, LockManager, LockName, type RwLock, runInTask, withLock } from '../../common/concurrency';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { SessionNotFoundError } from '../session/session.errors';
 import { SessionService } from '../session/session.service';
 import { planConsolidation, PRUNED } from './consolidation';
 import { embeddingInput } from './embedding/canonical-json';
@@ -10,7 +11,7 @@ import type { EmbeddingInput, JsonValue } from './embedding/embedding-provider';
 import { int8DotModule } from './index/int8-dot-kernel';
 import { type IndexMemoryUsage, VectorIndex } from './index/vector-index';
 import { DEFAULT_MEMORY_TYPE, DEFAULT_TOP_K, MAX_TOP_K, MEMORY_TYPES, type MemoryType, PRUNE_TARGET_SHARE } from './memory.constants';
-import { EventTooLargeError, MemoryFullError, MemorySessionNotFoundError } from './memory.errors';
+import { EventTooLargeError, MemoryFullError } from './memory.errors';
 import { MEMORY_OPTIONS, type MemoryOptions } from './memory.options';
 
 export type JsonObject = { [key: string]: JsonValue };
@@ -612,7 +613,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   // ------------------------------------------------------------- internals
 
   private assertSession(sessionId: string): void {
-    if (!this.sessions.exists(sessionId)) throw new MemorySessionNotFoundError(sessionId);
+    if (!this.sessions.exists(sessionId)) throw new SessionNotFoundError(sessionId);
   }
 
   private prepare(value: JsonObject, field: string): EmbeddingInput {

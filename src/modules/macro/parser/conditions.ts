@@ -71,9 +71,6 @@ export function conditionSpec(keyword: string): KeywordSpec | undefined {
   return BY_KEY.get(keyword.toLowerCase());
 }
 
-/** The keywords an automacro accepts, for error messages and docs. */
-export const AUTOMACRO_KEYWORDS: readonly string[] = SPECS.map((s) => s.canonical);
-
 export class ConditionValueError extends Error {}
 
 const NUMBER = /^-?\d+(?:\.\d+)?$/;
