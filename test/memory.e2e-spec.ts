@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { MemoryService } from '../src/modules/memory/memory.service';
 import { request, startEngine, type JsonResponse, type RunningEngine } from './support/engine';
+import { until as waitFor } from '../src/common/testing/wait.test-kit';
 
 /** A distinct event per n: its words are its own, so no two are near-duplicates. */
 function event(n: number): Record<string, unknown> {
@@ -19,14 +20,6 @@ function duplicate(group: number, copy: number): Record<string, unknown> {
 }
 
 /** Polls a condition (bounded), for state driven by concurrent clients. */
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 const sorted = (memories: Array<{ similarity: number }>) => memories.every((m, i) => i === 0 || m.similarity <= memories[i - 1].similarity);
 
 describe('memory over real HTTP', () => {
@@ -190,7 +183,7 @@ describe('memory over real HTTP', () => {
     try {
       // The same path as the background timer (which is also running): the session's WRITE lock.
       for (let i = 0; i < 3; i++) {
-        await waitFor(() => stored.size >= 20 * (i + 1), `${20 * (i + 1)} stores`);
+        await waitFor(() => stored.size >= 20 * (i + 1), `${20 * (i + 1)} stores`, 30_000);
         consolidations.push(await memory.consolidate(sid));
       }
       // And one over HTTP, queued behind the session's other requests.

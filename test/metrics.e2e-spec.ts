@@ -6,6 +6,7 @@ import { METRICS, type MetricsPort } from '../src/common/ports/metrics-sources.p
 import { parsePrometheusText, promSum, type PromFamily } from '../src/modules/metrics/prometheus-text.test-kit';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
+import { until } from '../src/common/testing/wait.test-kit';
 
 const TOKEN = 'metrics-e2e-token-0123456789';
 const AUTH = { authorization: `Bearer ${TOKEN}` };
@@ -44,14 +45,6 @@ async function scrape(url: string, headers: Record<string, string> = AUTH): Prom
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
   return parsePrometheusText(await res.text());
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 describe('metrics over real HTTP', () => {

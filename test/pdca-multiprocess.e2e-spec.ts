@@ -1,19 +1,9 @@
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
 import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
+import { untilValue as until } from '../src/common/testing/wait.test-kit';
 
 /** Polls `read` until `done(value)` holds; fails with the last value after `timeoutMs`. */
-async function until<T>(read: () => Promise<T> | T, done: (v: T) => boolean, what: string, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: T = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 2000)}`);
-    await new Promise((r) => setTimeout(r, 25));
-    last = await read();
-  }
-  return last;
-}
-
 interface Row {
   id: number;
   status: string;

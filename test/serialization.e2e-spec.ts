@@ -1,14 +1,7 @@
 import { SessionSerializer } from '../src/common/concurrency';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { numberArrivals, ProbeModule, ProbeRecorder } from './support/probe.module';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../src/common/testing/wait.test-kit';
 
 describe('per-session request serialization over real HTTP', () => {
   let e: RunningEngine;

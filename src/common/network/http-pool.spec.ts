@@ -1,14 +1,7 @@
 import { LockAbortedError, LockManager, LockOrder, LockOrderViolationError, LockTimeoutError, withLock } from '../concurrency';
 import { HttpConnectionPool, UpstreamAbortedError, UpstreamError, UpstreamTimeoutError } from './http-pool';
 import { type HttpStub, replyJson, startHttpStub, type StubRequest } from './http-stub.test-kit';
-
-async function until(cond: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+import { until } from '../testing/wait.test-kit';
 
 describe('HttpConnectionPool (bounded outbound pool, NETWORK level)', () => {
   let stub: HttpStub;
