@@ -52,6 +52,20 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
     }
   }
 
+  /** @internal See OrderedLock.tryAcquireHold; a busy key is left as it was. */
+  tryAcquireHold(key: string, write: boolean): Hold | undefined {
+    const existing = this.entries.get(key);
+    if (existing) return existing.tryAcquireHold(write);
+    const entry = this.create(key);
+    entry.onIdle = this.reclaim;
+    this.entries.set(key, entry);
+    try {
+      return entry.tryAcquireHold(write);
+    } finally {
+      if (entry.idle) this.reclaim(entry);
+    }
+  }
+
   /** Waiters queued on `key` (0 when nobody holds it). */
   queueDepth(key: string): number {
     return this.entries.get(key)?.waiters.size ?? 0;

@@ -1,5 +1,6 @@
 import { LockAbortedError, LockTimeoutError } from './concurrency.errors';
 import { flushMicrotasks, RecordingLogger, times, track } from './concurrency.test-kit';
+import type { Hold } from './hold';
 import { createLockManager } from './lock-manager.service';
 import { LockOrder } from './lock-order.enum';
 import type { AcquireOptions, Releaser } from './ordered-lock';
@@ -15,6 +16,8 @@ interface ContractSubject {
   capacity: number;
   /** No holder, no waiter, nothing left behind (keyed entries reclaimed). */
   idle(): boolean;
+  /** The hot path's try-lock: a releaser when it could take the lock at once, else undefined. */
+  tryAcquire(): Releaser | undefined;
 }
 
 const granted = (t: { fulfilled: boolean }): boolean => t.fulfilled;
@@ -64,6 +67,32 @@ function describeLockContract(name: string, factory: () => ContractSubject): voi
         expect(conflicting.fulfilled).toBe(true);
         conflicting.value!();
       }
+      expect(lock.idle()).toBe(true);
+    });
+
+    it('try-acquire takes a free lock at once and, when it would wait, returns nothing and queues nothing', async () => {
+      if (Number.isFinite(lock.capacity)) {
+        const holders = times(lock.capacity, () => lock.tryAcquire());
+        expect(holders.every((h) => h !== undefined)).toBe(true);
+        expect(lock.tryAcquire()).toBeUndefined();
+        // Nothing was left in the queue: releasing the holders leaves the lock idle.
+        for (const release of holders) release!();
+      } else {
+        // Free for this mode, but a conflicting waiter is in line: FIFO says no.
+        const reader = lock.tryAcquire();
+        expect(reader).toBeDefined();
+        const conflicting = track(lock.block());
+        await flushMicrotasks();
+        expect(lock.tryAcquire()).toBeUndefined();
+        reader!();
+        await flushMicrotasks();
+        expect(conflicting.fulfilled).toBe(true);
+        conflicting.value!();
+      }
+      expect(lock.idle()).toBe(true);
+      const again = lock.tryAcquire();
+      expect(again).toBeDefined();
+      again!();
       expect(lock.idle()).toBe(true);
     });
 
@@ -180,17 +209,19 @@ function describeLockContract(name: string, factory: () => ContractSubject): voi
   });
 }
 
+const releaser = (hold: Hold | undefined): Releaser | undefined => (hold ? () => hold.release() : undefined);
+
 const quiet = () => createLockManager({ logger: new RecordingLogger(), orderMode: 'throw' });
 
 describeLockContract('mutex', () => {
   const m = quiet().mutex('m', LockOrder.STATE);
-  return { acquire: (o) => m.acquire(o), block: () => m.acquire(), capacity: 1, idle: () => m.idle };
+  return { acquire: (o) => m.acquire(o), block: () => m.acquire(), capacity: 1, idle: () => m.idle, tryAcquire: () => releaser(m.tryAcquireHold(true)) };
 });
 
 describeLockContract('rw lock (write mode)', () => {
   const rw = quiet().rwLock('rw', LockOrder.STATE);
   const write = (o?: AcquireOptions) => rw.acquire({ ...o, mode: 'write' });
-  return { acquire: write, block: () => write(), capacity: 1, idle: () => rw.idle };
+  return { acquire: write, block: () => write(), capacity: 1, idle: () => rw.idle, tryAcquire: () => releaser(rw.tryAcquireHold(true)) };
 });
 
 describeLockContract('rw lock (read mode)', () => {
@@ -200,12 +231,13 @@ describeLockContract('rw lock (read mode)', () => {
     block: () => rw.acquire({ mode: 'write' }),
     capacity: Infinity,
     idle: () => rw.idle,
+    tryAcquire: () => releaser(rw.tryAcquireHold(false)),
   };
 });
 
 describeLockContract('semaphore(1)', () => {
   const s = quiet().semaphore('sem', LockOrder.NETWORK, 1);
-  return { acquire: (o) => s.acquire(o), block: () => s.acquire(), capacity: 1, idle: () => s.idle };
+  return { acquire: (o) => s.acquire(o), block: () => s.acquire(), capacity: 1, idle: () => s.idle, tryAcquire: () => releaser(s.tryAcquireHold(true)) };
 });
 
 describeLockContract('semaphore(3)', () => {
@@ -218,6 +250,7 @@ describeLockContract('semaphore(3)', () => {
     },
     capacity: 3,
     idle: () => s.idle,
+    tryAcquire: () => releaser(s.tryAcquireHold(true)),
   };
 });
 
@@ -228,6 +261,7 @@ describeLockContract('keyed mutex entry', () => {
     block: () => family.acquire('session-1'),
     capacity: 1,
     idle: () => family.size === 0,
+    tryAcquire: () => releaser(family.tryAcquireHold('session-1', true)),
   };
 });
 
@@ -238,6 +272,7 @@ describeLockContract('keyed rw entry (write mode)', () => {
     block: () => family.acquire('farm.pm', { mode: 'write' }),
     capacity: 1,
     idle: () => family.size === 0,
+    tryAcquire: () => releaser(family.tryAcquireHold('farm.pm', true)),
   };
 });
 
@@ -248,5 +283,6 @@ describeLockContract('session serializer turn', () => {
     block: () => serializer.acquireTurn('session-1'),
     capacity: 1,
     idle: () => serializer.stats().activeSessions === 0 && serializer.inFlight === 0,
+    tryAcquire: () => serializer.tryAcquireTurn('session-1'),
   };
 });

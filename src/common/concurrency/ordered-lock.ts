@@ -113,6 +113,20 @@ export abstract class OrderedLock {
     return this.wait(hold, options?.timeoutMs ?? this.timeoutMs, signal);
   }
 
+  /**
+   * @internal The Hold when the lock can be taken right now, else undefined with nothing
+   * queued or counted (callers fall back to `acquireHold`). Hierarchy checks still apply.
+   */
+  tryAcquireHold(write: boolean): Hold | undefined {
+    if (this.waiters.size !== 0 || !this.canTake(write)) return undefined;
+    const scope = lockScope.getStore();
+    const parent = this.runtime.checkOrder(this, scopeHold(scope));
+    const hold = new Hold(this, write, scope ? scope.task : new Task(), parent);
+    if (this.runtime.debug) hold.stack = new Error(`acquired ${this.name}`).stack;
+    this.grant(hold);
+    return hold;
+  }
+
   /** @internal Called once per hold, by Hold.release(). */
   release(hold: Hold): void {
     this.holders.remove(hold);

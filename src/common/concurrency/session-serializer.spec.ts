@@ -36,6 +36,24 @@ describe('SessionSerializer', () => {
     expect(order).toEqual(times(20, (i) => i));
   });
 
+  it('try-acquires a turn only when the session and a global slot are both free, counting no contention otherwise', async () => {
+    const { sessions, manager } = serializer({ maxInFlight: 1 });
+    const a = sessions.tryAcquireTurn('bot-a');
+    expect(a).toBeDefined();
+    // Same session busy: nothing queued.
+    expect(sessions.tryAcquireTurn('bot-a')).toBeUndefined();
+    expect(sessions.queueDepth('bot-a')).toBe(0);
+    // Other session free but no slot: its turn is given back, not kept.
+    expect(sessions.tryAcquireTurn('bot-b')).toBeUndefined();
+    expect(sessions.stats()).toMatchObject({ inFlight: 1, activeSessions: 1, waitingForSlot: 0, queued: 0 });
+    expect(manager.contention().reduce((n, row) => n + row.contentions + row.timeouts, 0)).toBe(0);
+    a!();
+    const b = sessions.tryAcquireTurn('bot-b');
+    expect(b).toBeDefined();
+    b!();
+    expect(sessions.stats()).toMatchObject({ inFlight: 0, activeSessions: 0 });
+  });
+
   it('runs different sessions concurrently', async () => {
     const { sessions } = serializer();
     const a = await sessions.acquireTurn('bot-a');

@@ -44,6 +44,14 @@ export interface SessionSerializerStats {
   rejectedQueueFull: number;
 }
 
+function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
+  const end = (): void => {
+    slot.release();
+    turn.release();
+  };
+  return Object.assign(end, { sessionId, run: <T>(fn: () => T): T => lockScope.run(turn, fn) });
+}
+
 /**
  * Per-session request serialization (spec §3.1): a session's requests get
  * their turn one at a time in arrival order; different sessions run
@@ -103,11 +111,23 @@ export class SessionSerializer {
       turn.release();
       throw error;
     }
-    const end = (): void => {
-      slot.release();
+    return grantedTurn(sessionId, turn, slot);
+  }
+
+  /**
+   * The turn at once when the session has none running or queued and a global slot is free;
+   * else undefined, with nothing queued (the caller then waits with `acquireTurn`). Lets the
+   * hot path skip the promise and the cancellation plumbing a wait needs.
+   */
+  tryAcquireTurn(sessionId: string): SessionTurn | undefined {
+    const turn = this.turns.tryAcquireHold(sessionId, true);
+    if (!turn) return undefined;
+    const slot = this.slots.tryAcquireHold(true);
+    if (!slot) {
       turn.release();
-    };
-    return Object.assign(end, { sessionId, run: <T>(fn: () => T): T => lockScope.run(turn, fn) });
+      return undefined;
+    }
+    return grantedTurn(sessionId, turn, slot);
   }
 
   /** Requests of `sessionId` waiting behind its current turn. */
