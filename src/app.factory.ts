@@ -9,6 +9,7 @@ import { AppModule } from './app.module';
 import { ServiceUnavailableError } from './common/errors/app.error';
 import { assertBearer, digest } from './common/http/auth.guard';
 import { createJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body.parser';
+import { installLeanRoutes } from './common/http/lean-route';
 import { RateLimiter } from './common/http/rate-limiter';
 import { genRequestId } from './common/http/request-id';
 import { RequestStats } from './common/http/request-stats';
@@ -106,7 +107,9 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   options.beforeInit?.(app);
+  const leanRoutes = installLeanRoutes(app, tokenDigest);
   await app.init();
+  leanRoutes.assertInstalled();
 
   const logger = new Logger('Engine');
   let compat: http.Server | undefined;

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcurrencyModule } from './common/concurrency';
@@ -45,6 +45,8 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath), retryAttempts: 0 }),
         DatabaseModule,
         ScheduleModule.forRoot(),
+        // Finds the @LeanRoute controller methods at boot.
+        DiscoveryModule,
         SessionModule,
         HealthModule,
         AdminModule,

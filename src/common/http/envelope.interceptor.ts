@@ -10,6 +10,18 @@ export interface SuccessEnvelope<T> {
   metadata: { timestamp: string; processing_time_ms: number; request_id: string };
 }
 
+export function envelope<T>(data: T, request: FastifyRequest, reply: FastifyReply): SuccessEnvelope<T | null> {
+  return {
+    status: 'success',
+    data: data ?? null,
+    metadata: {
+      timestamp: new Date().toISOString(),
+      processing_time_ms: Math.round(reply.elapsedTime * 1000) / 1000,
+      request_id: String(request.id),
+    },
+  };
+}
+
 /** Wraps handler results in the success envelope unless the route is marked @RawResponse(). */
 @Injectable()
 export class EnvelopeInterceptor implements NestInterceptor {
@@ -24,18 +36,6 @@ export class EnvelopeInterceptor implements NestInterceptor {
     const http = context.switchToHttp();
     const request = http.getRequest<FastifyRequest>();
     const reply = http.getResponse<FastifyReply>();
-    return next.handle().pipe(
-      map(
-        (data: unknown): SuccessEnvelope<unknown> => ({
-          status: 'success',
-          data: data ?? null,
-          metadata: {
-            timestamp: new Date().toISOString(),
-            processing_time_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-            request_id: String(request.id),
-          },
-        }),
-      ),
-    );
+    return next.handle().pipe(map((data: unknown) => envelope(data, request, reply)));
   }
 }

@@ -1,6 +1,7 @@
 import { type CallHandler, type CanActivate, type ExecutionContext, Injectable, type NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finalize, Observable } from 'rxjs';
 import { SessionSerializer, type SessionTurn } from '../concurrency';
 
@@ -20,7 +21,7 @@ const TURN = Symbol('sessionTurn');
  * overlap the handler still running for it; every wait inside a handler is bounded, so the
  * turn still ends.
  */
-class TurnState {
+export class TurnState {
   private handlerRunning = false;
   private responseClosed = false;
 
@@ -38,6 +39,41 @@ class TurnState {
   closed(): void {
     this.responseClosed = true;
     if (!this.handlerRunning) this.turn();
+  }
+}
+
+/** The key when it can name a session; malformed keys are left to validation (a 400). */
+export function usableSessionKey(key: unknown): string | undefined {
+  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH ? key : undefined;
+}
+
+/**
+ * The session's turn for an HTTP request: at once when free (no promise, no listener), else
+ * a bounded wait that a dropped connection cancels, removing the request from the queue.
+ */
+export function acquireTurnWhileOpen(
+  serializer: SessionSerializer,
+  key: string,
+  request: IncomingMessage,
+  res: ServerResponse,
+): SessionTurn | Promise<SessionTurn> {
+  const gone = res.closed || res.destroyed || request.destroyed;
+  if (!gone) {
+    const turn = serializer.tryAcquireTurn(key);
+    if (turn) return turn;
+  }
+  return waitForTurn(serializer, key, res, gone);
+}
+
+async function waitForTurn(serializer: SessionSerializer, key: string, res: ServerResponse, gone: boolean): Promise<SessionTurn> {
+  const controller = new AbortController();
+  if (gone) controller.abort();
+  const onGone = () => controller.abort();
+  res.once('close', onGone);
+  try {
+    return await serializer.acquireTurn(key, { signal: controller.signal });
+  } finally {
+    res.off('close', onGone);
   }
 }
 
@@ -73,21 +109,12 @@ export class SessionTurnGuard implements CanActivate {
     const extractor =
       this.reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, [context.getHandler(), context.getClass()]) ??
       defaultSessionKey;
-    const key = extractor(request);
-    // Malformed keys are left to validation, which rejects them with a 400.
-    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) return true;
+    const key = usableSessionKey(extractor(request));
+    if (key === undefined) return true;
 
     const res = reply.raw;
-    const gone = new AbortController();
-    if (res.closed || res.destroyed || request.raw.destroyed) gone.abort();
-    const onGone = () => gone.abort();
-    res.once('close', onGone);
-    let turn: SessionTurn;
-    try {
-      turn = await this.serializer.acquireTurn(key, { signal: gone.signal });
-    } finally {
-      res.off('close', onGone);
-    }
+    const pending = acquireTurnWhileOpen(this.serializer, key, request.raw, res);
+    const turn = pending instanceof Promise ? await pending : pending;
     const state = new TurnState(turn);
     request[TURN] = state;
     // 'close' follows both a finished response and a dropped connection.

@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { LeanRoute } from '../../common/http/lean-route';
 import { RawResponse } from '../../common/http/public.decorator';
 import { SerializeBy } from '../../common/http/session-turn.guard';
 import { SessionService } from '../session/session.service';
@@ -9,6 +10,8 @@ import { toPluginAction } from './action';
 import { DecisionService } from './decision.service';
 import { ActionFeedbackDto, DecideDto, DecideResponseDto } from './dto/decide.dto';
 import { type DecideBody, DecideBodyPipe } from './dto/hot-path.pipes';
+
+const decideBody = new DecideBodyPipe();
 
 /** The plugin sends no session id: its character name keys the session (and its turn). */
 export function characterKey(body: unknown): string | undefined {
@@ -30,6 +33,7 @@ export class CompatController {
   @HttpCode(200)
   @RawResponse()
   @SerializeBy((req) => characterKey(req.body))
+  @LeanRoute((req) => [decideBody.transform(req.body)])
   @ApiOperation({ summary: 'Plugin decide route: same path as POST /state, keyed by character name; flat response' })
   @ApiBody({ type: DecideDto })
   @ApiOkResponse({ type: DecideResponseDto })

@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, 
 import type { FastifyReply } from 'fastify';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { LeanRoute } from '../../common/http/lean-route';
 import { SessionService } from '../session/session.service';
 import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
 import { etagOf } from '../state/state.controller';
@@ -12,6 +13,8 @@ import { ConfigReloadDto } from './dto/decide.dto';
 import { type StateUpdateBody, StateUpdateBodyPipe } from './dto/hot-path.pipes';
 import { PlannerService } from './planner.service';
 import { RuleSetService } from './rule-set.service';
+
+const stateUpdateBody = new StateUpdateBodyPipe();
 
 /** `If-Match: "7"` (or W/"7") → 7. */
 function versionFromIfMatch(header: string | undefined): number | undefined {
@@ -35,6 +38,7 @@ export class DecisionController {
 
   @Post('state')
   @HttpCode(200)
+  @LeanRoute((req, reply) => [stateUpdateBody.transform(req.body), req.headers['if-match'], reply])
   @ApiOperation({ summary: 'Apply a game state (whole or a patch) and get the next action' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Expected state version (like expected_version)' })
   @ApiOkResponse({ type: DecisionResponseDto })

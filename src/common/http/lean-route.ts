@@ -1,0 +1,136 @@
+import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import { RequestMethod, SetMetadata } from '@nestjs/common';
+import { DiscoveryService, Reflector } from '@nestjs/core';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
+import { SessionSerializer, type SessionTurn } from '../concurrency';
+import { assertBearer } from './auth.guard';
+import { envelope } from './envelope.interceptor';
+import { IS_PUBLIC, RAW_RESPONSE } from './public.decorator';
+import { acquireTurnWhileOpen, defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, TurnState, usableSessionKey } from './session-turn.guard';
+
+/** Builds the handler's arguments from the request; validation happens here (throwing AppErrors). */
+export type LeanArgs = (request: FastifyRequest, reply: FastifyReply) => unknown[];
+
+const LEAN_ROUTE = 'openkore:leanRoute';
+
+/**
+ * Serves a hot route straight from Fastify instead of through Nest's guard/interceptor/pipe
+ * pipeline (each a promise or an Observable per request). Same contract as the Nest path:
+ * bearer token unless @Public, the session turn from @SerializeBy (or the default key), the
+ * handler inside the turn's async context, @RawResponse or the envelope, @HttpCode; errors
+ * thrown reach the one global filter through Fastify's error handler. The route stays a Nest
+ * controller method, so it is documented in OpenAPI like every other.
+ *
+ * `args` replaces the parameter decorators and their pipes: it must validate as strictly.
+ * Unlike Nest's order, the body is validated before queueing for the turn: a malformed
+ * request never occupies its session's queue.
+ */
+export const LeanRoute = (args: LeanArgs) => SetMetadata(LEAN_ROUTE, args);
+
+interface LeanRouteDefinition {
+  method: string;
+  url: string;
+  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+}
+
+function joinPath(...parts: (string | undefined)[]): string {
+  const joined = parts
+    .filter((p): p is string => !!p)
+    .map((p) => p.replace(/^\/+|\/+$/g, ''))
+    .filter((p) => p.length > 0)
+    .join('/');
+  return `/${joined}`;
+}
+
+function leanHandler(
+  target: { instance: object; method: (...args: unknown[]) => unknown; args: LeanArgs },
+  options: { tokenDigest: Buffer | undefined; isPublic: boolean; raw: boolean; status: number; sessionKey: SessionKeyExtractor },
+  serializer: SessionSerializer,
+): LeanRouteDefinition['handler'] {
+  const { instance, method, args } = target;
+  const invoke = (values: unknown[]) => method.apply(instance, values);
+  return async (request, reply) => {
+    if (options.tokenDigest && !options.isPublic) assertBearer(request.headers.authorization, options.tokenDigest);
+    const values = args(request, reply);
+    const key = usableSessionKey(options.sessionKey(request));
+    // Before the handler, which may choose another status (202) through the reply.
+    void reply.code(options.status);
+    let result: unknown;
+    if (key === undefined) {
+      result = await invoke(values);
+    } else {
+      const res = reply.raw;
+      const pending = acquireTurnWhileOpen(serializer, key, request.raw, res);
+      const turn: SessionTurn = pending instanceof Promise ? await pending : pending;
+      const state = new TurnState(turn);
+      // 'close' follows both a finished response and a dropped connection.
+      if (res.closed || res.destroyed) state.closed();
+      else res.once('close', () => state.closed());
+      state.handlerStarted();
+      try {
+        result = await turn.run(() => invoke(values));
+      } finally {
+        state.handlerSettled();
+      }
+    }
+    return options.raw ? result : envelope(result, request, reply);
+  };
+}
+
+/**
+ * Finds every @LeanRoute controller method and, as Nest registers its route with Fastify,
+ * swaps in the lean handler. Call before `app.init()`; throws at init if a lean route was
+ * never registered (a path that no longer matches would silently fall back otherwise).
+ */
+export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buffer | undefined): { assertInstalled(): void } {
+  const reflector = app.get(Reflector);
+  const serializer = app.get(SessionSerializer);
+  const definitions = new Map<string, LeanRouteDefinition>();
+  for (const wrapper of app.get(DiscoveryService).getControllers()) {
+    const instance = wrapper.instance as Record<string, unknown> | undefined;
+    const controller = wrapper.metatype;
+    if (!instance || !controller) continue;
+    const proto = Object.getPrototypeOf(instance) as Record<string, unknown>;
+    for (const name of Object.getOwnPropertyNames(proto)) {
+      const method = proto[name];
+      if (name === 'constructor' || typeof method !== 'function') continue;
+      const targets: (typeof controller)[] = [method as typeof controller, controller];
+      const args = reflector.get<LeanArgs | undefined>(LEAN_ROUTE, method);
+      if (!args) continue;
+      const verb = RequestMethod[reflector.get<RequestMethod>(METHOD_METADATA, method)];
+      const url = joinPath(reflector.get<string | undefined>(PATH_METADATA, controller), reflector.get<string | undefined>(PATH_METADATA, method));
+      const handler = leanHandler(
+        { instance, method: method as (...a: unknown[]) => unknown, args },
+        {
+          tokenDigest,
+          isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+          raw: reflector.getAllAndOverride<boolean | undefined>(RAW_RESPONSE, targets) === true,
+          status: reflector.get<number | undefined>(HTTP_CODE_METADATA, method) ?? (verb === 'POST' ? 201 : 200),
+          sessionKey: reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, targets) ?? defaultSessionKey,
+        },
+        serializer,
+      );
+      definitions.set(`${verb} ${url}`, { method: verb, url, handler });
+    }
+  }
+  const installed = new Set<string>();
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRoute', (route: RouteOptions) => {
+      const methods = Array.isArray(route.method) ? route.method : [route.method];
+      for (const m of methods) {
+        const def = definitions.get(`${m} ${route.url}`);
+        if (!def) continue;
+        route.handler = def.handler;
+        installed.add(`${m} ${route.url}`);
+      }
+    });
+  return {
+    assertInstalled() {
+      const missing = [...definitions.keys()].filter((k) => !installed.has(k));
+      if (missing.length > 0) throw new Error(`Lean routes never registered by Nest: ${missing.join(', ')}`);
+    },
+  };
+}
