@@ -5,7 +5,8 @@
  * Traffic goes to 127.0.0.1 only, bounded in time. Not a test: nothing here asserts.
  */
 import autocannon from 'autocannon';
-import { freePort, ROOT, startEngine, startProcess, stopProcess } from './support';
+import { tickLoad } from './tick-load';
+import { freePort, pinForLoad, ROOT, startEngine, startProcess, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,7 +16,7 @@ interface Scenario {
   name: string;
   sessions: number;
   connectionsPerSession: number;
-  /** Requests per second per connection; undefined = flat out. */
+  /** Ticks per second per session (tick-load.ts, one connection each); undefined = flat out (autocannon). */
   rate?: number;
   seconds: number;
 }
@@ -68,6 +69,10 @@ interface Run {
 }
 
 async function drive(url: string, s: Scenario): Promise<Run> {
+  if (s.rate !== undefined) {
+    const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body });
+    return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx, total: r.total };
+  }
   const connections = s.sessions * s.connectionsPerSession;
   let next = 0;
   const result = await autocannon({
@@ -76,7 +81,6 @@ async function drive(url: string, s: Scenario): Promise<Run> {
     headers: { 'content-type': 'application/json' },
     connections,
     duration: s.seconds,
-    connectionRate: s.rate,
     // Connection i speaks for session i % sessions, so a session's connections share a turn.
     setupClient: (client: { setBody(b: string): void }) => client.setBody(body(next++ % s.sessions)),
   });
@@ -99,8 +103,9 @@ export async function runHttpBench(): Promise<void> {
   const enginePort = await freePort();
   const barePort = await freePort();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
-  const engine = await startEngine({ PORT: String(enginePort), DATA_DIR: dataDir, NODE_ENV: 'production' });
-  const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/);
+  const place = pinForLoad();
+  const engine = await startEngine({ PORT: String(enginePort), DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus);
+  const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/, undefined, place.serverCpus);
   const engineUrl = `http://127.0.0.1:${enginePort}`;
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const rows: Record<string, string | number>[] = [];
@@ -134,7 +139,8 @@ export async function runHttpBench(): Promise<void> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   console.table(rows);
-  console.log('latency from autocannon (1 ms resolution); p99 is the worse of the two rounds; rate scenarios correct for coordinated omission');
+  console.log(place.describe);
+  console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 is the worse of the two rounds');
 }
 
 if (require.main === module) {

@@ -1,11 +1,14 @@
 /** Child processes for the benches: the built engine (or any script) on a free loopback port. */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 /** The repository root (benches run from dist/bench). */
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const ENGINE_MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
+/** The Node flags `npm start` runs the engine with (package.json), so the bench measures the same process. */
+export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64'];
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -18,9 +21,49 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * Where the servers and the load generator run. On a machine with 2+ cores and `taskset`,
+ * the server under test gets core 0 alone and this process (the load generator) the
+ * others, so a server is not measured while fighting its own client for a core; each
+ * server gets the same single core, so the engine/bare comparison stays fair.
+ */
+export interface Placement {
+  /** CPU list for servers (`taskset -c`), or undefined when not pinned. */
+  serverCpus?: string;
+  clientCpus?: string;
+  describe: string;
+}
+
+let placement: Placement | undefined;
+
+export function pinForLoad(): Placement {
+  if (placement) return placement;
+  const cores = os.cpus().length;
+  placement = { describe: `not pinned: servers and load generator share ${cores} core(s)` };
+  if (cores < 2 || process.env.BENCH_NO_PIN === '1') return placement;
+  const clientCpus = cores === 2 ? '1' : `1-${cores - 1}`;
+  try {
+    // -a: every thread of this process (libuv pool, V8 workers), not only the main one.
+    execFileSync('taskset', ['-a', '-p', '-c', clientCpus, String(process.pid)], { stdio: 'ignore' });
+    placement = { serverCpus: '0', clientCpus, describe: `server under test pinned to core 0, load generator to core(s) ${clientCpus}` };
+  } catch {
+    placement = { describe: 'not pinned (taskset unavailable): servers and load generator share the cores' };
+  }
+  return placement;
+}
+
 /** Starts `script` and resolves once its output matches `ready`; its output is drained after. */
-export async function startProcess(script: string, env: Record<string, string>, ready = /"listening"/, timeoutMs = 30_000): Promise<ChildProcess> {
-  const proc = spawn(process.execPath, [script], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startProcess(
+  script: string,
+  env: Record<string, string>,
+  ready = /"listening"/,
+  timeoutMs = 30_000,
+  cpus?: string,
+  nodeFlags: string[] = [],
+): Promise<ChildProcess> {
+  const node = [process.execPath, ...nodeFlags, script];
+  const [command, args] = cpus === undefined ? [node[0], node.slice(1)] : ['taskset', ['-c', cpus, ...node]];
+  const proc = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
@@ -47,8 +90,8 @@ export async function startProcess(script: string, env: Record<string, string>, 
 }
 
 /** The built engine with bench defaults (no rate limit, no second listener, info logs to see it listen). */
-export function startEngine(env: Record<string, string>): Promise<ChildProcess> {
-  return startProcess(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env });
+export function startEngine(env: Record<string, string>, cpus?: string): Promise<ChildProcess> {
+  return startProcess(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, undefined, undefined, cpus, ENGINE_NODE_FLAGS);
 }
 
 /** SIGTERM (graceful), SIGKILL if it has not exited after 10 s. */

@@ -1,0 +1,111 @@
+/**
+ * Open-loop load shaped like a bot farm: each session is one bot on its own keep-alive
+ * connection, ticking every 1000/rate ms and waiting for each answer before its next tick
+ * (the plugin is synchronous per bot). Bots start at evenly spread phases, as independent
+ * bots do; autocannon starts every connection in phase, which measures one burst of N
+ * requests per tick period instead.
+ *
+ * Latency runs from the moment the tick was due when the bot was still waiting for its
+ * previous answer (coordinated omission counted, not hidden), else from the moment it was
+ * sent (this process's own timer lateness is not the server's).
+ */
+import * as http from 'node:http';
+
+export interface TickLoadOptions {
+  url: string;
+  sessions: number;
+  ticksPerSecond: number;
+  seconds: number;
+  body: (session: number) => string;
+}
+
+export interface TickLoadResult {
+  rps: number;
+  total: number;
+  errors: number;
+  non2xx: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
+}
+
+export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult> {
+  const target = new URL(options.url);
+  const periodMs = 1000 / options.ticksPerSecond;
+  const latencies: number[] = [];
+  let errors = 0;
+  let non2xx = 0;
+  const started = performance.now();
+  const endAt = started + options.seconds * 1000;
+
+  const bot = (session: number) =>
+    new Promise<void>((resolve) => {
+      const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+      const payload = Buffer.from(options.body(session));
+      let due = started + (periodMs * session) / options.sessions;
+      let previousDone = 0;
+
+      const tick = (): void => {
+        const now = performance.now();
+        if (now >= endAt) {
+          agent.destroy();
+          resolve();
+          return;
+        }
+        const from = previousDone > due ? due : now;
+        const req = http.request(
+          {
+            host: target.hostname,
+            port: target.port,
+            path: target.pathname,
+            method: 'POST',
+            agent,
+            headers: { 'content-type': 'application/json', 'content-length': payload.length },
+          },
+          (res) => {
+            if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
+            res.resume();
+            res.once('end', () => {
+              previousDone = performance.now();
+              latencies.push(previousDone - from);
+              schedule();
+            });
+          },
+        );
+        req.once('error', () => {
+          errors++;
+          previousDone = performance.now();
+          schedule();
+        });
+        req.end(payload);
+      };
+
+      const schedule = (): void => {
+        due += periodMs;
+        const wait = due - performance.now();
+        if (wait <= 0) tick();
+        else setTimeout(tick, wait);
+      };
+
+      setTimeout(tick, Math.max(0, due - performance.now()));
+    });
+
+  await Promise.all(Array.from({ length: options.sessions }, (_, i) => bot(i)));
+  const sorted = Float64Array.from(latencies).sort();
+  const elapsed = (performance.now() - started) / 1000;
+  const round = (n: number) => Math.round(n * 100) / 100;
+  return {
+    rps: latencies.length / elapsed,
+    total: latencies.length,
+    errors,
+    non2xx,
+    p50: round(percentile(sorted, 0.5)),
+    p99: round(percentile(sorted, 0.99)),
+    max: round(sorted.length ? sorted[sorted.length - 1] : 0),
+  };
+}
