@@ -66,6 +66,7 @@ export function isBusy(err: unknown): boolean {
 export class DatabaseService {
   private readonly logger = new Logger(DatabaseService.name);
   private readonly statements = new Map<string, Statement>();
+  private readonly ranks = new Map<string, number | undefined>();
   readonly counters: DatabaseCounters = { commits: 0, rollbacks: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0 };
   /** The connection's own busy_timeout (spec pragma), restored after each BEGIN IMMEDIATE. */
   private connectionBusyTimeout: number | undefined;
@@ -88,6 +89,15 @@ export class DatabaseService {
       if (this.statements.size < 1000) this.statements.set(sql, stmt);
     }
     return stmt;
+  }
+
+  /** The TABLE_WRITE_ORDER rank of the table `sql` writes, parsed once per statement text. */
+  private writeRank(sql: string): number | undefined {
+    if (this.ranks.has(sql)) return this.ranks.get(sql);
+    const table = writeTarget(sql);
+    const rank = table === undefined ? undefined : tableRank(table);
+    if (this.ranks.size < 1000) this.ranks.set(sql, rank);
+    return rank;
   }
 
   get<T = Record<string, unknown>>(sql: string, params: SqlParams = []): T | undefined {
@@ -144,12 +154,10 @@ export class DatabaseService {
     this.beginImmediate(db);
     let lastRank = -1;
     const checkOrder = (sql: string) => {
-      const table = writeTarget(sql);
-      if (table === undefined) return;
-      const rank = tableRank(table);
+      const rank = this.writeRank(sql);
       if (rank === undefined) return;
       if (rank < lastRank) {
-        throw new TableOrderViolationError(`Transaction wrote ${table} after a table that comes later in TABLE_WRITE_ORDER`);
+        throw new TableOrderViolationError(`Transaction wrote ${writeTarget(sql)} after a table that comes later in TABLE_WRITE_ORDER`);
       }
       lastRank = rank;
     };

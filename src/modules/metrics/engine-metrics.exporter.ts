@@ -15,6 +15,7 @@ import { PromRegistry } from './prom-registry';
 
 /** Route label of requests no route matched (404s, scanners): one label, not one per URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
+const MAX_HTTP_CHILDREN = 1024;
 const HTTP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATS = ['mean', 'p99', 'max'] as const;
 
@@ -31,6 +32,8 @@ const STATS = ['mean', 'p99', 'max'] as const;
 export class EngineMetricsExporter implements OnModuleInit {
   private readonly logger = new Logger(EngineMetricsExporter.name);
   private histogram: Histogram<string> | undefined;
+  /** Bound children by "method route status": prom-client's labels() hashes its labels on every call. */
+  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
   private httpSeries: MetricSeriesHandle | undefined;
   private errorSeries: MetricSeriesHandle | undefined;
 
@@ -86,7 +89,14 @@ export class EngineMetricsExporter implements OnModuleInit {
     const status = reply.statusCode;
     // The route pattern (`/api/v1/state/:sessionId`), never the URL: ids must not become labels.
     const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
-    this.histogram!.labels(request.method, route, String(status)).observe(ms / 1000);
+    const key = `${request.method} ${route} ${status}`;
+    let child = this.httpChildren.get(key);
+    if (!child) {
+      child = this.histogram!.labels(request.method, route, String(status));
+      // Methods, route patterns and statuses are bounded sets; the cap is a backstop.
+      if (this.httpChildren.size < MAX_HTTP_CHILDREN) this.httpChildren.set(key, child);
+    }
+    child.observe(ms / 1000);
     this.httpSeries!.record(ms);
     if (status >= 500) this.errorSeries!.record(1);
   }
