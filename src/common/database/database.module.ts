@@ -1,9 +1,10 @@
 import { Global, Module } from '@nestjs/common';
 import { DatabaseService } from './database.service';
+import { WalCheckpointer } from './wal-checkpointer.service';
 
 @Global()
 @Module({
-  providers: [DatabaseService],
-  exports: [DatabaseService],
+  providers: [DatabaseService, WalCheckpointer],
+  exports: [DatabaseService, WalCheckpointer],
 })
 export class DatabaseModule {}

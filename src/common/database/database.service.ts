@@ -23,6 +23,18 @@ export interface WriteOptions {
   busyDeadlineMs?: number;
 }
 
+export interface ChunkedWriteOptions extends WriteOptions {
+  /** Items per transaction (default 100). */
+  chunkSize?: number;
+}
+
+export interface ChunkedWriteResult {
+  /** Items committed, a prefix of the input. */
+  written: number;
+  /** Why the rest was not, when it was not. */
+  error?: unknown;
+}
+
 export interface DatabaseCounters {
   commits: number;
   rollbacks: number;
@@ -30,6 +42,9 @@ export interface DatabaseCounters {
   busy_failures: number;
   /** Time spent backing off while another process held the write lock (ms, async part only). */
   busy_wait_ms: number;
+  /** Checkpoints the WAL checkpointer worker made progress with, and the ones that failed. */
+  wal_checkpoints: number;
+  wal_checkpoint_errors: number;
 }
 
 /**
@@ -41,6 +56,7 @@ export interface DatabaseCounters {
 const BUSY_SLICE_MS = 10;
 /** Total bound of the busy retries of one write (then DatabaseBusyError, 503). */
 const BUSY_DEADLINE_MS = 10_000;
+const DEFAULT_CHUNK = 100;
 const BACKOFF_BASE_MS = 2;
 const BACKOFF_MAX_MS = 50;
 
@@ -67,7 +83,7 @@ export class DatabaseService {
   private readonly logger = new Logger(DatabaseService.name);
   private readonly statements = new Map<string, Statement>();
   private readonly ranks = new Map<string, number | undefined>();
-  readonly counters: DatabaseCounters = { commits: 0, rollbacks: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0 };
+  readonly counters: DatabaseCounters = { commits: 0, rollbacks: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0, wal_checkpoints: 0, wal_checkpoint_errors: 0 };
   /** The connection's own busy_timeout (spec pragma), restored after each BEGIN IMMEDIATE. */
   private connectionBusyTimeout: number | undefined;
 
@@ -111,6 +127,28 @@ export class DatabaseService {
   async write<T>(body: (tx: WriteTx) => T, options: WriteOptions = {}): Promise<T> {
     const lock = this.locks.resolve(LockName.DATABASE);
     return withLock(lock, () => this.runWithRetry(body, options), { signal: options.signal });
+  }
+
+  /**
+   * Writes `items` in transactions of at most `chunkSize`, giving the event loop a turn between
+   * them: a periodic flush of thousands of rows then never holds every request behind it for
+   * longer than one chunk. Never throws: says how many (a prefix) were committed and why the
+   * rest were not, so the caller can keep exactly those for its next attempt.
+   */
+  async writeChunked<T>(items: readonly T[], body: (tx: WriteTx, chunk: readonly T[]) => void, options: ChunkedWriteOptions = {}): Promise<ChunkedWriteResult> {
+    const size = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
+    let written = 0;
+    while (written < items.length) {
+      if (written > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      const chunk = items.slice(written, written + size);
+      try {
+        await this.write((tx) => body(tx, chunk), options);
+      } catch (error) {
+        return { written, error };
+      }
+      written += chunk.length;
+    }
+    return { written };
   }
 
   private async runWithRetry<T>(body: (tx: WriteTx) => T, options: WriteOptions): Promise<T> {

@@ -194,6 +194,8 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.prom.registerCounter('openkore_db_busy_retries_total', 'Write transactions retried because another process held the write lock', () => c.busy_retries);
     this.prom.registerCounter('openkore_db_busy_failures_total', 'Write transactions that stayed busy past their bound (503)', () => c.busy_failures);
     this.prom.registerCounter('openkore_db_busy_wait_seconds_total', 'Time spent backing off from a busy database', () => c.busy_wait_ms / 1000);
+    this.prom.registerCounter('openkore_db_wal_checkpoints_total', 'WAL checkpoints made off the event loop by the checkpoint worker', () => c.wal_checkpoints);
+    this.prom.registerCounter('openkore_db_wal_checkpoint_errors_total', 'Failed WAL checkpoints (retried) and checkpoint worker failures', () => c.wal_checkpoint_errors);
   }
 
   private registerCollector(): void {

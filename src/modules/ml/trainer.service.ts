@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger } from '@nestjs/common';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { resolveWorkerEntry } from '../../common/workers/worker-entry';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { FlagService } from '../flags/flag.service';
 import { CLASS_COUNT, FEATURE_COUNT, TRAINED_MODEL_DIR, TRAINING_FLAG } from './ml.constants';
@@ -49,19 +49,6 @@ export interface TrainReport {
 const FLAG_TTL_MS = 60_000;
 const EVAL_CHUNK_ROWS = 512;
 
-/** Where the compiled worker entry lives (ts sources under jest run the built one from dist/). */
-export function resolveWorkerEntry(): string | undefined {
-  const here = path.join(__dirname, 'trainer.worker.js');
-  if (fs.existsSync(here)) return here;
-  let dir = __dirname;
-  for (let i = 0; i < 6; i++) {
-    const candidate = path.join(dir, 'dist', 'src', 'modules', 'ml', 'trainer.worker.js');
-    if (fs.existsSync(candidate)) return candidate;
-    dir = path.dirname(dir);
-  }
-  return undefined;
-}
-
 /**
  * `POST /ml/train` and `npm run train`: under the cross-process `training_in_progress` flag,
  * flush the buffer, train in a worker thread, score the candidate and the active model with
@@ -93,7 +80,7 @@ export class TrainerService implements BeforeApplicationShutdown {
   async train(request: TrainRequest = {}): Promise<TrainReport> {
     // In-process fast path; the flag is what counts across processes.
     if (this.running) throw new TrainingBusyError({ in_progress_since: new Date(this.running.startedAt).toISOString() });
-    const entry = resolveWorkerEntry();
+    const entry = resolveWorkerEntry(__dirname, 'src/modules/ml', 'trainer.worker.js');
     if (!entry) throw new TrainerUnavailableError('The trainer worker is not built (run "npm run build")');
     const state: { startedAt: number; worker?: Worker } = { startedAt: Date.now() };
     this.running = state;

@@ -152,14 +152,19 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     if (this.dirty.size === 0 || !this.dataSource.isInitialized) return;
     const rows = [...this.dirty].map((id) => this.active.get(id)).filter((r): r is PlayerSessionEntity => !!r);
     this.dirty.clear();
-    await this.db.write(
-      (tx) => {
-        for (const row of rows) {
+    const { written, error } = await this.db.writeChunked(
+      rows,
+      (tx, chunk) => {
+        for (const row of chunk) {
           tx.run('UPDATE player_sessions SET last_seen_at = ?, request_count = ? WHERE session_id = ?', [row.lastSeenAt, row.requestCount, row.sessionId]);
         }
       },
       { label: 'session.flushActivity' },
     );
+    if (error !== undefined) {
+      for (const row of rows.slice(written)) this.dirty.add(row.sessionId);
+      throw error;
+    }
   }
 
   private async persistExpiry(row: PlayerSessionEntity, now: number): Promise<void> {

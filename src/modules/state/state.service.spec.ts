@@ -12,12 +12,18 @@ describe('StateService shutdown', () => {
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
     let calls = 0;
+    type Tx = { run: (sql: string, params: unknown[]) => void };
+    const write = async (fn: (tx: Tx) => void) => {
+      const versions: number[] = [];
+      fn({ run: (_sql, params) => versions.push(params[1] as number) });
+      if (calls++ === 0) await gate;
+      written.push(versions);
+    };
     const db = {
-      write: async (fn: (tx: { run: (sql: string, params: unknown[]) => void }) => void) => {
-        const versions: number[] = [];
-        fn({ run: (_sql, params) => versions.push(params[1] as number) });
-        if (calls++ === 0) await gate;
-        written.push(versions);
+      write,
+      writeChunked: async <T>(items: T[], body: (tx: Tx, chunk: T[]) => void) => {
+        await write((tx) => body(tx, items));
+        return { written: items.length };
       },
     } as unknown as DatabaseService;
     const svc = new StateService(db, {} as SessionService, new LockManager());

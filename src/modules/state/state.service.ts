@@ -122,24 +122,25 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     if (this.dirty.size === 0) return;
     const batch = [...this.dirty].map((id) => this.snapshots.get(id)).filter((s): s is StateSnapshot => !!s);
     this.dirty.clear();
-    try {
-      await this.db.write(
-        (tx) => {
-          for (const s of batch) {
-            tx.run(
-              `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
-               ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
-               WHERE excluded.version > game_state_snapshots.version`,
-              [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
-            );
-          }
-        },
-        { label: 'state.flush' },
-      );
-    } catch (err) {
+    const { written, error } = await this.db.writeChunked(
+      batch,
+      (tx, chunk) => {
+        for (const s of chunk) {
+          tx.run(
+            `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
+             WHERE excluded.version > game_state_snapshots.version`,
+            [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
+          );
+        }
+      },
+      // Each row carries a whole game state: smaller transactions than the default.
+      { label: 'state.flush', chunkSize: 25 },
+    );
+    if (error !== undefined) {
       // Keep them dirty: the next tick retries; the in-memory snapshot stays authoritative.
-      for (const s of batch) this.dirty.add(s.sessionId);
-      this.logger.error({ err, sessions: batch.length }, 'snapshot flush failed');
+      for (const s of batch.slice(written)) this.dirty.add(s.sessionId);
+      this.logger.error({ err: error, sessions: batch.length - written }, 'snapshot flush failed');
     }
   }
 

@@ -1,0 +1,103 @@
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { Worker } from 'node:worker_threads';
+import { resolveWorkerEntry } from '../workers/worker-entry';
+import { DatabaseService } from './database.service';
+import { SPEC_WAL_AUTOCHECKPOINT } from './sqlite-pragmas';
+import { type CheckpointMessage, type CheckpointWorkerData, STOP } from './wal-checkpoint.worker';
+
+/** How often the worker checkpoints. A farm writes a few MB of WAL a second. */
+export const CHECKPOINT_INTERVAL_MS = 250;
+/**
+ * The engine's own connection still checkpoints past this many WAL pages (64 MiB): a backstop
+ * that bounds the WAL should the worker fall behind, not the normal path.
+ */
+export const BACKSTOP_WAL_PAGES = 16_000;
+const STOP_TIMEOUT_MS = 2_000;
+
+/**
+ * Moves WAL checkpoints off the event loop. With SQLite's autocheckpoint (spec: 1000 pages), the
+ * commit that crosses the threshold copies the WAL into the database file and fsyncs it, inline:
+ * measured 6–10 ms per such commit under a farm's load, during which no request is served. Here
+ * a worker thread with its own connection runs PASSIVE checkpoints every 250 ms, and the engine's
+ * connection keeps an autocheckpoint only as a far backstop. If the worker cannot start or dies,
+ * the connection goes back to the spec's 1000 pages: slower tails, never an unbounded WAL.
+ */
+@Injectable()
+export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(WalCheckpointer.name);
+  private worker: Worker | undefined;
+  private stopping = false;
+  private ready = false;
+
+  constructor(private readonly db: DatabaseService) {}
+
+  /** True while the worker is checkpointing (the engine's connection only has the backstop). */
+  get running(): boolean {
+    return this.ready && this.worker !== undefined;
+  }
+
+  onApplicationBootstrap(): void {
+    this.start();
+  }
+
+  start(intervalMs = CHECKPOINT_INTERVAL_MS): void {
+    if (this.worker) return;
+    const connection = this.db.connection;
+    const entry = resolveWorkerEntry(__dirname, 'src/common/database', 'wal-checkpoint.worker.js');
+    if (!entry || connection.memory || String(connection.pragma('journal_mode', { simple: true })) !== 'wal') {
+      this.logger.warn({ built: !!entry }, 'WAL checkpoints stay on the engine connection (no worker entry, or not a WAL file)');
+      return;
+    }
+    this.stopping = false;
+    const worker = new Worker(entry, { workerData: { file: connection.name, intervalMs } satisfies CheckpointWorkerData });
+    this.worker = worker;
+    worker.on('message', (msg: CheckpointMessage) => this.onMessage(msg));
+    worker.on('error', (err) => {
+      this.db.counters.wal_checkpoint_errors += 1;
+      this.logger.error({ err }, 'WAL checkpoint worker failed');
+    });
+    worker.once('exit', (code) => {
+      if (this.worker === worker) this.worker = undefined;
+      this.ready = false;
+      this.restoreInlineCheckpoints();
+      if (!this.stopping) this.logger.error({ code }, 'WAL checkpoint worker exited: checkpoints are back on the engine connection');
+    });
+  }
+
+  private onMessage(msg: CheckpointMessage): void {
+    if (msg.type === 'ready') {
+      this.ready = true;
+      // Only now: until the worker checkpoints, the connection keeps doing it itself.
+      if (!this.stopping) this.db.connection.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
+    } else if (msg.type === 'checkpoint') {
+      this.db.counters.wal_checkpoints += 1;
+    } else {
+      this.db.counters.wal_checkpoint_errors += 1;
+      this.logger.warn({ reason: msg.message }, 'WAL checkpoint failed; retried on the next tick');
+    }
+  }
+
+  /** Stops the worker (bounded); the connection checkpoints by itself again from here on. */
+  async stop(): Promise<void> {
+    const worker = this.worker;
+    if (!worker) return;
+    this.stopping = true;
+    this.restoreInlineCheckpoints();
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.postMessage(STOP);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)));
+    if ((await Promise.race([exited, timedOut])) === 'timeout') await worker.terminate();
+    clearTimeout(timer);
+    await exited;
+  }
+
+  beforeApplicationShutdown(): Promise<void> {
+    return this.stop();
+  }
+
+  private restoreInlineCheckpoints(): void {
+    const connection = this.db.connection;
+    if (connection.open) connection.pragma(`wal_autocheckpoint = ${SPEC_WAL_AUTOCHECKPOINT}`);
+  }
+}

@@ -1,0 +1,68 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
+import { until } from '../../common/testing/wait.test-kit';
+import { type DecisionLogEntry, DecisionLogWriter, FLUSH_AT } from './decision-log.writer';
+
+const entry = (i: number): DecisionLogEntry => ({
+  session_id: `s${i % 7}`,
+  decision_tier: 'rule',
+  action_type: 'ATTACK',
+  reason: 'test',
+  state_version: i,
+  processing_time_ms: 0.1,
+  created_at: 1_700_000_000_000 + i,
+});
+
+describe('DecisionLogWriter', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  let writer: DecisionLogWriter;
+  const rows = () => db.connection.prepare('SELECT COUNT(*) FROM decision_log').pluck().get() as number;
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-dlog-'));
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
+    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
+    writer = new DecisionLogWriter(db.service);
+  });
+
+  afterEach(async () => {
+    await writer.beforeApplicationShutdown();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('never writes inside the push that fills its buffer, and writes every entry soon after', async () => {
+    const n = FLUSH_AT * 5 + 17;
+    for (let i = 0; i < n; i++) writer.push(entry(i));
+    // The request that filled the buffer is not the one that pays for the transaction.
+    expect(db.service.counters.commits).toBe(0);
+    await until(() => writer.pending === 0 && rows() >= FLUSH_AT, 'a flush soon after the buffer filled');
+    await writer.flush();
+    expect(rows()).toBe(n);
+    expect(writer.written).toBe(n);
+    // In transactions of bounded size, not one per push and not one for everything.
+    expect(db.service.counters.commits).toBeGreaterThan(1);
+  });
+
+  it('keeps what it could not write and writes it on the next flush', async () => {
+    const n = FLUSH_AT * 4;
+    for (let i = 0; i < n; i++) writer.push(entry(i));
+    db.connection.exec(`CREATE TRIGGER refuse BEFORE INSERT ON decision_log WHEN NEW.state_version = ${FLUSH_AT * 3} BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    await writer.flush();
+    // The chunk holding the refused row was rolled back; it and everything after are kept.
+    expect(rows()).toBe(FLUSH_AT * 2);
+    expect(writer.pending).toBe(FLUSH_AT * 2);
+    db.connection.exec('DROP TRIGGER refuse');
+    await writer.flush();
+    expect(rows()).toBe(n);
+    const versions = db.connection.prepare('SELECT state_version FROM decision_log ORDER BY id').pluck().all();
+    expect(versions).toEqual(Array.from({ length: n }, (_, i) => i));
+  });
+});
