@@ -96,7 +96,7 @@ async function drive(url: string, s: Scenario): Promise<Run> {
 
 function mean(runs: Run[]): Run {
   const avg = (k: keyof Run) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
-  return { rps: avg('rps'), p50: avg('p50'), p99: Math.max(...runs.map((r) => r.p99)), errors: avg('errors'), non2xx: avg('non2xx'), total: avg('total') };
+  return { rps: avg('rps'), p50: Math.round(avg('p50') * 100) / 100, p99: Math.max(...runs.map((r) => r.p99)), errors: avg('errors'), non2xx: avg('non2xx'), total: avg('total') };
 }
 
 export async function runHttpBench(): Promise<void> {

@@ -31,6 +31,10 @@ describe('database on first start', () => {
       );
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).all() as Array<{ name: string }>;
       expect(tables.map((t) => t.name)).toEqual(expect.arrayContaining(['player_sessions', 'migrations']));
+      // Every tick writes decision_log: only the tier index is kept (see the drop migration).
+      const indexes = (db.prepare(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'decision_log'`).all() as Array<{ name: string }>).map((i) => i.name);
+      expect(indexes).toContain('idx_decision_log_tier');
+      expect(indexes).not.toContain('idx_decision_log_session');
     } finally {
       await e.stop();
     }

@@ -7,6 +7,7 @@ import { CreateMetrics1764460800000 } from './1764460800000-create-metrics';
 import { CreateMemories1764461100000 } from './1764461100000-create-memories';
 import { CreateMacroVersions1764461000000 } from './1764461000000-create-macro-versions';
 import { CreatePdcaCycles1764547200000 } from './1764547200000-create-pdca-cycles';
+import { DropDecisionLogSessionIndex1764633600000 } from './1764633600000-drop-decision-log-session-index';
 
 /** Every migration, oldest first. Schema changes are migrations, never `synchronize`. */
 export const MIGRATIONS = [
@@ -19,4 +20,5 @@ export const MIGRATIONS = [
   CreateMacroVersions1764461000000,
   CreateMemories1764461100000,
   CreatePdcaCycles1764547200000,
+  DropDecisionLogSessionIndex1764633600000,
 ];
