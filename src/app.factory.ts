@@ -107,9 +107,16 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   options.beforeInit?.(app);
-  const leanRoutes = installLeanRoutes(app, tokenDigest);
-  await app.init();
-  leanRoutes.assertInstalled();
+  let leanRoutes: ReturnType<typeof installLeanRoutes>;
+  try {
+    leanRoutes = installLeanRoutes(app, tokenDigest);
+    await app.init();
+    leanRoutes.assertInstalled();
+  } catch (err) {
+    // A route the lean path cannot serve is a programming error: fail the boot, leave nothing open.
+    await app.close().catch(() => undefined);
+    throw err;
+  }
 
   const logger = new Logger('Engine');
   let compat: http.Server | undefined;

@@ -1,4 +1,6 @@
+import { type CanActivate, Controller, Module, Post, UseGuards } from '@nestjs/common';
 import { SessionSerializer, type SessionTurn } from '../src/common/concurrency';
+import { LeanRoute } from '../src/common/http/lean-route';
 import { until } from '../src/common/testing/wait.test-kit';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
@@ -18,6 +20,9 @@ describe('hot routes on the lean path', () => {
     serializer = e.engine.app.get(SessionSerializer);
   });
   afterAll(() => e.stop());
+
+  // Whatever a test did (errors, refusals, a client gone), no turn is left behind.
+  afterEach(() => until(() => serializer.stats().activeSessions === 0 && serializer.inFlight === 0, 'every turn released'));
 
   it('need the bearer token, and answer errors in the envelope with the request id', async () => {
     for (const path of ['/api/v1/decide', '/api/v1/state']) {
@@ -91,5 +96,30 @@ describe('hot routes on the lean path', () => {
     expect(doc.status).toBe(200);
     expect(doc.body.paths['/api/v1/decide']?.post).toBeDefined();
     expect(doc.body.paths['/api/v1/state']?.post).toBeDefined();
+  });
+});
+
+class AllowAll implements CanActivate {
+  canActivate(): boolean {
+    return true;
+  }
+}
+
+@Controller('test-lean')
+class GuardedLeanController {
+  @Post('guarded')
+  @UseGuards(AllowAll)
+  @LeanRoute(() => [])
+  guarded() {
+    return {};
+  }
+}
+
+@Module({ controllers: [GuardedLeanController] })
+class GuardedLeanModule {}
+
+describe('lean route declarations', () => {
+  it('refuse to boot with route-level guards the lean handler would silently skip', async () => {
+    await expect(startEngine({}, { extraImports: [GuardedLeanModule] })).rejects.toThrow(/cannot have route-level __guards__/);
   });
 });

@@ -27,6 +27,14 @@ export function runInTask<T>(name: string, fn: () => T): T {
   return lockScope.run(new Task(name, scopeHold(lockScope.getStore())), fn);
 }
 
+/**
+ * Runs `fn` outside any lock scope: for work scheduled from inside a request (a deferred flush)
+ * that must not inherit the request's held locks (timers and immediates carry the async context).
+ */
+export function detached<T>(fn: () => T): T {
+  return lockScope.exit(fn);
+}
+
 /** Locks held by the current async context, outermost first (for logs and assertions). */
 export function heldLocks(): string[] {
   const names: string[] = [];

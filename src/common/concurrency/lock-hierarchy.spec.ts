@@ -1,6 +1,6 @@
 import { DeadlockError, LockOrderViolationError } from './concurrency.errors';
 import { deferred, RecordingLogger } from './concurrency.test-kit';
-import { heldLocks, runInTask } from './lock-context';
+import { detached, heldLocks, runInTask } from './lock-context';
 import { createLockManager } from './lock-manager.service';
 import { LockName, LockOrder } from './lock-order.enum';
 import { withLock, withLocks } from './with-lock';
@@ -20,6 +20,15 @@ describe('lock hierarchy (held-lock stack per async context)', () => {
       database: manager.mutex(LockName.DATABASE, LockOrder.DATABASE),
     };
   };
+
+  it('work scheduled from inside a held lock inherits it, unless scheduled detached', async () => {
+    const { config } = setup();
+    const schedule = (wrap: <T>(fn: () => T) => T) =>
+      new Promise<string[]>((resolve) => wrap(() => setImmediate(() => resolve(heldLocks()))));
+    const [inherited, free] = await withLock(config, () => Promise.all([schedule((fn) => fn()), schedule(detached)]));
+    expect(inherited).toEqual(['config']);
+    expect(free).toEqual([]);
+  });
 
   it('allows strictly increasing order and exposes the stack', async () => {
     const { config, state, database } = setup();

@@ -113,12 +113,17 @@ export abstract class OrderedLock {
     return this.wait(hold, options?.timeoutMs ?? this.timeoutMs, signal);
   }
 
+  /** @internal Whether `tryAcquireHold(write)` would succeed now (nobody queued, compatible). */
+  wouldGrant(write: boolean): boolean {
+    return this.waiters.size === 0 && this.canTake(write);
+  }
+
   /**
    * @internal The Hold when the lock can be taken right now, else undefined with nothing
    * queued or counted (callers fall back to `acquireHold`). Hierarchy checks still apply.
    */
   tryAcquireHold(write: boolean): Hold | undefined {
-    if (this.waiters.size !== 0 || !this.canTake(write)) return undefined;
+    if (!this.wouldGrant(write)) return undefined;
     const scope = lockScope.getStore();
     const parent = this.runtime.checkOrder(this, scopeHold(scope));
     const hold = new Hold(this, write, scope ? scope.task : new Task(), parent);

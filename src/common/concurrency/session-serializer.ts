@@ -120,10 +120,13 @@ export class SessionSerializer {
    * hot path skip the promise and the cancellation plumbing a wait needs.
    */
   tryAcquireTurn(sessionId: string): SessionTurn | undefined {
+    // Slot first: a turn taken and given back would count as an acquisition of the session.
+    if (!this.slots.wouldGrant(true)) return undefined;
     const turn = this.turns.tryAcquireHold(sessionId, true);
     if (!turn) return undefined;
     const slot = this.slots.tryAcquireHold(true);
     if (!slot) {
+      // Unreachable while single-threaded (checked above); kept so a turn can never leak.
       turn.release();
       return undefined;
     }

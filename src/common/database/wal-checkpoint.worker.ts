@@ -7,18 +7,7 @@
  */
 import Database from 'better-sqlite3';
 import { parentPort, workerData } from 'node:worker_threads';
-
-export interface CheckpointWorkerData {
-  file: string;
-  intervalMs: number;
-}
-
-export type CheckpointMessage =
-  | { type: 'ready' }
-  | { type: 'checkpoint'; walFrames: number; checkpointed: number; busy: boolean }
-  | { type: 'error'; message: string };
-
-export const STOP = 'stop';
+import { type CheckpointMessage, type CheckpointWorkerData, STOP } from './wal-checkpoint.protocol';
 
 function run(port: NonNullable<typeof parentPort>, data: CheckpointWorkerData): void {
   const db = new Database(data.file, { fileMustExist: true });

@@ -3,7 +3,7 @@ import { Worker } from 'node:worker_threads';
 import { resolveWorkerEntry } from '../workers/worker-entry';
 import { DatabaseService } from './database.service';
 import { SPEC_WAL_AUTOCHECKPOINT } from './sqlite-pragmas';
-import { type CheckpointMessage, type CheckpointWorkerData, STOP } from './wal-checkpoint.worker';
+import { type CheckpointMessage, type CheckpointWorkerData, STOP } from './wal-checkpoint.protocol';
 
 /** How often the worker checkpoints. A farm writes a few MB of WAL a second. */
 export const CHECKPOINT_INTERVAL_MS = 250;
@@ -51,6 +51,8 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
     this.stopping = false;
     const worker = new Worker(entry, { workerData: { file: connection.name, intervalMs } satisfies CheckpointWorkerData });
     this.worker = worker;
+    // Stopped explicitly at shutdown; never the thing that keeps a process alive.
+    worker.unref();
     worker.on('message', (msg: CheckpointMessage) => this.onMessage(msg));
     worker.on('error', (err) => {
       this.db.counters.wal_checkpoint_errors += 1;
@@ -70,7 +72,8 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
       // Only now: until the worker checkpoints, the connection keeps doing it itself.
       if (!this.stopping) this.db.connection.pragma(`wal_autocheckpoint = ${BACKSTOP_WAL_PAGES}`);
     } else if (msg.type === 'checkpoint') {
-      this.db.counters.wal_checkpoints += 1;
+      // Progress only: a tick a reader held back is not a checkpoint.
+      if (!msg.busy) this.db.counters.wal_checkpoints += 1;
     } else {
       this.db.counters.wal_checkpoint_errors += 1;
       this.logger.warn({ reason: msg.message }, 'WAL checkpoint failed; retried on the next tick');

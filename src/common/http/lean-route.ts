@@ -1,4 +1,12 @@
-import { HTTP_CODE_METADATA, METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants';
+import {
+  EXCEPTION_FILTERS_METADATA,
+  GUARDS_METADATA,
+  HTTP_CODE_METADATA,
+  INTERCEPTORS_METADATA,
+  METHOD_METADATA,
+  PATH_METADATA,
+  PIPES_METADATA,
+} from '@nestjs/common/constants';
 import { RequestMethod, SetMetadata } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -64,10 +72,12 @@ function leanHandler(
       const pending = acquireTurnWhileOpen(serializer, key, request.raw, res);
       const turn: SessionTurn = pending instanceof Promise ? await pending : pending;
       const state = new TurnState(turn);
+      // Started before 'closed' can be seen: a response already closed must not end the turn
+      // before the handler ran.
+      state.handlerStarted();
       // 'close' follows both a finished response and a dropped connection.
       if (res.closed || res.destroyed) state.closed();
       else res.once('close', () => state.closed());
-      state.handlerStarted();
       try {
         result = await turn.run(() => invoke(values));
       } finally {
@@ -98,6 +108,13 @@ export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buff
       const targets: (typeof controller)[] = [method as typeof controller, controller];
       const args = reflector.get<LeanArgs | undefined>(LEAN_ROUTE, method);
       if (!args) continue;
+      // What the lean handler does not run must not be there, silently skipped.
+      for (const key of [GUARDS_METADATA, INTERCEPTORS_METADATA, PIPES_METADATA, EXCEPTION_FILTERS_METADATA]) {
+        if (targets.some((t) => (reflector.get<unknown[] | undefined>(key, t)?.length ?? 0) > 0)) {
+          throw new Error(`@LeanRoute ${controller.name}.${name} cannot have route-level ${key}: mirror it in the lean handler`);
+        }
+      }
+      if (!wrapper.isDependencyTreeStatic()) throw new Error(`@LeanRoute ${controller.name}.${name}: the controller must be a singleton`);
       const verb = RequestMethod[reflector.get<RequestMethod>(METHOD_METADATA, method)];
       const url = joinPath(reflector.get<string | undefined>(PATH_METADATA, controller), reflector.get<string | undefined>(PATH_METADATA, method));
       const handler = leanHandler(

@@ -1,4 +1,5 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { detached } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import type { DecisionTier } from './action';
 
@@ -58,10 +59,14 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
     // Soon, not here: a flush started inside push() would run its first transaction inside
     // the request that happened to fill the buffer.
     if (this.buffer.length >= FLUSH_AT && !this.flushSoon) {
-      this.flushSoon = setImmediate(() => {
-        this.flushSoon = undefined;
-        void this.flush();
-      });
+      // Detached: an immediate carries the request's async context, and with it the request's
+      // session turn as a held lock the flush's DATABASE lock would be checked against.
+      this.flushSoon = detached(() =>
+        setImmediate(() => {
+          this.flushSoon = undefined;
+          void this.flush();
+        }),
+      );
     }
   }
 
@@ -89,8 +94,8 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
           );
         }
       },
-      // A normal flush is one transaction: each commit rewrites the index page of every session
-      // in it, so fewer, larger commits write far less WAL. Only a backlog is split.
+      // A normal flush is one transaction (fewer, larger commits write less WAL); only a
+      // backlog is split.
       { label: 'decision_log.flush', chunkSize: 2 * FLUSH_AT },
     );
     this.written += written;

@@ -25,6 +25,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly dirty = new Set<string>();
   private readonly expiredListeners: SessionExpiredListener[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
+  private sweeping: Promise<void> | undefined;
+  private flushingActivity: Promise<void> | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,7 +47,10 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     }
     const every = Math.max(250, Math.min(60_000, Math.floor(this.config.sessionTtlMs / 4)));
     this.sweepTimer = setInterval(() => {
-      this.sweep().catch((err: unknown) => this.logger.error({ err }, 'session sweep failed'));
+      // One sweep at a time, and shutdown waits for the running one.
+      this.sweeping ??= this.sweep()
+        .catch((err: unknown) => this.logger.error({ err }, 'session sweep failed'))
+        .finally(() => (this.sweeping = undefined));
     }, every);
     this.sweepTimer.unref();
   }
@@ -54,7 +59,10 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.sweepTimer) clearInterval(this.sweepTimer);
     this.sweepTimer = undefined;
+    // A sweep's chunked flush may still be writing: the database must outlive it.
+    await this.sweeping;
     await this.flushActivity();
+    if (this.dirty.size > 0) await this.flushActivity();
   }
 
   onSessionExpired(listener: SessionExpiredListener): void {
@@ -148,7 +156,13 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     await this.flushActivity();
   }
 
-  private async flushActivity(): Promise<void> {
+  /** Writes the activity counters changed since the last flush; one flush at a time. */
+  private flushActivity(): Promise<void> {
+    this.flushingActivity ??= this.flushActivityOnce().finally(() => (this.flushingActivity = undefined));
+    return this.flushingActivity;
+  }
+
+  private async flushActivityOnce(): Promise<void> {
     if (this.dirty.size === 0 || !this.dataSource.isInitialized) return;
     const rows = [...this.dirty].map((id) => this.active.get(id)).filter((r): r is PlayerSessionEntity => !!r);
     this.dirty.clear();
