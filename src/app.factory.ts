@@ -14,6 +14,7 @@ import { RateLimiter } from './common/http/rate-limiter';
 import { genRequestId } from './common/http/request-id';
 import { RequestStats } from './common/http/request-stats';
 import { AccessLogController } from './common/logging/access-log.controller';
+import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
@@ -48,6 +49,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     loggerInstance: rootLogger,
     logController: new AccessLogController(),
     genReqId: genRequestId,
+    childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: MAX_BODY_BYTES,
     return503OnClosing: true,
     // One handler, two servers: COMPAT_PORT serves the same app with the same locks.
