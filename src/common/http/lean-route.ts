@@ -36,11 +36,7 @@ const LEAN_ROUTE = 'openkore:leanRoute';
  */
 export const LeanRoute = (args: LeanArgs) => SetMetadata(LEAN_ROUTE, args);
 
-interface LeanRouteDefinition {
-  method: string;
-  url: string;
-  handler: (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
-}
+type LeanHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 function joinPath(...parts: (string | undefined)[]): string {
   const joined = parts
@@ -55,7 +51,7 @@ function leanHandler(
   target: { instance: object; method: (...args: unknown[]) => unknown; args: LeanArgs },
   options: { tokenDigest: Buffer | undefined; isPublic: boolean; raw: boolean; status: number; sessionKey: SessionKeyExtractor },
   serializer: SessionSerializer,
-): LeanRouteDefinition['handler'] {
+): LeanHandler {
   const { instance, method, args } = target;
   const invoke = (values: unknown[]) => method.apply(instance, values);
   return async (request, reply) => {
@@ -96,7 +92,8 @@ function leanHandler(
 export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buffer | undefined): { assertInstalled(): void } {
   const reflector = app.get(Reflector);
   const serializer = app.get(SessionSerializer);
-  const definitions = new Map<string, LeanRouteDefinition>();
+  /** Lean handlers by "METHOD /url". */
+  const handlers = new Map<string, LeanHandler>();
   for (const wrapper of app.get(DiscoveryService).getControllers()) {
     const instance = wrapper.instance as Record<string, unknown> | undefined;
     const controller = wrapper.metatype;
@@ -128,7 +125,7 @@ export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buff
         },
         serializer,
       );
-      definitions.set(`${verb} ${url}`, { method: verb, url, handler });
+      handlers.set(`${verb} ${url}`, handler);
     }
   }
   const installed = new Set<string>();
@@ -138,15 +135,17 @@ export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buff
     .addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       for (const m of methods) {
-        const def = definitions.get(`${m} ${route.url}`);
-        if (!def) continue;
-        route.handler = def.handler;
+        const handler = handlers.get(`${m} ${route.url}`);
+        if (!handler) continue;
+        // One handler serves every method of a route definition: only a single-method one can be swapped.
+        if (methods.length > 1) throw new Error(`Lean route ${m} ${route.url} is registered with other methods (${methods.join(', ')})`);
+        route.handler = handler;
         installed.add(`${m} ${route.url}`);
       }
     });
   return {
     assertInstalled() {
-      const missing = [...definitions.keys()].filter((k) => !installed.has(k));
+      const missing = [...handlers.keys()].filter((k) => !installed.has(k));
       if (missing.length > 0) throw new Error(`Lean routes never registered by Nest: ${missing.join(', ')}`);
     },
   };
