@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks';
+import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { Hold, HoldState, Task } from './hold';
 
 /**
@@ -27,12 +27,16 @@ export function runInTask<T>(name: string, fn: () => T): T {
   return lockScope.run(new Task(name, scopeHold(lockScope.getStore())), fn);
 }
 
+/** Created at load, outside any lock scope: running in it means holding nothing. */
+const outsideAnyScope = new AsyncResource('lock-scope:detached');
+
 /**
- * Runs `fn` outside any lock scope: for work scheduled from inside a request (a deferred flush)
- * that must not inherit the request's held locks (timers and immediates carry the async context).
+ * Runs `fn` outside any lock scope: for background work started from inside a request or a
+ * held lock (a deferred flush, a PDCA cycle, a macro execution) that must not inherit the
+ * caller's held locks — timers, immediates and promises carry the async context along.
  */
 export function detached<T>(fn: () => T): T {
-  return lockScope.exit(fn);
+  return outsideAnyScope.runInAsyncScope(fn);
 }
 
 /** Locks held by the current async context, outermost first (for logs and assertions). */

@@ -1,5 +1,4 @@
-import { AsyncResource } from 'node:async_hooks';
-import { type KeyedLock, type LockMode, LockTimeoutError, type RwLock, runInTask, withLock } from '../../common/concurrency';
+import { detached, type KeyedLock, type LockMode, LockTimeoutError, type RwLock, runInTask, withLock } from '../../common/concurrency';
 
 export interface AcquireKeysOptions {
   /** Bound of the whole acquisition (every key), ms. */
@@ -23,18 +22,16 @@ export type ReleaseKeys = () => void;
  * exactly like the hierarchy does across levels. The whole acquisition shares one deadline;
  * on failure the keys already held are released.
  *
- * The tasks run detached from the caller's async context (the context this object was created
- * in — module init, holding nothing): an execution started by an HTTP request must not appear to
- * hold that request's SESSION turn, which ends long before the execution does.
+ * The tasks run detached from the caller's async context (`detached`: holding nothing): an
+ * execution started by an HTTP request must not appear to hold that request's SESSION turn,
+ * which ends long before the execution does.
  */
 export class MacroLocks {
-  private readonly detached = new AsyncResource('MacroLocks');
-
   constructor(readonly family: KeyedLock<RwLock>) {}
 
   /** Runs `fn` outside the caller's lock context (see the class comment). */
   detach<T>(fn: () => T): T {
-    return this.detached.runInAsyncScope(fn);
+    return detached(fn);
   }
 
   async acquire(keys: Iterable<string>, mode: LockMode, options: AcquireKeysOptions): Promise<ReleaseKeys> {

@@ -1,8 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AsyncResource } from 'node:async_hooks';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
-import { LockManager, LockName, runInTask, withLock } from '../../common/concurrency';
+import { detached, LockManager, LockName, runInTask, withLock } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import type { MetricLabels, MetricSeriesHandle, MetricSummary, StrategySummary } from '../../common/ports/metrics-sources.port';
 import { STRATEGY_LABEL } from '../../common/ports/metrics-sources.port';
@@ -148,8 +147,7 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
     });
     this.now = options.now ?? monotonicNow;
     this.nextRollupAt = this.now() + options.rollupIntervalMs;
-    const detached = AsyncResource.bind(<T>(fn: () => T): T => runInTask('metrics.flush', fn));
-    this.runDetached = detached as <T>(fn: () => T) => T;
+    this.runDetached = <T>(fn: () => T): T => detached(() => runInTask('metrics.flush', fn));
     this.cpuSeries = this.series(PROCESS_SERIES.cpuPercent);
     this.lagSeries = this.series(PROCESS_SERIES.eventLoopLagMs);
   }

@@ -1,9 +1,8 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { AsyncResource } from 'node:async_hooks';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { LockManager, LockOrder, LockTimeoutError, type Mutex, runInTask, withLock } from '../../common/concurrency';
+import { detached, LockManager, LockOrder, LockTimeoutError, type Mutex, runInTask, withLock } from '../../common/concurrency';
 import { ServiceUnavailableError } from '../../common/errors/app.error';
 import { WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
 import { ProcessFlag } from '../flags';
@@ -161,7 +160,6 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
   readonly events = new EventEmitter<PdcaEvents>();
   private readonly startLock: Mutex;
   /** Runs a function outside the caller's async context (a request's, with its locks). */
-  private readonly detached: <T>(fn: () => T) => T;
   private current: RunningCycle | null = null;
   private closing = false;
   private readonly totals: Record<Exclude<CycleStatus, 'running'>, number> = { completed: 0, failed: 0, stopped: 0 };
@@ -178,7 +176,6 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
   ) {
     // Below DATABASE: starting a cycle nests the flag's and the row's write transactions.
     this.startLock = locks.mutex('pdca', LockOrder.METRICS);
-    this.detached = AsyncResource.bind(<T>(fn: () => T): T => fn()) as <T>(fn: () => T) => T;
   }
 
   onModuleInit(): void {
@@ -300,7 +297,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     this.logger.log({ cycle_id: id, trigger: type, reason }, `starting PDCA cycle #${id}`);
     this.emit('cycle.started', { cycle_id: id, trigger: type, reason, at });
     // Off the request's async context: the cycle outlives the request and holds none of its locks.
-    cycle.done = this.detached(() => runInTask(`pdca-cycle:${id}`, () => this.run(cycle)));
+    cycle.done = detached(() => runInTask(`pdca-cycle:${id}`, () => this.run(cycle)));
     return { cycle_id: id, strategy_id: cycle.strategyId };
   }
 
