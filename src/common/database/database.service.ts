@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import { LockManager, LockName, withLock } from '../concurrency';
 import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
 import { tableRank, writeTarget } from './table-order';
+import { yieldToLoop } from '../async/wait';
 
 export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
 
@@ -139,7 +140,7 @@ export class DatabaseService {
     const size = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
     let written = 0;
     while (written < items.length) {
-      if (written > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+      if (written > 0) await yieldToLoop();
       const chunk = items.slice(written, written + size);
       try {
         await this.write((tx) => body(tx, chunk), options);

@@ -4,6 +4,7 @@ import { resolveWorkerEntry } from '../workers/worker-entry';
 import { DatabaseService } from './database.service';
 import { SPEC_WAL_AUTOCHECKPOINT } from './sqlite-pragmas';
 import { type CheckpointMessage, type CheckpointWorkerData, STOP } from './wal-checkpoint.protocol';
+import { settledWithin } from '../async/wait';
 
 /** How often the worker checkpoints. A farm writes a few MB of WAL a second. */
 export const CHECKPOINT_INTERVAL_MS = 250;
@@ -88,10 +89,7 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
     this.restoreInlineCheckpoints();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     worker.postMessage(STOP);
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS)));
-    if ((await Promise.race([exited, timedOut])) === 'timeout') await worker.terminate();
-    clearTimeout(timer);
+    if (!(await settledWithin(exited, STOP_TIMEOUT_MS))) await worker.terminate();
     await exited;
   }
 

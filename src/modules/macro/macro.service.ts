@@ -26,6 +26,7 @@ import type { Block, Diagnostic } from './parser/ast';
 import { parseMacroSource } from './parser/parser';
 import { type ValidationResult, validateMacroSource } from './parser/validator';
 import { type MacroTemplateId, type RenderedTemplate, renderMacroTemplate, type TemplateParamsById } from './templates/macro-templates';
+import { settledWithin } from '../../common/async/wait';
 
 export interface RejectionView {
   at: string;
@@ -161,11 +162,7 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
     if (this.rescanTimer) clearInterval(this.rescanTimer);
     this.rescanTimer = undefined;
     this.watcher?.close();
-    const stopped = Promise.allSettled([this.executor.close(), this.registry.close(), this.rescanning, this.activating]);
-    let timer: NodeJS.Timeout | undefined;
-    const bound = new Promise<void>((resolve) => (timer = setTimeout(resolve, SHUTDOWN_BOUND_MS)));
-    await Promise.race([stopped, bound]);
-    clearTimeout(timer);
+    await settledWithin(Promise.allSettled([this.executor.close(), this.registry.close(), this.rescanning, this.activating]), SHUTDOWN_BOUND_MS);
   }
 
   // ---------------------------------------------------------------- queries

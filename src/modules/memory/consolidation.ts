@@ -1,4 +1,5 @@
 import type { VectorIndex } from './index/vector-index';
+import { yieldToLoop } from '../../common/async/wait';
 
 // Module-scope aliases: a global lookup per loop iteration is costly in sandboxed contexts (jest's vm).
 const { imul, sqrt, log, cos, log2, max, min, PI } = Math;
@@ -51,8 +52,6 @@ const LSH_BITS = 16;
 const REPS_PER_BUCKET = 8;
 const YIELD_EVERY = 1024;
 const MIN_DECAY_FACTOR = 0.99;
-
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Plans a consolidation over the first `snapshot` rows of `index` without changing it (the index

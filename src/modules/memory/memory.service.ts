@@ -13,6 +13,7 @@ import { type IndexMemoryUsage, VectorIndex } from './index/vector-index';
 import { DEFAULT_MEMORY_TYPE, DEFAULT_TOP_K, MAX_TOP_K, MEMORY_TYPES, type MemoryType, PRUNE_TARGET_SHARE } from './memory.constants';
 import { EventTooLargeError, MemoryFullError } from './memory.errors';
 import { MEMORY_OPTIONS, type MemoryOptions } from './memory.options';
+import { yieldToLoop } from '../../common/async/wait';
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -118,7 +119,6 @@ const BUILD_YIELD_EVERY = 8_192;
 /** Unchanged sessions are still consolidated (for decay) every this many intervals. */
 const DECAY_ONLY_EVERY = 6;
 
-const yieldToLoop = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 const tagOf = (type: MemoryType): number => MEMORY_TYPES.indexOf(type);
 const typeOf = (tag: number): MemoryType => MEMORY_TYPES[tag] ?? DEFAULT_MEMORY_TYPE;
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;

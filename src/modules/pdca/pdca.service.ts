@@ -25,6 +25,7 @@ import {
   type TriggerType,
 } from './pdca.types';
 import { adjustMacros, decideAct, emptyStrategyFile, evaluateOutcome, PDCA_MACRO_FILE, renderStrategyFile } from './strategy';
+import { settledWithin } from '../../common/async/wait';
 
 export const PDCA_FLAG = ProcessFlag.PDCA_RUNNING;
 export const PDCA_SCHEDULE_INTERVAL = 'pdca.schedule';
@@ -134,13 +135,6 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Resolves when `p` settles or after `ms`, whichever is first. */
-async function bounded(p: Promise<unknown>, ms: number): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([p, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
-  clearTimeout(timer);
-}
-
 /**
  * The PDCA cycle manager (spec §8.1). At most one cycle runs at a time across every engine
  * process on the database:
@@ -228,7 +222,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const cycle = this.current;
     if (cycle) {
       cycle.controller.abort(new CycleInterrupted('shutdown', 'the engine is shutting down'));
-      await bounded(cycle.done, this.options.shutdownWaitMs ?? 5_000);
+      await settledWithin(cycle.done, this.options.shutdownWaitMs ?? 5_000);
     }
   }
 
@@ -472,7 +466,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     const local = this.current;
     if (local) {
       local.controller.abort(new CycleInterrupted('stop', 'stopped on request'));
-      await bounded(local.done, STOP_REPORT_WAIT_MS);
+      await settledWithin(local.done, STOP_REPORT_WAIT_MS);
       return { cycle_id: local.id, stop_requested: true, status: this.endedStatus(local.id) };
     }
     await this.reap();
