@@ -40,10 +40,7 @@ export class CompatController {
   @ApiErrors()
   async decide(@Body(DecideBodyPipe) dto: DecideBody): Promise<DecideResponseDto> {
     const started = performance.now();
-    const name = dto.game_state.character.name;
-    // Known characters (every tick but the first) skip the promise of the creating path.
-    const sessionId = this.sessions.sessionForCharacter(name) ?? (await this.sessions.ensureForCharacter(name));
-    this.sessions.touch(sessionId);
+    const sessionId = await this.sessions.touchCharacter(dto.game_state.character.name);
     const snapshot = await this.state.apply(sessionId, { full: dto.game_state });
     const decision = await this.decisions.decide(snapshot);
     return {

@@ -170,8 +170,7 @@ export class ReputationService {
 
   /** Plugin chat: a rule-based reply by the sender's tier; the message is recorded as an interaction. */
   async chat(dto: SocialChatDto): Promise<SocialActionDto> {
-    const sessionId = await this.sessions.ensureForCharacter(dto.character_name);
-    this.sessions.touch(sessionId);
+    const sessionId = await this.sessions.touchCharacter(dto.character_name);
     const out = await this.db.write(
       (tx) =>
         this.recordOutcome(
@@ -208,8 +207,7 @@ export class ReputationService {
 
   /** Plugin party invitation: accept or decline by the inviter's tier and relations; recorded. */
   async partyInvite(dto: SocialPartyInviteDto): Promise<SocialActionDto> {
-    const sessionId = await this.sessions.ensureForCharacter(dto.character_name);
-    this.sessions.touch(sessionId);
+    const sessionId = await this.sessions.touchCharacter(dto.character_name);
     const out = await this.db.write(
       (tx) =>
         this.recordOutcome(

@@ -84,12 +84,18 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     };
   }
 
-  /** The plugin in the field sends no session id: its character name is the key. */
-  async ensureForCharacter(characterName: string): Promise<string> {
-    const existing = this.sessionForCharacter(characterName);
-    if (existing) return existing;
-    const now = Date.now();
-    const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, now);
+  /**
+   * The plugin in the field sends no session id: its character name is the key. The character's
+   * active session (created on first sight), with this request counted as its activity.
+   */
+  async touchCharacter(characterName: string): Promise<string> {
+    const sessionId = this.sessionForCharacter(characterName) ?? (await this.createForCharacter(characterName));
+    this.touch(sessionId);
+    return sessionId;
+  }
+
+  private createForCharacter(characterName: string): Promise<string> {
+    const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, Date.now());
     // The body runs synchronously under the DATABASE lock: checking again there makes two
     // first requests of one character share one session.
     return this.db.write(
@@ -100,7 +106,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
         this.remember(row);
         return row.sessionId;
       },
-      { label: 'session.ensureForCharacter' },
+      { label: 'session.createForCharacter' },
     );
   }
 
