@@ -1,4 +1,5 @@
 import type { DataSource } from 'typeorm';
+import { yieldToLoop } from '../../common/async/wait';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
 import type { AppConfig } from '../../config/app-config';
 import { SessionService } from './session.service';
@@ -34,7 +35,7 @@ describe('SessionService shutdown', () => {
     jest.advanceTimersByTime(15_000); // the sweep runs and its flush blocks on the gate
     let shutDown = false;
     const shutdown = svc.beforeApplicationShutdown().then(() => (shutDown = true));
-    for (let i = 0; i < 10; i++) await Promise.resolve();
+    await yieldToLoop();
     expect(shutDown).toBe(false);
     svc.touch(session_id); // activity while the sweep's flush is in flight
     release();
