@@ -8,7 +8,8 @@ import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { ServiceUnavailableError } from './common/errors/app.error';
 import { assertBearer, digest } from './common/http/auth.guard';
-import { createJsonBodyParser, MAX_BODY_BYTES } from './common/http/json-body.parser';
+import { createFrontDoor, type FrontDoor } from './common/http/front-door';
+import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { installLeanRoutes } from './common/http/lean-route';
 import { RateLimiter } from './common/http/rate-limiter';
 import { genRequestId } from './common/http/request-id';
@@ -45,6 +46,8 @@ export interface EngineOptions {
 export async function createEngine(config: AppConfig, options: EngineOptions = {}): Promise<Engine> {
   const rootLogger = createRootLogger(config.logLevel);
   let handler: RequestHandler | undefined;
+  // Set once the lean routes are known; until then (and for everything it declines) Fastify serves.
+  let frontDoor: FrontDoor | undefined;
   const adapter = new FastifyAdapter({
     loggerInstance: rootLogger,
     logController: new AccessLogController(),
@@ -53,9 +56,11 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     bodyLimit: MAX_BODY_BYTES,
     return503OnClosing: true,
     // One handler, two servers: COMPAT_PORT serves the same app with the same locks.
-    serverFactory: (h: RequestHandler) => {
-      handler = h;
-      return http.createServer(h);
+    serverFactory: (fastifyHandler: RequestHandler) => {
+      handler = (req, res) => {
+        if (frontDoor?.(req, res) !== true) fastifyHandler(req, res);
+      };
+      return http.createServer(handler);
     },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraImports), adapter, {
@@ -76,7 +81,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('x-request-id', request.id);
     stats.started();
-    reply.raw.once('close', () => stats.finished(reply.statusCode, reply.elapsedTime));
+    reply.raw.once('close', () => stats.finished(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime));
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;
@@ -114,6 +119,16 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     leanRoutes = installLeanRoutes(app, tokenDigest);
     await app.init();
     leanRoutes.assertInstalled();
+    frontDoor = createFrontDoor({
+      routes: leanRoutes.routes,
+      readJson: createJsonBodyReader(fastify),
+      maxBodyBytes: MAX_BODY_BYTES,
+      tokenDigest,
+      limiter,
+      stats,
+      logger: rootLogger,
+      isDraining: () => draining,
+    });
   } catch (err) {
     // A route the lean path cannot serve is a programming error: fail the boot, leave nothing open.
     await app.close().catch(() => undefined);

@@ -1,4 +1,4 @@
-import { BadRequestException, NotFoundException } from '@nestjs/common';
+import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 import { InvalidRequestError, VersionConflictError } from '../errors/app.error';
 import { RateLimitError } from '../errors/http.errors';
 import { mapError } from './all-exceptions.filter';
@@ -17,7 +17,10 @@ describe('mapError', () => {
 
   it('maps Fastify client errors by statusCode and hides everything else behind INTERNAL_ERROR', () => {
     const tooLarge = Object.assign(new Error('Request body is too large'), { statusCode: 413, code: 'FST_ERR_CTP_BODY_TOO_LARGE' });
-    expect(mapError(tooLarge)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' });
+    expect(mapError(tooLarge)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE', details: { reason: 'FST_ERR_CTP_BODY_TOO_LARGE' } });
+    // As Nest hands them to the filter: wrapped, the Fastify code kept as the reason.
+    const wrapped = new HttpException(tooLarge.message, 413, { cause: tooLarge });
+    expect(mapError(wrapped)).toEqual({ status: 413, code: 'PAYLOAD_TOO_LARGE', message: tooLarge.message, details: { reason: 'FST_ERR_CTP_BODY_TOO_LARGE' } });
     const internal = mapError(new TypeError('secret detail'));
     expect(internal).toEqual({ status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' });
     const fake5xx = Object.assign(new Error('db exploded'), { statusCode: 502 });

@@ -54,10 +54,13 @@ export function mapError(exception: unknown): Mapped {
       typeof response === 'object' && response !== null && 'message' in response
         ? (response as { message: unknown }).message
         : exception.message;
+    // Nest wraps Fastify's own client errors (parse, limits) in an HttpException: keep their code.
+    const cause = exception.cause;
     return {
       status,
       code: CODE_BY_STATUS[status] ?? (status >= 500 ? 'INTERNAL_ERROR' : 'INVALID_REQUEST'),
       message: Array.isArray(message) ? message.join('; ') : String(message),
+      details: isFrameworkClientError(cause) && cause.code ? { reason: cause.code } : undefined,
     };
   }
   if (isFrameworkClientError(exception)) {
@@ -72,30 +75,46 @@ export function mapError(exception: unknown): Mapped {
   return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 }
 
-/** The one place errors become HTTP: the envelope from DESIGN.md with the request id. */
+export interface ErrorReply {
+  status: number;
+  headers: Record<string, string>;
+  body: ErrorEnvelope;
+}
+
+const httpLogger = new Logger('HTTP');
+
+/**
+ * The status, headers and envelope an error becomes, for Nest's filter and the front door alike;
+ * server errors are logged here with the request id.
+ */
+export function errorReply(exception: unknown, requestId: string, url: string | undefined): ErrorReply {
+  const mapped = mapError(exception);
+  if (mapped.status >= 500) {
+    const err = exception instanceof Error ? exception : new Error(String(exception));
+    httpLogger.error({ err, request_id: requestId, url, code: mapped.code }, 'request failed');
+  }
+  const headers: Record<string, string> = { 'x-request-id': requestId };
+  if (mapped.retryAfterSeconds !== undefined) headers['retry-after'] = String(mapped.retryAfterSeconds);
+  return {
+    status: mapped.status,
+    headers,
+    body: {
+      status: 'error',
+      error: { code: mapped.code, message: mapped.message, ...(mapped.details !== undefined ? { details: mapped.details } : {}) },
+      metadata: { timestamp: new Date().toISOString(), request_id: requestId },
+    },
+  };
+}
+
+/** The one place Nest's errors become HTTP: the envelope from DESIGN.md with the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('HTTP');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const reply = ctx.getResponse<FastifyReply>();
     const request = ctx.getRequest<FastifyRequest>();
-    const mapped = mapError(exception);
-    const requestId = String(request?.id ?? '');
-
-    if (mapped.status >= 500) {
-      const err = exception instanceof Error ? exception : new Error(String(exception));
-      this.logger.error({ err, request_id: requestId, url: request?.url, code: mapped.code }, 'request failed');
-    }
+    const { status, headers, body } = errorReply(exception, String(request?.id ?? ''), request?.url);
     if (reply.sent || reply.raw.headersSent) return;
-
-    const body: ErrorEnvelope = {
-      status: 'error',
-      error: { code: mapped.code, message: mapped.message, ...(mapped.details !== undefined ? { details: mapped.details } : {}) },
-      metadata: { timestamp: new Date().toISOString(), request_id: requestId },
-    };
-    if (mapped.retryAfterSeconds !== undefined) void reply.header('retry-after', String(mapped.retryAfterSeconds));
-    void reply.header('x-request-id', requestId).code(mapped.status).type('application/json').send(body);
+    void reply.headers(headers).code(status).type('application/json').send(body);
   }
 }

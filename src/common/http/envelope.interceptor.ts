@@ -10,7 +10,7 @@ export interface SuccessEnvelope<T> {
   metadata: { timestamp: string; processing_time_ms: number; request_id: string };
 }
 
-export function envelope<T>(data: T, request: FastifyRequest, reply: FastifyReply): SuccessEnvelope<T | null> {
+export function envelope<T>(data: T, request: { readonly id: string }, reply: { readonly elapsedTime: number }): SuccessEnvelope<T | null> {
   return {
     status: 'success',
     data: data ?? null,

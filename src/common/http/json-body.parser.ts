@@ -10,17 +10,35 @@ export const MAX_JSON_NODES = 100_000;
  * and node count, so a hostile body is a 400 before any handler walks it.
  */
 export function createJsonBodyParser(instance: FastifyInstance) {
+  const read = createJsonBodyReader(instance);
+  return (_req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
+    let value: unknown;
+    try {
+      value = read(body);
+    } catch (e) {
+      return done(e as Error);
+    }
+    done(null, value);
+  };
+}
+
+/**
+ * The same parse as a plain function (the front door reads bodies outside Fastify): throws
+ * Fastify's own errors (empty or invalid JSON, poisoning) or InvalidRequestError for the bounds.
+ */
+export function createJsonBodyReader(instance: FastifyInstance): (body: Buffer) => unknown {
   const parse = instance.getDefaultJsonParser('error', 'error');
-  return (req: FastifyRequest, body: Buffer, done: (err: Error | null, value?: unknown) => void): void => {
-    void parse(req, body.toString('utf8'), (err: Error | null, value?: unknown) => {
-      if (err) return done(err);
-      try {
-        assertJsonBounds(value);
-      } catch (e) {
-        return done(e as Error);
-      }
-      done(null, value);
+  return (body) => {
+    let error: Error | null = null;
+    let value: unknown;
+    // Fastify's parser calls back synchronously (it is given a string, not a stream).
+    void parse(undefined as unknown as FastifyRequest, body.toString('utf8'), (err: Error | null, parsed?: unknown) => {
+      error = err;
+      value = parsed;
     });
+    if (error) throw error;
+    assertJsonBounds(value);
+    return value;
   };
 }
 

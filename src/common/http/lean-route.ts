@@ -14,11 +14,14 @@ import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import { SessionSerializer, type SessionTurn } from '../concurrency';
 import { assertBearer } from './auth.guard';
 import { envelope } from './envelope.interceptor';
+import type { LeanReply, LeanRequest } from './http-exchange';
 import { IS_PUBLIC, RAW_RESPONSE } from './public.decorator';
 import { acquireTurnWhileOpen, defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, TurnState, usableSessionKey } from './session-turn.guard';
 
+export type { LeanReply, LeanRequest } from './http-exchange';
+
 /** Builds the handler's arguments from the request; validation happens here (throwing AppErrors). */
-export type LeanArgs = (request: FastifyRequest, reply: FastifyReply) => unknown[];
+export type LeanArgs = (request: LeanRequest, reply: LeanReply) => unknown[];
 
 const LEAN_ROUTE = 'openkore:leanRoute';
 
@@ -36,7 +39,16 @@ const LEAN_ROUTE = 'openkore:leanRoute';
  */
 export const LeanRoute = (args: LeanArgs) => SetMetadata(LEAN_ROUTE, args);
 
-type LeanHandler = (request: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** Resolves with the payload to send (enveloped unless @RawResponse); the status is on the reply. */
+export type LeanHandler = (request: LeanRequest, reply: LeanReply) => Promise<unknown>;
+
+export interface LeanRouteEntry {
+  readonly method: string;
+  readonly url: string;
+  readonly handler: LeanHandler;
+  /** @Public: no bearer token needed. */
+  readonly isPublic: boolean;
+}
 
 function joinPath(...parts: (string | undefined)[]): string {
   const joined = parts
@@ -89,11 +101,14 @@ function leanHandler(
  * swaps in the lean handler. Call before `app.init()`; throws at init if a lean route was
  * never registered (a path that no longer matches would silently fall back otherwise).
  */
-export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buffer | undefined): { assertInstalled(): void } {
+export function installLeanRoutes(
+  app: NestFastifyApplication,
+  tokenDigest: Buffer | undefined,
+): { assertInstalled(): void; readonly routes: ReadonlyMap<string, LeanRouteEntry> } {
   const reflector = app.get(Reflector);
   const serializer = app.get(SessionSerializer);
-  /** Lean handlers by "METHOD /url". */
-  const handlers = new Map<string, LeanHandler>();
+  /** Lean routes by "METHOD /url". */
+  const handlers = new Map<string, LeanRouteEntry>();
   for (const wrapper of app.get(DiscoveryService).getControllers()) {
     const instance = wrapper.instance as Record<string, unknown> | undefined;
     const controller = wrapper.metatype;
@@ -114,18 +129,19 @@ export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buff
       if (!wrapper.isDependencyTreeStatic()) throw new Error(`@LeanRoute ${controller.name}.${name}: the controller must be a singleton`);
       const verb = RequestMethod[reflector.get<RequestMethod>(METHOD_METADATA, method)];
       const url = joinPath(reflector.get<string | undefined>(PATH_METADATA, controller), reflector.get<string | undefined>(PATH_METADATA, method));
+      const isPublic = reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true;
       const handler = leanHandler(
         { instance, method: method as (...a: unknown[]) => unknown, args },
         {
           tokenDigest,
-          isPublic: reflector.getAllAndOverride<boolean | undefined>(IS_PUBLIC, targets) === true,
+          isPublic,
           raw: reflector.getAllAndOverride<boolean | undefined>(RAW_RESPONSE, targets) === true,
           status: reflector.get<number | undefined>(HTTP_CODE_METADATA, method) ?? (verb === 'POST' ? 201 : 200),
           sessionKey: reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, targets) ?? defaultSessionKey,
         },
         serializer,
       );
-      handlers.set(`${verb} ${url}`, handler);
+      handlers.set(`${verb} ${url}`, { method: verb, url, handler, isPublic });
     }
   }
   const installed = new Set<string>();
@@ -135,15 +151,17 @@ export function installLeanRoutes(app: NestFastifyApplication, tokenDigest: Buff
     .addHook('onRoute', (route: RouteOptions) => {
       const methods = Array.isArray(route.method) ? route.method : [route.method];
       for (const m of methods) {
-        const handler = handlers.get(`${m} ${route.url}`);
-        if (!handler) continue;
+        const entry = handlers.get(`${m} ${route.url}`);
+        if (!entry) continue;
         // One handler serves every method of a route definition: only a single-method one can be swapped.
         if (methods.length > 1) throw new Error(`Lean route ${m} ${route.url} is registered with other methods (${methods.join(', ')})`);
-        route.handler = handler;
+        const { handler } = entry;
+        route.handler = (request: FastifyRequest, reply: FastifyReply) => handler(request as LeanRequest, reply);
         installed.add(`${m} ${route.url}`);
       }
     });
   return {
+    routes: handlers,
     assertInstalled() {
       const missing = [...handlers.keys()].filter((k) => !installed.has(k));
       if (missing.length > 0) throw new Error(`Lean routes never registered by Nest: ${missing.join(', ')}`);

@@ -1,7 +1,13 @@
 import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
-/** Counters fed by the HTTP hooks; read by health (and later the metrics module). */
+/** A finished request: `route` is the route pattern, undefined when no route matched. */
+export type RequestObserver = (method: string, route: string | undefined, statusCode: number, elapsedMs: number) => void;
+
+/**
+ * Counters fed by both ways in (Fastify's hooks and the front door); read by health, and
+ * observed per request by the metrics module.
+ */
 @Injectable()
 export class RequestStats implements OnApplicationShutdown {
   requestsTotal = 0;
@@ -9,6 +15,7 @@ export class RequestStats implements OnApplicationShutdown {
   inFlight = 0;
   private latencySumMs = 0;
   private readonly startedAt = Date.now();
+  private readonly observers: RequestObserver[] = [];
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor() {
@@ -19,11 +26,17 @@ export class RequestStats implements OnApplicationShutdown {
     this.inFlight += 1;
   }
 
-  finished(statusCode: number, elapsedMs: number): void {
+  finished(method: string, route: string | undefined, statusCode: number, elapsedMs: number): void {
     this.inFlight -= 1;
     this.requestsTotal += 1;
     if (statusCode >= 500) this.errorsTotal += 1;
     this.latencySumMs += elapsedMs;
+    for (const observe of this.observers) observe(method, route, statusCode, elapsedMs);
+  }
+
+  /** Called once per finished request (response sent, or the client gone). */
+  observe(observer: RequestObserver): void {
+    this.observers.push(observer);
   }
 
   get uptimeSeconds(): number {

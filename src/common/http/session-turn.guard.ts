@@ -4,9 +4,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finalize, Observable } from 'rxjs';
 import { SessionSerializer, type SessionTurn } from '../concurrency';
+import type { LeanRequest } from './http-exchange';
 
 /** How a route names the session its request belongs to; undefined = not session-bound. */
-export type SessionKeyExtractor = (request: FastifyRequest) => unknown;
+export type SessionKeyExtractor = (request: LeanRequest) => unknown;
 
 export const SESSION_KEY = 'openkore:sessionKey';
 /** Overrides where the guard finds the session key (e.g. the plugin's character name). */

@@ -1,27 +1,44 @@
 import { LogController } from 'fastify';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
+export const REQUEST_ID_LOG_LABEL = 'request_id';
+
+export interface AccessLine {
+  method: string;
+  url: string;
+  status: number;
+  response_time_ms: number;
+}
+
+type LevelLogger = Record<'error' | 'info' | 'debug', (obj: object, msg: string) => void>;
+
 /**
  * One access-log line per request, at a level by outcome: success at debug (a farm makes
- * thousands of ticks a second), client errors at info, server errors at error.
+ * thousands of ticks a second), client errors at info, server errors at error. Used by
+ * Fastify's log controller and by the front door.
  */
+export function logRequestCompleted(log: LevelLogger, line: AccessLine, error: Error | null | undefined): void {
+  if (error || line.status >= 500) log.error({ ...line, err: error }, 'request failed');
+  else if (line.status >= 400) log.info(line, 'request rejected');
+  else log.debug(line, 'request completed');
+}
+
+export function responseTimeMs(elapsedMs: number): number {
+  return Math.round(elapsedMs * 1000) / 1000;
+}
+
 export class AccessLogController extends LogController {
   constructor() {
-    super({ requestIdLogLabel: 'request_id' });
+    super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL });
   }
 
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const status = reply.statusCode;
-    const line = {
-      method: request.method,
-      url: request.url,
-      status,
-      response_time_ms: Math.round(reply.elapsedTime * 1000) / 1000,
-    };
-    if (error || status >= 500) reply.log.error({ ...line, err: error }, 'request failed');
-    else if (status >= 400) reply.log.info(line, 'request rejected');
-    else reply.log.debug(line, 'request completed');
+    logRequestCompleted(
+      reply.log as unknown as LevelLogger,
+      { method: request.method, url: request.url, status: reply.statusCode, response_time_ms: responseTimeMs(reply.elapsedTime) },
+      error,
+    );
   }
 }

@@ -69,3 +69,8 @@ export function lazyChildLoggerFactory(logger: FastifyBaseLogger, bindings: Bind
   // The root logger is pino's (createRootLogger), and so are its children.
   return new LazyChildLogger(logger as unknown as Logger, bindings, options) as unknown as FastifyBaseLogger;
 }
+
+/** A request's logger outside Fastify (the front door): the request id bound, built lazily. */
+export function lazyRequestLogger(root: Logger, bindings: Bindings): Logger {
+  return new LazyChildLogger(root, bindings, {}) as unknown as Logger;
+}

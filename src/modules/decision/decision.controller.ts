@@ -1,9 +1,8 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Res } from '@nestjs/common';
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
-import { LeanRoute } from '../../common/http/lean-route';
+import { type LeanReply, LeanRoute } from '../../common/http/lean-route';
 import { SessionService } from '../session/session.service';
 import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
 import { etagOf } from '../state/state.controller';
@@ -45,7 +44,7 @@ export class DecisionController {
   @ApiAcceptedResponse({ type: PendingDecisionResponseDto, description: 'The strategic planner is working: poll GET /action/:taskId' })
   @ApiBody({ type: StateUpdateDto })
   @ApiErrors(404, 409)
-  async update(@Body(StateUpdateBodyPipe) dto: StateUpdateBody, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: FastifyReply) {
+  async update(@Body(StateUpdateBodyPipe) dto: StateUpdateBody, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: LeanReply) {
     this.sessions.touch(dto.session_id);
     const headerVersion = versionFromIfMatch(ifMatch);
     if (headerVersion !== undefined && dto.expected_version !== undefined && headerVersion !== dto.expected_version) {

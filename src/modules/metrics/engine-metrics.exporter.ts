@@ -1,6 +1,4 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { HttpAdapterHost } from '@nestjs/core';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Histogram } from 'prom-client';
 import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
@@ -47,7 +45,6 @@ export class EngineMetricsExporter implements OnModuleInit {
     private readonly sessions: SessionSerializer,
     private readonly db: DatabaseService,
     private readonly requests: RequestStats,
-    private readonly adapterHost: HttpAdapterHost,
   ) {}
 
   onModuleInit(): void {
@@ -59,7 +56,7 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.registerCollector();
   }
 
-  /** Fastify's onResponse hook (added here, before Fastify is ready): one observation per response. */
+  /** One observation per finished request, whichever way it came in. */
   private registerHttp(): void {
     this.histogram = this.prom.histogram(
       'openkore_http_request_duration_seconds',
@@ -72,27 +69,15 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.prom.registerGauge('openkore_http_requests_in_flight', 'HTTP requests being handled', () => this.requests.inFlight);
     this.prom.registerGauge('openkore_uptime_seconds', 'Seconds since the engine started', () => this.requests.uptimeSeconds);
 
-    const adapter = this.adapterHost?.httpAdapter;
-    if (!adapter) {
-      this.logger.warn('no HTTP adapter: request durations are not measured');
-      return;
-    }
-    const fastify = adapter.getInstance<FastifyInstance>();
-    fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
-      this.observe(request, reply);
-      done();
-    });
+    this.requests.observe((method, route, status, ms) => this.observe(method, route, status, ms));
   }
 
-  private observe(request: FastifyRequest, reply: FastifyReply): void {
-    const ms = reply.elapsedTime;
-    const status = reply.statusCode;
+  private observe(method: string, route: string | undefined, status: number, ms: number): void {
     // The route pattern (`/api/v1/state/:sessionId`), never the URL: ids must not become labels.
-    const route = request.routeOptions?.url ?? UNMATCHED_ROUTE;
-    const key = `${request.method} ${route} ${status}`;
+    const key = `${method} ${route ?? UNMATCHED_ROUTE} ${status}`;
     let child = this.httpChildren.get(key);
     if (!child) {
-      child = this.histogram!.labels(request.method, route, String(status));
+      child = this.histogram!.labels(method, route ?? UNMATCHED_ROUTE, String(status));
       // Methods, route patterns and statuses are bounded sets; the cap is a backstop.
       if (this.httpChildren.size < MAX_HTTP_CHILDREN) this.httpChildren.set(key, child);
     }

@@ -1,6 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
-import type { FastifyRequest } from 'fastify';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { RawResponse } from '../../common/http/public.decorator';
 import { SerializeBy } from '../../common/http/session-turn.guard';
@@ -8,7 +7,7 @@ import { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/soci
 import { ReputationService } from './reputation.service';
 
 /** Same session key as the plugin's decide route: a character's requests take turns. */
-export function socialCharacterKey(request: FastifyRequest): string | undefined {
+export function socialCharacterKey(request: { readonly body: unknown }): string | undefined {
   const name = (request.body as { character_name?: unknown } | undefined)?.character_name;
   return typeof name === 'string' ? `character:${name}` : undefined;
 }
