@@ -1,5 +1,4 @@
 import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import type { Histogram } from 'prom-client';
 import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { RequestStats } from '../../common/http/request-stats';
@@ -7,6 +6,7 @@ import type { LabeledValue, MetricSeriesHandle } from '../../common/ports/metric
 import { DECISION_TIERS } from '../decision/action';
 import { DecisionLogWriter } from '../decision/decision-log.writer';
 import { DecisionService } from '../decision/decision.service';
+import type { BucketHistogram, HistogramChild } from './bucket-histogram';
 import { MetricsCollector } from './metrics-collector.service';
 import { MetricsService, SERIES } from './metrics.service';
 import { PromRegistry } from './prom-registry';
@@ -29,9 +29,9 @@ const STATS = ['mean', 'p99', 'max'] as const;
 @Injectable()
 export class EngineMetricsExporter implements OnModuleInit {
   private readonly logger = new Logger(EngineMetricsExporter.name);
-  private histogram: Histogram<string> | undefined;
-  /** Bound children by "method route status": prom-client's labels() hashes its labels on every call. */
-  private readonly httpChildren = new Map<string, { observe(value: number): void }>();
+  private histogram: BucketHistogram | undefined;
+  /** Bound children by "method route status". */
+  private readonly httpChildren = new Map<string, HistogramChild>();
   private httpSeries: MetricSeriesHandle | undefined;
   private errorSeries: MetricSeriesHandle | undefined;
 

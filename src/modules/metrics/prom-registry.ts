@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 import type { ExternalMetricOptions, LabeledValue, MetricReader } from '../../common/ports/metrics-sources.port';
+import { BucketHistogram } from './bucket-histogram';
 import { InvalidMetricError } from './metrics.errors';
 
 const METRIC_NAME = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
@@ -64,9 +65,8 @@ export class PromRegistry {
     });
   }
 
-  histogram(name: string, help: string, labelNames: readonly string[], buckets: number[]): Histogram<string> {
-    this.check(name, help, { labelNames });
-    return new Histogram({ name, help, labelNames, buckets, registers: [this.registry] });
+  histogram(name: string, help: string, labelNames: readonly string[], buckets: number[]): BucketHistogram {
+    return new BucketHistogram(name, help, this.check(name, help, { labelNames }), buckets, this.registry);
   }
 
   private check(name: string, help: string, options: ExternalMetricOptions): string[] {
