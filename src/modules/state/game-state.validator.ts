@@ -7,6 +7,9 @@ import type { Character, GameState, InventoryItem, Monster, NearbyPlayer, Partia
  * hand into straight-line checks — class-validator's reflection costs more than the rest of a
  * tick. It copies only known fields, so unknown ones (newer plugin versions send more) are
  * dropped rather than stored. A spec checks both validators agree.
+ *
+ * Everything it returns is frozen as it is built (the objects are new and only the engine holds
+ * them): a published snapshot is immutable without a second walk to freeze it.
  */
 type Obj = Record<string, unknown>;
 
@@ -58,12 +61,14 @@ function opt<T>(o: Obj, out: Obj, key: string, path: string, check: (v: unknown,
   if (v !== undefined && v !== null) out[key] = check(v, `${path}.${key}`);
 }
 
+const frozen = Object.freeze;
+
 function position(v: unknown, path: string): Position {
   const o = obj(v, path);
-  return { map: str(o.map, `${path}.map`, 1, 64), x: int(o.x, `${path}.x`, 0, 100_000), y: int(o.y, `${path}.y`, 0, 100_000) };
+  return frozen({ map: str(o.map, `${path}.map`, 1, 64), x: int(o.x, `${path}.x`, 0, 100_000), y: int(o.y, `${path}.y`, 0, 100_000) });
 }
 
-const strings = (max: number) => (v: unknown, p: string) => arr(v, p, max).map((s, i) => str(s, `${p}[${i}]`, 0, 256));
+const strings = (max: number) => (v: unknown, p: string) => frozen(arr(v, p, max).map((s, i) => str(s, `${p}[${i}]`, 0, 256)));
 
 function characterFields(o: Obj, path: string, partial: boolean): Partial<Character> {
   const out: Obj = {};
@@ -90,7 +95,7 @@ function characterFields(o: Obj, path: string, partial: boolean): Partial<Charac
   opt(o, out, 'buffs', path, strings(64));
   opt(o, out, 'is_sitting', path, bool);
   opt(o, out, 'is_dead', path, bool);
-  return out as Partial<Character>;
+  return frozen(out) as Partial<Character>;
 }
 
 function monster(v: unknown, path: string): Monster {
@@ -104,7 +109,7 @@ function monster(v: unknown, path: string): Monster {
   opt(o, out, 'position', path, position);
   opt(o, out, 'is_aggressive', path, bool);
   opt(o, out, 'is_attacking_me', path, bool);
-  return out as unknown as Monster;
+  return frozen(out) as unknown as Monster;
 }
 
 function skill(v: unknown, path: string): Skill {
@@ -113,7 +118,7 @@ function skill(v: unknown, path: string): Skill {
   opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
   opt(o, out, 'level', path, (x, p) => int(x, p, 0, 100));
   opt(o, out, 'sp_cost', path, (x, p) => int(x, p, 0, 100_000));
-  return out as unknown as Skill;
+  return frozen(out) as unknown as Skill;
 }
 
 function item(v: unknown, path: string): InventoryItem {
@@ -122,7 +127,7 @@ function item(v: unknown, path: string): InventoryItem {
   opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
   opt(o, out, 'amount', path, (x, p) => int(x, p, 0, 1_000_000));
   opt(o, out, 'type', path, (x, p) => str(x, p, 0, 32));
-  return out as unknown as InventoryItem;
+  return frozen(out) as unknown as InventoryItem;
 }
 
 function player(v: unknown, path: string): NearbyPlayer {
@@ -131,7 +136,7 @@ function player(v: unknown, path: string): NearbyPlayer {
   opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
   opt(o, out, 'level', path, (x, p) => int(x, p, 0, 1000));
   opt(o, out, 'distance', path, (x, p) => num(x, p, 0, 100_000));
-  return out as unknown as NearbyPlayer;
+  return frozen(out) as unknown as NearbyPlayer;
 }
 
 function member(v: unknown, path: string): PartyMember {
@@ -141,13 +146,13 @@ function member(v: unknown, path: string): PartyMember {
   opt(o, out, 'hp', path, (x, p) => int(x, p, 0, MAX));
   opt(o, out, 'max_hp', path, (x, p) => int(x, p, 0, MAX));
   opt(o, out, 'online', path, bool);
-  return out as unknown as PartyMember;
+  return frozen(out) as unknown as PartyMember;
 }
 
 const list =
   <T>(max: number, each: (v: unknown, p: string) => T) =>
   (v: unknown, p: string) =>
-    arr(v, p, max).map((x, i) => each(x, `${p}[${i}]`));
+    frozen(arr(v, p, max).map((x, i) => each(x, `${p}[${i}]`)));
 
 function lists(o: Obj, out: Obj, path: string): void {
   opt(o, out, 'skills', path, list(256, skill));
@@ -163,7 +168,7 @@ export function parseGameState(v: unknown, path = 'game_state'): GameState {
   const o = obj(v, path);
   const out: Obj = { character: characterFields(obj(o.character, `${path}.character`), `${path}.character`, false) };
   lists(o, out, path);
-  return out as unknown as GameState;
+  return frozen(out) as unknown as GameState;
 }
 
 /** A partial game state for merges: every field optional, the same rules otherwise. */
@@ -172,5 +177,5 @@ export function parseGameStatePatch(v: unknown, path = 'patch'): PartialGameStat
   const out: Obj = {};
   if (o.character !== undefined) out.character = characterFields(obj(o.character, `${path}.character`), `${path}.character`, true);
   lists(o, out, path);
-  return out as PartialGameState;
+  return frozen(out) as PartialGameState;
 }
