@@ -43,18 +43,35 @@ export function createJsonBodyReader(instance: FastifyInstance): (body: Buffer) 
 }
 
 export function assertJsonBounds(value: unknown, maxDepth = MAX_JSON_DEPTH, maxNodes = MAX_JSON_NODES): void {
+  if (value === null || typeof value !== 'object') return;
   // Iterative walk: a recursive one would itself be the stack overflow we guard against.
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  let nodes = 0;
-  while (stack.length > 0) {
-    const [node, depth] = stack.pop()!;
-    if (++nodes > maxNodes) throw new InvalidRequestError(`JSON body has more than ${maxNodes} values`);
-    if (node === null || typeof node !== 'object') continue;
+  const pending: object[] = [value];
+  const depths: number[] = [1];
+  let nodes = 1;
+  const tooMany = () => new InvalidRequestError(`JSON body has more than ${maxNodes} values`);
+  while (pending.length > 0) {
+    const node = pending.pop()!;
+    const depth = depths.pop()!;
     if (depth > maxDepth) throw new InvalidRequestError(`JSON body is nested deeper than ${maxDepth} levels`);
-    const children = Array.isArray(node) ? node : Object.values(node as Record<string, unknown>);
-    for (const child of children) {
-      if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
-      else if (++nodes > maxNodes) throw new InvalidRequestError(`JSON body has more than ${maxNodes} values`);
+    if (Array.isArray(node)) {
+      for (let i = 0; i < node.length; i += 1) {
+        if (++nodes > maxNodes) throw tooMany();
+        const child: unknown = node[i];
+        if (child !== null && typeof child === 'object') {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
+      }
+    } else {
+      // Parsed JSON: own enumerable keys only (secure-json-parse refuses "__proto__").
+      for (const key in node) {
+        if (++nodes > maxNodes) throw tooMany();
+        const child: unknown = (node as Record<string, unknown>)[key];
+        if (child !== null && typeof child === 'object') {
+          pending.push(child);
+          depths.push(depth + 1);
+        }
+      }
     }
   }
 }
