@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
-import { type AccessLine, logRequestCompleted, REQUEST_ID_LOG_LABEL, responseTimeMs } from '../logging/access-log.controller';
+import { type AccessLine, accessLogLevel, logRequestCompleted, REQUEST_ID_LOG_LABEL, responseTimeMs } from '../logging/access-log.controller';
 import { lazyRequestLogger } from '../logging/lazy-child.logger';
 import { errorReply } from './all-exceptions.filter';
 import { assertBearer } from './auth.guard';
@@ -97,10 +97,18 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     return true;
   };
 
+  // By path, then method: no key string built per request.
+  const byUrl = new Map<string, Map<string, LeanRouteEntry>>();
+  for (const entry of routes.values()) {
+    let methods = byUrl.get(entry.url);
+    if (!methods) byUrl.set(entry.url, (methods = new Map()));
+    methods.set(entry.method, entry);
+  }
+
   return (req, res) => {
     const url = req.url;
     if (url === undefined) return false;
-    const entry = routes.get(`${req.method} ${url}`);
+    const entry = byUrl.get(url)?.get(req.method ?? '');
     if (entry === undefined || !accepts(req, entry)) return false;
     serve(req, res, entry);
     return true;
@@ -114,8 +122,10 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     stats.started();
     res.once('close', () => {
       const elapsed = performance.now() - startedAt;
-      stats.finished(entry.method, entry.url, res.statusCode, elapsed);
-      const line: AccessLine = { method: entry.method, url: entry.url, status: res.statusCode, response_time_ms: responseTimeMs(elapsed) };
+      const status = res.statusCode;
+      stats.finished(entry.method, entry.url, status, elapsed);
+      if (!logger.isLevelEnabled(accessLogLevel(status, failure))) return;
+      const line: AccessLine = { method: entry.method, url: entry.url, status, response_time_ms: responseTimeMs(elapsed) };
       logRequestCompleted(lazyRequestLogger(logger, { [REQUEST_ID_LOG_LABEL]: id }), line, failure);
     });
 

@@ -18,9 +18,14 @@ type LevelLogger = Record<'error' | 'info' | 'debug', (obj: object, msg: string)
  * Fastify's log controller and by the front door.
  */
 export function logRequestCompleted(log: LevelLogger, line: AccessLine, error: Error | null | undefined): void {
-  if (error || line.status >= 500) log.error({ ...line, err: error }, 'request failed');
-  else if (line.status >= 400) log.info(line, 'request rejected');
+  const level = accessLogLevel(line.status, error);
+  if (level === 'error') log.error({ ...line, err: error }, 'request failed');
+  else if (level === 'info') log.info(line, 'request rejected');
   else log.debug(line, 'request completed');
+}
+
+export function accessLogLevel(status: number, error: Error | null | undefined): 'error' | 'info' | 'debug' {
+  return error || status >= 500 ? 'error' : status >= 400 ? 'info' : 'debug';
 }
 
 export function responseTimeMs(elapsedMs: number): number {
