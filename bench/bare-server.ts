@@ -4,8 +4,18 @@
  */
 import Fastify from 'fastify';
 
+/**
+ * Busy work per request in µs (BARE_WORK_US, default 0): calibrates the harness — what a fixed
+ * per-request cost, and nothing else, does to throughput against the plain baseline.
+ */
+const workUs = Number(process.env.BARE_WORK_US ?? 0);
+
 const app = Fastify({ logger: false, bodyLimit: 1024 * 1024 });
 app.post('/api/v1/decide', (request) => {
+  if (workUs > 0) {
+    const until = performance.now() + workUs / 1000;
+    while (performance.now() < until);
+  }
   const body = request.body as { game_state?: { character?: { name?: string } }; request_id?: unknown };
   return {
     action: 'attack_monster',

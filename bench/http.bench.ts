@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { tickLoad } from './tick-load';
-import { freePort, pinForLoad, ROOT, startEngine, startProcess, stopProcess } from './support';
+import { cpuSeconds, freePort, pinForLoad, ROOT, startEngine, startProcess, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +14,8 @@ import * as path from 'node:path';
 
 interface Scenario {
   name: string;
+  /** Also drive the calibration server (bare Fastify plus fixed busy work per request). */
+  calibrate?: boolean;
   sessions: number;
   connectionsPerSession: number;
   /** Ticks per second per session (tick-load.ts, one connection each); undefined = flat out (autocannon). */
@@ -21,8 +23,11 @@ interface Scenario {
   seconds: number;
 }
 
+/** The calibration server's busy work per request, µs. */
+const CALIBRATION_WORK_US = 25;
+
 const SCENARIOS: Scenario[] = [
-  { name: '10 sessions x 2 conns, flat out', sessions: 10, connectionsPerSession: 2, seconds: 6 },
+  { name: '10 sessions x 2 conns, flat out', sessions: 10, connectionsPerSession: 2, seconds: 6, calibrate: true },
   { name: '10 sessions x 20 ticks/s', sessions: 10, connectionsPerSession: 1, rate: 20, seconds: 8 },
   { name: '100 sessions x 20 ticks/s', sessions: 100, connectionsPerSession: 1, rate: 20, seconds: 8 },
 ];
@@ -66,9 +71,20 @@ interface Run {
   errors: number;
   non2xx: number;
   total: number;
+  /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
+  cpuUs: number;
 }
 
-async function drive(url: string, s: Scenario): Promise<Run> {
+/** Drives the server and charges it the CPU time it used meanwhile. */
+async function drive(url: string, s: Scenario, pid?: number): Promise<Run> {
+  const before = cpuSeconds(pid);
+  const run = await load(url, s);
+  const after = cpuSeconds(pid);
+  const cpuUs = before === undefined || after === undefined || run.total === 0 ? Number.NaN : ((after - before) * 1e6) / run.total;
+  return { ...run, cpuUs };
+}
+
+async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
   if (s.rate !== undefined) {
     const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body });
     return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx, total: r.total };
@@ -96,51 +112,67 @@ async function drive(url: string, s: Scenario): Promise<Run> {
 
 function mean(runs: Run[]): Run {
   const avg = (k: keyof Run) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
-  return { rps: avg('rps'), p50: Math.round(avg('p50') * 100) / 100, p99: Math.max(...runs.map((r) => r.p99)), errors: avg('errors'), non2xx: avg('non2xx'), total: avg('total') };
+  return {
+    rps: avg('rps'),
+    p50: Math.round(avg('p50') * 100) / 100,
+    p99: Math.max(...runs.map((r) => r.p99)),
+    errors: avg('errors'),
+    non2xx: avg('non2xx'),
+    total: avg('total'),
+    cpuUs: avg('cpuUs'),
+  };
 }
 
 export async function runHttpBench(): Promise<void> {
-  const enginePort = await freePort();
-  const barePort = await freePort();
+  const [enginePort, barePort, calibrationPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
   const place = pinForLoad();
+  const bareServer = path.join(ROOT, 'dist', 'bench', 'bare-server.js');
   const engine = await startEngine({ PORT: String(enginePort), DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus);
-  const bare = await startProcess(path.join(ROOT, 'dist', 'bench', 'bare-server.js'), { PORT: String(barePort) }, /listening/, undefined, place.serverCpus);
+  const bare = await startProcess(bareServer, { PORT: String(barePort) }, /listening/, undefined, place.serverCpus);
+  const calibration = await startProcess(bareServer, { PORT: String(calibrationPort), BARE_WORK_US: String(CALIBRATION_WORK_US) }, /listening/, undefined, place.serverCpus);
   const engineUrl = `http://127.0.0.1:${enginePort}`;
   const bareUrl = `http://127.0.0.1:${barePort}`;
+  const calibrationUrl = `http://127.0.0.1:${calibrationPort}`;
   const rows: Record<string, string | number>[] = [];
+  const fmt = (n: number) => (Number.isNaN(n) ? '' : Math.round(n * 10) / 10);
+  const row = (s: Scenario, server: string, m: Run, bm?: Run) => ({
+    scenario: s.name,
+    server,
+    'req/s': fmt(m.rps),
+    'p50 ms': m.p50,
+    'p99 ms': m.p99,
+    'errors+non2xx': m.errors + m.non2xx,
+    'CPU µs/req': fmt(m.cpuUs),
+    'vs bare': bm ? `${Math.round((m.rps / bm.rps) * 100)}%` : '',
+  });
   try {
-    // Warm both (JIT, first-session creation) before measuring.
+    // Warm every server (JIT, first-session creation) before measuring.
     await drive(engineUrl, { name: 'warm', sessions: 100, connectionsPerSession: 1, seconds: 2 });
     await drive(bareUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
+    await drive(calibrationUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
     for (const s of SCENARIOS) {
       const e: Run[] = [];
       const b: Run[] = [];
+      const c: Run[] = [];
       for (let round = 0; round < 2; round++) {
-        b.push(await drive(bareUrl, s));
-        e.push(await drive(engineUrl, s));
+        b.push(await drive(bareUrl, s, bare.pid));
+        e.push(await drive(engineUrl, s, engine.pid));
+        if (s.calibrate) c.push(await drive(calibrationUrl, s, calibration.pid));
       }
-      const em = mean(e);
       const bm = mean(b);
-      const fmt = (n: number) => Math.round(n * 10) / 10;
-      rows.push({ scenario: s.name, server: 'bare fastify', 'req/s': fmt(bm.rps), 'p50 ms': bm.p50, 'p99 ms': bm.p99, 'errors+non2xx': bm.errors + bm.non2xx, 'engine/bare': '' });
-      rows.push({
-        scenario: s.name,
-        server: 'engine',
-        'req/s': fmt(em.rps),
-        'p50 ms': em.p50,
-        'p99 ms': em.p99,
-        'errors+non2xx': em.errors + em.non2xx,
-        'engine/bare': `${Math.round((em.rps / bm.rps) * 100)}%`,
-      });
+      rows.push(row(s, 'bare fastify', bm));
+      rows.push(row(s, 'engine', mean(e), bm));
+      if (c.length > 0) rows.push(row(s, `bare + ${CALIBRATION_WORK_US} µs work`, mean(c), bm));
     }
   } finally {
-    await Promise.all([stopProcess(engine), stopProcess(bare)]);
+    await Promise.all([stopProcess(engine), stopProcess(bare), stopProcess(calibration)]);
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   console.table(rows);
   console.log(place.describe);
   console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 is the worse of the two rounds');
+  console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
 }
 
 if (require.main === module) {

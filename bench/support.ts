@@ -1,5 +1,6 @@
 /** Child processes for the benches: the built engine (or any script) on a free loopback port. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -92,6 +93,22 @@ export async function startProcess(
 /** The built engine with bench defaults (no rate limit, no second listener, info logs to see it listen). */
 export function startEngine(env: Record<string, string>, cpus?: string): Promise<ChildProcess> {
   return startProcess(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, undefined, undefined, cpus, ENGINE_NODE_FLAGS);
+}
+
+let clockTicks: number | undefined;
+
+/** CPU time (user + system, all threads) a process has used so far, in seconds; undefined off Linux. */
+export function cpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may contain spaces): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return undefined;
+  }
 }
 
 /** SIGTERM (graceful), SIGKILL if it has not exited after 10 s. */
