@@ -14,6 +14,7 @@ import { installLeanRoutes } from './common/http/lean-route';
 import { RateLimiter } from './common/http/rate-limiter';
 import { genRequestId } from './common/http/request-id';
 import { RequestStats } from './common/http/request-stats';
+import { finalStatus, onResponseDone } from './common/http/response-done';
 import { AccessLogController } from './common/logging/access-log.controller';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
@@ -81,7 +82,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('x-request-id', request.id);
     stats.started();
-    reply.raw.once('close', () => stats.finished(request.method, request.routeOptions.url, reply.statusCode, reply.elapsedTime));
+    onResponseDone(request.raw, reply.raw, () => stats.finished(request.method, request.routeOptions.url, finalStatus(reply.raw), reply.elapsedTime));
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;

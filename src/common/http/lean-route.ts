@@ -16,6 +16,7 @@ import { assertBearer } from './auth.guard';
 import { envelope } from './envelope.interceptor';
 import type { LeanReply, LeanRequest } from './http-exchange';
 import { IS_PUBLIC, RAW_RESPONSE } from './public.decorator';
+import { onResponseDone } from './response-done';
 import { acquireTurnWhileOpen, defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, TurnState, usableSessionKey } from './session-turn.guard';
 
 export type { LeanReply, LeanRequest } from './http-exchange';
@@ -83,9 +84,7 @@ function leanHandler(
       // Started before 'closed' can be seen: a response already closed must not end the turn
       // before the handler ran.
       state.handlerStarted();
-      // 'close' follows both a finished response and a dropped connection.
-      if (res.closed || res.destroyed) state.closed();
-      else res.once('close', () => state.closed());
+      onResponseDone(request.raw, res, () => state.closed());
       try {
         result = await turn.run(() => invoke(values));
       } finally {

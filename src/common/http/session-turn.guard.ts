@@ -5,6 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finalize, Observable } from 'rxjs';
 import { SessionSerializer, type SessionTurn } from '../concurrency';
 import type { LeanRequest } from './http-exchange';
+import { onResponseDone } from './response-done';
 
 /** How a route names the session its request belongs to; undefined = not session-bound. */
 export type SessionKeyExtractor = (request: LeanRequest) => unknown;
@@ -63,18 +64,17 @@ export function acquireTurnWhileOpen(
     const turn = serializer.tryAcquireTurn(key);
     if (turn) return turn;
   }
-  return waitForTurn(serializer, key, res, gone);
+  return waitForTurn(serializer, key, request, res, gone);
 }
 
-async function waitForTurn(serializer: SessionSerializer, key: string, res: ServerResponse, gone: boolean): Promise<SessionTurn> {
+async function waitForTurn(serializer: SessionSerializer, key: string, request: IncomingMessage, res: ServerResponse, gone: boolean): Promise<SessionTurn> {
   const controller = new AbortController();
   if (gone) controller.abort();
-  const onGone = () => controller.abort();
-  res.once('close', onGone);
+  const stopWatching = onResponseDone(request, res, () => controller.abort());
   try {
     return await serializer.acquireTurn(key, { signal: controller.signal });
   } finally {
-    res.off('close', onGone);
+    stopWatching();
   }
 }
 
@@ -118,9 +118,7 @@ export class SessionTurnGuard implements CanActivate {
     const turn = pending instanceof Promise ? await pending : pending;
     const state = new TurnState(turn);
     request[TURN] = state;
-    // 'close' follows both a finished response and a dropped connection.
-    if (res.closed || res.destroyed) state.closed();
-    else res.once('close', () => state.closed());
+    onResponseDone(request.raw, res, () => state.closed());
     return true;
   }
 }

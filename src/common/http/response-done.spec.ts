@@ -1,0 +1,108 @@
+import * as http from 'node:http';
+import * as net from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { until } from '../testing/wait.test-kit';
+import { CLIENT_CLOSED_REQUEST, finalStatus, onResponseDone } from './response-done';
+
+/** A server whose handler answers when the test says so; records when each request is done. */
+async function server() {
+  const done: Array<{ url: string; status: number }> = [];
+  const waiting = new Map<string, http.ServerResponse>();
+  const sockets = new Set<net.Socket>();
+  const srv = http.createServer((req, res) => {
+    onResponseDone(req, res, () => done.push({ url: req.url!, status: finalStatus(res) }));
+    waiting.set(req.url!, res);
+  });
+  srv.on('connection', (s: net.Socket) => sockets.add(s));
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  const port = (srv.address() as AddressInfo).port;
+  return {
+    port,
+    done,
+    sockets,
+    answer: (url: string) => waiting.get(url)!.end('ok'),
+    seen: (url: string) => waiting.has(url),
+    close: () => new Promise<void>((r) => srv.close(() => r())),
+  };
+}
+
+async function connect(port: number): Promise<net.Socket> {
+  const socket = net.connect(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  await new Promise<void>((r) => socket.once('connect', () => r()));
+  return socket;
+}
+
+const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
+
+describe('onResponseDone', () => {
+  it('fires once per request when its response is sent, with the status sent', async () => {
+    const s = await server();
+    try {
+      const socket = await connect(s.port);
+      socket.write(get('/a'));
+      await until(() => s.seen('/a'));
+      s.answer('/a');
+      await until(() => s.done.length === 1);
+      socket.write(get('/b'));
+      await until(() => s.seen('/b'));
+      s.answer('/b');
+      await until(() => s.done.length === 2);
+      expect(s.done).toEqual([
+        { url: '/a', status: 200 },
+        { url: '/b', status: 200 },
+      ]);
+      // Keep-alive: no listener left behind per request on the connection.
+      const [conn] = s.sockets;
+      const before = conn.listenerCount('close');
+      for (const path of ['/c', '/d', '/e']) {
+        socket.write(get(path));
+        await until(() => s.seen(path));
+        s.answer(path);
+      }
+      await until(() => s.done.length === 5);
+      expect(conn.listenerCount('close')).toBe(before);
+      socket.destroy();
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('fires for a pipelined request queued behind another when the client drops the connection', async () => {
+    const s = await server();
+    try {
+      const socket = await connect(s.port);
+      socket.write(get('/first') + get('/queued'));
+      await until(() => s.seen('/first') && s.seen('/queued'));
+      // The queued one is answered, but its response waits for the first's: it has no socket yet.
+      s.answer('/queued');
+      socket.destroy();
+      await until(() => s.done.length === 2, 'both requests done');
+      expect(s.done.map((d) => d.status)).toEqual([CLIENT_CLOSED_REQUEST, CLIENT_CLOSED_REQUEST]);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('can be cancelled, and fires at once for a response already closed', async () => {
+    const calls: string[] = [];
+    const srv = http.createServer((req, res) => {
+      const cancel = onResponseDone(req, res, () => calls.push('cancelled one'));
+      cancel();
+      cancel();
+      res.end('ok', () => {
+        setImmediate(() => onResponseDone(req, res, () => calls.push('late one')));
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/`);
+      expect(await res.text()).toBe('ok');
+      await until(() => calls.length === 1);
+      expect(calls).toEqual(['late one']);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+});

@@ -1,0 +1,53 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+
+/** Per connection, what waits for it to close: one listener per socket, not one per request. */
+const waiting = new WeakMap<Socket, Set<() => void>>();
+
+/**
+ * Calls `fn` once, when the request is over for the server: its response closed (sent, or its
+ * client gone) — or its connection closed first. A response queued behind another on a
+ * pipelined connection never emits 'close' of its own when the client drops the connection,
+ * and whatever it holds (a session turn, an in-flight count) would be held forever.
+ * Returns a canceller (safe to call twice; does not call `fn`).
+ */
+export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: () => void): () => void {
+  const socket = req.socket as Socket | null;
+  let pending = true;
+  const cancel = () => {
+    if (!pending) return;
+    pending = false;
+    res.off('close', done);
+    waiting.get(socket!)?.delete(done);
+  };
+  function done(): void {
+    if (!pending) return;
+    cancel();
+    fn();
+  }
+  if (res.closed || !socket || socket.destroyed) {
+    pending = false;
+    fn();
+    return () => undefined;
+  }
+  res.once('close', done);
+  let set = waiting.get(socket);
+  if (!set) {
+    const waiters = new Set<() => void>();
+    set = waiters;
+    waiting.set(socket, waiters);
+    socket.once('close', () => {
+      waiting.delete(socket);
+      for (const f of [...waiters]) f();
+    });
+  }
+  set.add(done);
+  return cancel;
+}
+
+/** The status a request ended with: what was sent, or 499 (nginx's "client closed request") when nothing was. */
+export const CLIENT_CLOSED_REQUEST = 499;
+
+export function finalStatus(res: ServerResponse): number {
+  return res.writableFinished ? res.statusCode : CLIENT_CLOSED_REQUEST;
+}
