@@ -169,12 +169,44 @@ describe('front door for the hot routes', () => {
     expect(next.status).toBe(200);
   });
 
-  async function decideCount(): Promise<{ ok: number; bad: number }> {
+  it.each([
+    ['the front door', ''],
+    ['Fastify', '?via=fastify'],
+  ])('releases a pipelined request queued behind another when the client drops the connection (%s)', async (_way, query) => {
+    const stats = e.engine.app.get(RequestStats);
+    const held = await serializer.acquireTurn('character:PipeSlow');
+    const raw = (name: string) => {
+      const text = JSON.stringify({ game_state: pluginGameState({ name }) });
+      return `POST /api/v1/decide${query} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\nauthorization: ${auth.authorization}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`;
+    };
+    const aborted = (await decideCount()).aborted;
+    try {
+      const socket = net.connect(Number(new URL(e.url).port), '127.0.0.1');
+      socket.on('error', () => undefined);
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      // The first waits for its session's turn; the second (another bot) is decided, but its
+      // response is queued behind the first's on this connection.
+      socket.write(raw('PipeSlow') + raw('PipeFast'));
+      await until(() => serializer.queueDepth('character:PipeSlow') === 1 && serializer.stats().activeSessions === 2, 'one waiting, one answered into the queue');
+      socket.destroy();
+      await until(() => serializer.queueDepth('character:PipeSlow') === 0, 'the waiting one left the queue');
+    } finally {
+      held();
+    }
+    // Before the fix, PipeFast's turn and both in-flight counts were held forever.
+    await until(() => serializer.stats().activeSessions === 0 && serializer.inFlight === 0 && stats.inFlight === 0, 'everything released');
+    const next = await request(`${e.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'PipeFast' }) }, headers: auth });
+    expect(next.status).toBe(200);
+    expect((await decideCount()).aborted - aborted).toBe(2);
+  });
+
+  async function decideCount(): Promise<{ ok: number; bad: number; aborted: number }> {
     const res = await fetch(`${e.url}/metrics`, { headers: auth });
     const f = parsePrometheusText(await res.text());
     const count = (status: string) =>
       promSum(f, 'openkore_http_request_duration_seconds', { route: '/api/v1/decide', method: 'POST', status }, 'openkore_http_request_duration_seconds_count');
-    return { ok: count('200'), bad: count('400') };
+    // Both ways label the route by its pattern: a query string does not make a new series.
+    return { ok: count('200'), bad: count('400'), aborted: count('499') };
   }
 });
 
@@ -193,6 +225,47 @@ describe('front door access log', () => {
       expect(line).toEqual([expect.objectContaining({ level: 'info', request_id: 'door-log-1', method: 'POST', url: '/api/v1/decide', status: 400 })]);
     } finally {
       await engine.kill();
+    }
+  });
+});
+
+describe('front door with the other listener, the rate limit and shutdown', () => {
+  it('serves the compat listener too, and leaves a request past the rate limit to Fastify’s 429', async () => {
+    const reached: string[] = [];
+    const e = await startEngine(
+      { COMPAT_PORT: 'auto', RATE_LIMIT_RPS: '1' },
+      { beforeInit: (app) => app.getHttpAdapter().getInstance().addHook('onRequest', (req, _reply, done) => (reached.push(req.url), done())) },
+    );
+    try {
+      const first = await request(`${e.compatUrl}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'DoorCompat' }) } });
+      expect(first.status).toBe(200);
+      expect(reached).toEqual([]);
+      const limited = await request(`${e.compatUrl}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'DoorCompat' }) } });
+      expect(limited.status).toBe(429);
+      expect(limited.body.error.code).toBe('RATE_LIMIT');
+      // (Fastify's limiter hook refuses it before the probe hook sees it.)
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+    } finally {
+      await e.stop();
+    }
+  });
+
+  it('answers a request in flight when shutdown begins, telling the client to close the connection', async () => {
+    const e = await startEngine();
+    const serializer = e.engine.app.get(SessionSerializer);
+    const held = await serializer.acquireTurn('character:DoorDrain');
+    let stopping: Promise<void> | undefined;
+    try {
+      const inFlight = request(`${e.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'DoorDrain' }) } });
+      await until(() => serializer.queueDepth('character:DoorDrain') === 1, 'request waiting for its turn');
+      stopping = e.stop();
+      held();
+      const res = await inFlight;
+      expect(res.status).toBe(200);
+      expect(res.headers.get('connection')).toBe('close');
+    } finally {
+      held();
+      await (stopping ?? e.stop());
     }
   });
 });

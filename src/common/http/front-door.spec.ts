@@ -1,5 +1,10 @@
+import { Logger } from '@nestjs/common';
+import * as http from 'node:http';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import pino from 'pino';
+import { InvalidRequestError } from '../errors/app.error';
+import { until } from '../testing/wait.test-kit';
 import { createFrontDoor, type FrontDoorOptions } from './front-door';
 import type { LeanRouteEntry } from './lean-route';
 import { RateLimiter } from './rate-limiter';
@@ -12,7 +17,7 @@ function fakeRequest(over: Partial<{ method: string; url: string; headers: Recor
     method: over.method ?? 'POST',
     url: over.url ?? '/api/v1/decide',
     headers: over.headers ?? { 'content-type': 'application/json', 'content-length': '20' },
-    socket: { remoteAddress: '127.0.0.1' },
+    socket: { remoteAddress: '127.0.0.1', destroyed: false, once: jest.fn() },
     on,
   };
   return { req: req as unknown as IncomingMessage, on };
@@ -23,7 +28,7 @@ describe('front door', () => {
   let stats: RequestStats;
   const handler = jest.fn();
   const entry: LeanRouteEntry = { method: 'POST', url: '/api/v1/decide', handler, isPublic: false };
-  const res = { once: jest.fn() } as unknown as ServerResponse;
+  const res = { once: jest.fn(), closed: false } as unknown as ServerResponse;
   const options = (over: Partial<FrontDoorOptions> = {}): FrontDoorOptions => ({
     routes: new Map([['POST /api/v1/decide', entry]]),
     readJson: (b) => JSON.parse(b.toString()) as unknown,
@@ -77,5 +82,81 @@ describe('front door', () => {
     expect(limited(fakeRequest().req, res)).toBe(true);
     expect(limited(fakeRequest().req, res)).toBe(false);
     expect(stats.inFlight).toBe(1);
+  });
+});
+
+describe('front door over a real socket', () => {
+  let stats: RequestStats;
+  let srv: http.Server;
+  let url: string;
+  const handlers = new Map<string, LeanRouteEntry['handler']>();
+
+  beforeAll(async () => {
+    Logger.overrideLogger(false);
+    stats = new RequestStats();
+    const routes = new Map<string, LeanRouteEntry>();
+    for (const path of ['/throws', '/text', '/circular', '/unanswerable', '/accepted']) {
+      routes.set(`POST ${path}`, { method: 'POST', url: path, isPublic: true, handler: (req, reply) => handlers.get(path)!(req, reply) });
+    }
+    const door = createFrontDoor({
+      routes,
+      readJson: (b) => JSON.parse(b.toString()) as unknown,
+      maxBodyBytes: 1000,
+      tokenDigest: undefined,
+      limiter: new RateLimiter(0),
+      stats,
+      logger: pino({ level: 'silent' }),
+      isDraining: () => false,
+    });
+    srv = http.createServer((req, res) => {
+      if (!door(req, res)) res.writeHead(418).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    stats.onApplicationShutdown();
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  });
+
+  const post = (path: string) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+
+  it('answers a handler failure with the 500 envelope and counts it as a server error', async () => {
+    handlers.set('/throws', () => Promise.reject(new TypeError('secret detail')));
+    const errors = stats.errorsTotal;
+    const res = await post('/throws');
+    expect(res.status).toBe(500);
+    const body = (await res.json()) as { error: { code: string; message: string }; metadata: { request_id: string } };
+    expect(body.error).toEqual({ code: 'INTERNAL_ERROR', message: 'Internal server error' });
+    expect(body.metadata.request_id).toBe(res.headers.get('x-request-id'));
+    await until(() => stats.errorsTotal === errors + 1);
+  });
+
+  it('sends what the handler chose: status, headers, and Fastify’s type for the payload', async () => {
+    handlers.set('/accepted', async (_req, reply) => {
+      reply.code(202);
+      reply.header('ETag', '"7"');
+      return { queued: true };
+    });
+    const accepted = await post('/accepted');
+    expect([accepted.status, accepted.headers.get('etag'), accepted.headers.get('content-type')]).toEqual([202, '"7"', 'application/json; charset=utf-8']);
+    expect(await accepted.json()).toEqual({ queued: true });
+
+    handlers.set('/text', async () => 'plain');
+    const text = await post('/text');
+    expect([text.headers.get('content-type'), await text.text()]).toEqual(['text/plain; charset=utf-8', 'plain']);
+  });
+
+  it('turns a result it cannot serialize into a 500, and an error it cannot answer into a reset — never a hung request', async () => {
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    handlers.set('/circular', async () => circular);
+    expect((await post('/circular')).status).toBe(500);
+
+    // An error whose details cannot be serialized: the envelope cannot be written.
+    handlers.set('/unanswerable', () => Promise.reject(new InvalidRequestError('bad', circular)));
+    await expect(post('/unanswerable')).rejects.toThrow();
+    await until(() => stats.inFlight === 0, 'every request finished');
   });
 });

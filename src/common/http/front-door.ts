@@ -8,6 +8,7 @@ import type { LeanReply, LeanRequest } from './http-exchange';
 import type { LeanRouteEntry } from './lean-route';
 import type { RateLimiter } from './rate-limiter';
 import { genRequestId } from './request-id';
+import { finalStatus, onResponseDone } from './response-done';
 import type { RequestStats } from './request-stats';
 
 export interface FrontDoorOptions {
@@ -118,31 +119,37 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     const startedAt = performance.now();
     const id = genRequestId(req);
     const reply = new FrontDoorReply(res, startedAt);
-    let failure: Error | undefined;
     stats.started();
-    res.once('close', () => {
+    onResponseDone(req, res, () => {
       const elapsed = performance.now() - startedAt;
-      const status = res.statusCode;
+      const status = finalStatus(res);
       stats.finished(entry.method, entry.url, status, elapsed);
-      if (!logger.isLevelEnabled(accessLogLevel(status, failure))) return;
+      // Like Fastify's: one line per response sent; a client gone first gets none.
+      if (!res.writableFinished || !logger.isLevelEnabled(accessLogLevel(status, undefined))) return;
       const line: AccessLine = { method: entry.method, url: entry.url, status, response_time_ms: responseTimeMs(elapsed) };
-      logRequestCompleted(lazyRequestLogger(logger, { [REQUEST_ID_LOG_LABEL]: id }), line, failure);
+      try {
+        logRequestCompleted(lazyRequestLogger(logger, { [REQUEST_ID_LOG_LABEL]: id }), line, undefined);
+      } catch {
+        // A broken log stream must not take the process down from a socket event.
+      }
     });
 
     const sendError = (exception: unknown): void => {
       const { status, headers, body } = errorReply(exception, id, req.url);
-      if (status >= 500) failure = exception instanceof Error ? exception : new Error(String(exception));
       write(status, headers, body);
     };
     const write = (status: number, headers: Record<string, string>, payload: unknown): void => {
       if (res.headersSent || res.destroyed) return;
-      // Lean routes answer JSON objects (Fastify's default serializer for them is JSON.stringify too).
-      const text = payload === undefined ? '' : JSON.stringify(payload);
-      const out: Record<string, string | number> = { ...headers, 'x-request-id': id, 'content-length': Buffer.byteLength(text) };
-      if (payload !== undefined) out['content-type'] = 'application/json; charset=utf-8';
+      const [type, data] = serialize(payload);
+      const out: Record<string, string | number> = { ...headers, 'x-request-id': id, 'content-length': Buffer.byteLength(data) };
+      if (type !== undefined) out['content-type'] = type;
       if (isDraining()) out.connection = 'close';
       res.writeHead(status, out);
-      res.end(text);
+      res.end(data);
+    };
+    /** Whatever went wrong answering: the client gets a reset rather than a response that never ends. */
+    const abort = (): void => {
+      if (!res.destroyed) res.destroy();
     };
 
     const chunks: Buffer[] = [];
@@ -151,27 +158,42 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
       chunks.push(chunk);
       received += chunk.length;
     });
-    // A client that goes away mid-body: nothing to answer; 'close' above still counts it.
+    // A client that goes away mid-body: nothing to answer; onResponseDone above still counts it.
     req.on('error', () => undefined);
     req.on('end', () => {
       let body: unknown;
       try {
         body = readJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
       } catch (err) {
-        sendError(err);
+        try {
+          sendError(err);
+        } catch {
+          abort();
+        }
         return;
       }
       const request: LeanRequest = { id, body, headers: req.headers, params: {}, raw: req };
-      entry.handler(request, reply).then(
-        (payload) => {
-          try {
-            write(reply.statusCode, reply.headers, payload);
-          } catch (err) {
-            sendError(err);
-          }
-        },
-        (err: unknown) => sendError(err),
-      );
+      entry.handler(request, reply)
+        .then(
+          (payload) => {
+            try {
+              write(reply.statusCode, reply.headers, payload);
+            } catch (err) {
+              if (res.headersSent) throw err;
+              sendError(err);
+            }
+          },
+          (err: unknown) => sendError(err),
+        )
+        .catch(abort);
     });
   }
+}
+
+/** What Fastify's reply.send does with a handler's result, for the types a handler returns. */
+function serialize(payload: unknown): [type: string | undefined, data: string | Buffer] {
+  if (payload === undefined) return [undefined, ''];
+  if (typeof payload === 'string') return ['text/plain; charset=utf-8', payload];
+  if (Buffer.isBuffer(payload)) return ['application/octet-stream', payload];
+  return ['application/json; charset=utf-8', JSON.stringify(payload)];
 }

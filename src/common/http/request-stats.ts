@@ -1,4 +1,4 @@
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 
 /** A finished request: `route` is the route pattern, undefined when no route matched. */
@@ -16,6 +16,8 @@ export class RequestStats implements OnApplicationShutdown {
   private latencySumMs = 0;
   private readonly startedAt = Date.now();
   private readonly observers: RequestObserver[] = [];
+  private readonly logger = new Logger(RequestStats.name);
+  observerFailures = 0;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor() {
@@ -31,7 +33,15 @@ export class RequestStats implements OnApplicationShutdown {
     this.requestsTotal += 1;
     if (statusCode >= 500) this.errorsTotal += 1;
     this.latencySumMs += elapsedMs;
-    for (const observe of this.observers) observe(method, route, statusCode, elapsedMs);
+    for (const observe of this.observers) {
+      try {
+        observe(method, route, statusCode, elapsedMs);
+      } catch (err) {
+        // Called from a socket event: a throwing observer must not take the process down.
+        this.observerFailures += 1;
+        if (this.observerFailures === 1) this.logger.error({ err }, 'request observer failed (further failures are counted, not logged)');
+      }
+    }
   }
 
   /** Called once per finished request (response sent, or the client gone). */
