@@ -63,8 +63,9 @@ export function assertJsonBounds(value: unknown, maxDepth = MAX_JSON_DEPTH, maxN
         }
       }
     } else {
-      // Parsed JSON: own enumerable keys only (secure-json-parse refuses "__proto__").
       for (const key in node) {
+        // Own keys only: a polluted Object.prototype must not make every body look endless.
+        if (!Object.hasOwn(node, key)) continue;
         if (++nodes > maxNodes) throw tooMany();
         const child: unknown = (node as Record<string, unknown>)[key];
         if (child !== null && typeof child === 'object') {

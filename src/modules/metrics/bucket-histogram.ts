@@ -23,6 +23,9 @@ interface PromValue {
  * additions. prom-client's own hashes the child's labels on every observation, which at a
  * farm's request rate was most of what a request paid for its metrics. Registered with a
  * prom-client Registry as a metric object (`get`/`reset`), so the exposition is prom-client's.
+ * Two differences from prom-client's: a non-finite observation is ignored (prom-client throws;
+ * a duration is never one), and `reset()` zeroes the series instead of dropping them, so the
+ * children callers keep bound go on counting.
  */
 export class BucketHistogram {
   readonly type = 'histogram';
