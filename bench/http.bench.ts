@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { tickLoad } from './tick-load';
-import { cpuSeconds, freePort, pinForLoad, ROOT, startEngine, startProcess, stopProcess } from './support';
+import { cpuSeconds, pinForLoad, ROOT, startEngine, startServer, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -124,16 +124,13 @@ function mean(runs: Run[]): Run {
 }
 
 export async function runHttpBench(): Promise<void> {
-  const [enginePort, barePort, calibrationPort] = [await freePort(), await freePort(), await freePort()];
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
   const place = pinForLoad();
   const bareServer = path.join(ROOT, 'dist', 'bench', 'bare-server.js');
-  const engine = await startEngine({ PORT: String(enginePort), DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus);
-  const bare = await startProcess(bareServer, { PORT: String(barePort) }, /listening/, undefined, place.serverCpus);
-  const calibration = await startProcess(bareServer, { PORT: String(calibrationPort), BARE_WORK_US: String(CALIBRATION_WORK_US) }, /listening/, undefined, place.serverCpus);
-  const engineUrl = `http://127.0.0.1:${enginePort}`;
-  const bareUrl = `http://127.0.0.1:${barePort}`;
-  const calibrationUrl = `http://127.0.0.1:${calibrationPort}`;
+  const engine = await startEngine({ DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus);
+  const bare = await startServer(bareServer, {}, place.serverCpus);
+  const calibration = await startServer(bareServer, { BARE_WORK_US: String(CALIBRATION_WORK_US) }, place.serverCpus);
+  const [engineUrl, bareUrl, calibrationUrl] = [engine.url, bare.url, calibration.url];
   const rows: Record<string, string | number>[] = [];
   const fmt = (n: number) => (Number.isNaN(n) ? '' : Math.round(n * 10) / 10);
   const row = (s: Scenario, server: string, m: Run, bm?: Run) => ({
@@ -156,9 +153,9 @@ export async function runHttpBench(): Promise<void> {
       const b: Run[] = [];
       const c: Run[] = [];
       for (let round = 0; round < 2; round++) {
-        b.push(await drive(bareUrl, s, bare.pid));
-        e.push(await drive(engineUrl, s, engine.pid));
-        if (s.calibrate) c.push(await drive(calibrationUrl, s, calibration.pid));
+        b.push(await drive(bareUrl, s, bare.proc.pid));
+        e.push(await drive(engineUrl, s, engine.proc.pid));
+        if (s.calibrate) c.push(await drive(calibrationUrl, s, calibration.proc.pid));
       }
       const bm = mean(b);
       rows.push(row(s, 'bare fastify', bm));
@@ -166,7 +163,7 @@ export async function runHttpBench(): Promise<void> {
       if (c.length > 0) rows.push(row(s, `bare + ${CALIBRATION_WORK_US} µs work`, mean(c), bm));
     }
   } finally {
-    await Promise.all([stopProcess(engine), stopProcess(bare), stopProcess(calibration)]);
+    await Promise.all([engine, bare, calibration].map((server) => stopProcess(server.proc)));
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   console.table(rows);

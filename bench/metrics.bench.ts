@@ -11,7 +11,7 @@
  * 3. POST /api/v1/metrics/log over HTTP against the built engine (group commit into decision_log).
  */
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { freePort, startEngine, stopProcess } from './support';
+import { startEngine, stopProcess } from './support';
 import autocannon from 'autocannon';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -137,15 +137,14 @@ async function logOverHttp(): Promise<void> {
     return;
   }
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-metrics-bench-http-'));
-  const port = await freePort();
-  const proc = await startEngine({ PORT: String(port), COMPAT_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0' });
+  const { proc, url } = await startEngine({ COMPAT_PORT: '0', DATA_DIR: dataDir, LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0' });
   try {
     console.log('\n### POST /api/v1/metrics/log over HTTP (built engine, child process; each answer waits for its commit)');
     const rows = [];
     for (const connections of [1, 10, 50]) {
       let n = 0;
       const result = await autocannon({
-        url: `http://127.0.0.1:${port}/api/v1/metrics/log`,
+        url: `${url}/api/v1/metrics/log`,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         connections,

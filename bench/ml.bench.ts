@@ -6,7 +6,7 @@
  * nothing here asserts; it counts failed predictions and prints them.
  */
 import { Logger } from '@nestjs/common';
-import { freePort, startEngine, stopProcess } from './support';
+import { startEngine, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -191,8 +191,7 @@ async function predictLoops(port: number, clients: number, until: () => boolean)
 async function overHttp(): Promise<void> {
   const modelDir = prepareModelDir();
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-mlbench-data-'));
-  const port = await freePort();
-  const engine = await startEngine({ PORT: String(port), COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, MODEL_DIR: modelDir, NODE_ENV: 'production' });
+  const { proc: engine, port } = await startEngine({ COMPAT_PORT: '0', RATE_LIMIT_RPS: '0', LOG_LEVEL: 'info', DATA_DIR: dataDir, MODEL_DIR: modelDir, NODE_ENV: 'production' });
   try {
     const forMs = (ms: number) => {
       const end = performance.now() + ms;

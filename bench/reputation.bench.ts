@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { freePort, startEngine as startEngineProcess, stopProcess } from './support';
+import { startEngine as startEngineProcess, stopProcess } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -145,10 +145,8 @@ async function childProcesses(count: number, callers: number): Promise<Row> {
   };
 }
 
-async function startEngine(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  const port = await freePort();
-  const proc = await startEngineProcess({ DATA_DIR: dataDir, PORT: String(port) });
-  return { proc, url: `http://127.0.0.1:${port}` };
+function startEngine(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
+  return startEngineProcess({ DATA_DIR: dataDir });
 }
 
 async function overHttp(engineCount: number): Promise<Row> {

@@ -1,7 +1,6 @@
 /** Child processes for the benches: the built engine (or any script) on a free loopback port. */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 
@@ -10,17 +9,6 @@ export const ROOT = path.resolve(__dirname, '..', '..');
 export const ENGINE_MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
 /** The Node flags `npm start` runs the engine with (package.json), so the bench measures the same process. */
 export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64'];
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Where the servers and the load generator run. On a machine with 2+ cores and `taskset`,
@@ -53,19 +41,26 @@ export function pinForLoad(): Placement {
   return placement;
 }
 
-/** Starts `script` and resolves once its output matches `ready`; its output is drained after. */
-export async function startProcess(
-  script: string,
-  env: Record<string, string>,
-  ready = /"listening"/,
-  timeoutMs = 30_000,
-  cpus?: string,
-  nodeFlags: string[] = [],
-): Promise<ChildProcess> {
+/** A server process and where it listens. */
+export interface Server {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+}
+
+/** The port a server announced: the engine's JSON "listening" line, or "listening http://host:port". */
+const LISTENING_PORT = /"listening"[^\n]*"port":(\d+)|"port":(\d+)[^\n]*"listening"|listening http:\/\/[^\s:]+:(\d+)/;
+
+/**
+ * Starts a server script with PORT=0 and reads the port the OS gave it from its "listening"
+ * line, so no other process can take a port picked in advance before it binds.
+ */
+export async function startServer(script: string, env: Record<string, string>, cpus?: string, nodeFlags: string[] = []): Promise<Server> {
   const node = [process.execPath, ...nodeFlags, script];
   const [command, args] = cpus === undefined ? [node[0], node.slice(1)] : ['taskset', ['-c', cpus, ...node]];
-  const proc = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  await new Promise<void>((resolve, reject) => {
+  const proc = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const timeoutMs = 30_000;
+  const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
@@ -73,9 +68,10 @@ export async function startProcess(
     }, timeoutMs);
     const onData = (c: Buffer) => {
       out += c.toString();
-      if (ready.test(out)) {
+      const m = LISTENING_PORT.exec(out);
+      if (m) {
         clearTimeout(timer);
-        resolve();
+        resolve(Number(m[1] ?? m[2] ?? m[3]));
       }
     };
     proc.stdout!.on('data', onData);
@@ -85,14 +81,16 @@ export async function startProcess(
       reject(new Error(`${script} exited with ${code}:\n${out}`));
     });
   });
+  // Drained from here on: a full pipe would block the server.
   proc.stdout!.removeAllListeners('data').resume();
   proc.stderr!.removeAllListeners('data').resume();
-  return proc;
+  proc.removeAllListeners('exit');
+  return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
 /** The built engine with bench defaults (no rate limit, no second listener, info logs to see it listen). */
-export function startEngine(env: Record<string, string>, cpus?: string): Promise<ChildProcess> {
-  return startProcess(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, undefined, undefined, cpus, ENGINE_NODE_FLAGS);
+export function startEngine(env: Record<string, string>, cpus?: string): Promise<Server> {
+  return startServer(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, cpus, ENGINE_NODE_FLAGS);
 }
 
 let clockTicks: number | undefined;
