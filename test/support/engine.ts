@@ -75,10 +75,10 @@ export interface SpawnedEngine {
 /** The built engine (`dist/`) as a real child process; resolves once it logs that it listens. */
 export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000): Promise<SpawnedEngine> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run "npm run build" first`);
-  const port = env.PORT ? Number(env.PORT) : await freePort();
+  // Port 0 unless the test names one: the engine reports the port it got in its "listening" line.
   const proc = spawn(process.execPath, [MAIN_JS], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env, PORT: String(port) },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(proc);
@@ -90,21 +90,30 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_00
     }),
   );
   let compatPort: number | null = null;
+  let port = 0;
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill('SIGKILL');
       reject(new Error(`engine did not start in ${timeoutMs} ms:\n${logs.join('')}`));
     }, timeoutMs);
+    let partial = '';
     const onData = (chunk: Buffer) => {
       const text = chunk.toString();
       logs.push(text);
-      for (const line of text.split('\n')) {
+      // Whole lines only: a line can arrive in two chunks.
+      const lines = (partial + text).split('\n');
+      partial = lines.pop()!;
+      for (const line of lines) {
         if (!line.includes('"listening"')) continue;
+        let listening: { port?: unknown; compat_port?: unknown };
         try {
-          compatPort = (JSON.parse(line) as { compat_port: number | null }).compat_port;
+          listening = JSON.parse(line) as typeof listening;
         } catch {
-          /* a partial line; the next chunk completes it */
+          continue; // not the engine's JSON line
         }
+        if (typeof listening.port !== 'number') continue;
+        port = listening.port;
+        compatPort = typeof listening.compat_port === 'number' ? listening.compat_port : null;
         clearTimeout(timer);
         resolve();
       }
