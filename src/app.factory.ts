@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
+import { SessionSerializer } from './common/concurrency';
 import { ServiceUnavailableError } from './common/errors/app.error';
 import { assertBearer, digest } from './common/http/auth.guard';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
@@ -140,9 +141,11 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   let compat: http.Server | undefined;
   let shutdownPromise: Promise<void> | undefined;
 
+  const serializer = app.get(SessionSerializer);
   const waitForInFlight = async (deadline: number): Promise<void> => {
-    // Requests finish on their own; this only bounds how long shutdown lets them.
-    while (stats.inFlight > 0 && Date.now() < deadline) {
+    // Requests finish on their own; this only bounds how long shutdown lets them. A request whose
+    // client left is no longer in flight, but its handler may still run in its session turn.
+    while ((stats.inFlight > 0 || serializer.inFlight > 0) && Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 10));
     }
   };
@@ -176,7 +179,9 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
         const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         await waitForInFlight(Date.now() + config.shutdownTimeoutMs);
-        if (stats.inFlight > 0) logger.warn({ in_flight: stats.inFlight }, 'shutdown timeout: closing remaining connections');
+        if (stats.inFlight > 0 || serializer.inFlight > 0) {
+          logger.warn({ in_flight: stats.inFlight, session_turns: serializer.inFlight }, 'shutdown timeout: closing remaining connections');
+        }
         for (const s of servers) s.closeAllConnections();
         await Promise.all(closed);
         await app.close();

@@ -139,7 +139,8 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
       write(status, headers, body);
     };
     const write = (status: number, headers: Record<string, string>, payload: unknown): void => {
-      if (res.headersSent || res.destroyed) return;
+      // (A response queued behind another on a connection already gone is not destroyed itself.)
+      if (res.headersSent || res.destroyed || req.socket?.destroyed) return;
       const [type, data] = serialize(payload);
       const out: Record<string, string | number> = { ...headers, 'x-request-id': id, 'content-length': Buffer.byteLength(data) };
       if (type !== undefined) out['content-type'] = type;
@@ -173,7 +174,13 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
         return;
       }
       const request: LeanRequest = { id, body, headers: req.headers, params: {}, raw: req };
-      entry.handler(request, reply)
+      let handled: Promise<unknown>;
+      try {
+        handled = entry.handler(request, reply);
+      } catch (err) {
+        handled = Promise.reject(err);
+      }
+      handled
         .then(
           (payload) => {
             try {

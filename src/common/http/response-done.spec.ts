@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
@@ -36,6 +37,8 @@ async function connect(port: number): Promise<net.Socket> {
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
 
 describe('onResponseDone', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+
   it('fires once per request when its response is sent, with the status sent', async () => {
     const s = await server();
     try {
@@ -102,6 +105,30 @@ describe('onResponseDone', () => {
       expect(calls).toEqual(['late one']);
     } finally {
       srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('runs every waiter of a dropped connection even when one throws, without an uncaught error', async () => {
+    const fired: string[] = [];
+    const seen: string[] = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req.url!);
+      onResponseDone(req, res, () => {
+        fired.push(req.url!);
+        if (req.url === '/q1') throw new Error('observer bug');
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const socket = await connect((srv.address() as AddressInfo).port);
+      socket.write(get('/q1') + get('/q2') + get('/q3'));
+      // Parsed together, the three are in flight at once; none is answered.
+      await until(() => seen.length === 3);
+      socket.destroy();
+      await until(() => fired.length === 3, 'every waiter ran');
+      expect(fired.sort()).toEqual(['/q1', '/q2', '/q3']);
+    } finally {
       await new Promise<void>((r) => srv.close(() => r()));
     }
   });

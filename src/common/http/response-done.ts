@@ -1,5 +1,8 @@
+import { Logger } from '@nestjs/common';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+
+const logger = new Logger('HTTP');
 
 /** Per connection, what waits for it to close: one listener per socket, not one per request. */
 const waiting = new WeakMap<Socket, Set<() => void>>();
@@ -23,11 +26,16 @@ export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: ()
   function done(): void {
     if (!pending) return;
     cancel();
-    fn();
+    // Called from a socket event: a throwing callback must neither crash the process nor keep
+    // the connection's other waiters from running (each may hold a session turn).
+    try {
+      fn();
+    } catch (err) {
+      logger.error({ err }, 'response-done callback failed');
+    }
   }
   if (res.closed || !socket || socket.destroyed) {
-    pending = false;
-    fn();
+    done();
     return () => undefined;
   }
   res.once('close', done);
@@ -38,7 +46,7 @@ export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: ()
     waiting.set(socket, waiters);
     socket.once('close', () => {
       waiting.delete(socket);
-      for (const f of [...waiters]) f();
+      for (const f of waiters) f();
     });
   }
   set.add(done);

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finalize, Observable } from 'rxjs';
-import { SessionSerializer, type SessionTurn } from '../concurrency';
+import { LockAbortedError, SessionSerializer, type SessionTurn } from '../concurrency';
 import type { LeanRequest } from './http-exchange';
 import { onResponseDone } from './response-done';
 
@@ -116,6 +116,12 @@ export class SessionTurnGuard implements CanActivate {
     const res = reply.raw;
     const pending = acquireTurnWhileOpen(this.serializer, key, request.raw, res);
     const turn = pending instanceof Promise ? await pending : pending;
+    // Its client gone before the handler could start: give the turn back rather than let the
+    // handler run outside it.
+    if (res.closed || res.destroyed || request.raw.socket?.destroyed) {
+      turn();
+      throw new LockAbortedError('session', 'client gone');
+    }
     const state = new TurnState(turn);
     request[TURN] = state;
     onResponseDone(request.raw, res, () => state.closed());
