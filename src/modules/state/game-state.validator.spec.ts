@@ -79,6 +79,27 @@ describe('parseGameState (hot-path validator)', () => {
     );
   });
 
+  it('property: keeps exactly the values the DTO keeps (as JSON; an absent or null optional field is dropped)', async () => {
+    // The DTO keeps an optional field sent as null; the fast path drops it (null = absent).
+    const asJson = (x: unknown) => JSON.parse(JSON.stringify(x, (_k, value: unknown) => (value === null ? undefined : value))) as unknown;
+    await fc.assert(
+      fc.asyncProperty(state, async (s) => {
+        const v = JSON.parse(JSON.stringify(s)) as unknown;
+        let dto: unknown;
+        try {
+          dto = await pipe.transform(v, { type: 'body', metatype: GameStateDto });
+        } catch {
+          return; // refused: the property above covers it
+        }
+        const fast = parseGameState(v);
+        expect(asJson(fast)).toEqual(asJson(dto));
+        expect(Object.isFrozen(fast) && Object.isFrozen(fast.character) && Object.isFrozen(fast.character.position)).toBe(true);
+        for (const m of fast.monsters ?? []) expect(Object.isFrozen(m)).toBe(true);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('drops unknown fields instead of storing them', () => {
     const parsed = parseGameState({
       character: { name: 'K', level: 1, hp: 1, max_hp: 1, sp: 0, max_sp: 0, position: { map: 'm', x: 0, y: 0, extra: 1 }, guild: 'x' },

@@ -55,10 +55,65 @@ function arr(v: unknown, path: string, max: number): unknown[] {
   return v;
 }
 
-/** Sets `out[key]` from `o[key]` through `check` when present (null counts as absent, as for @IsOptional). */
-function opt<T>(o: Obj, out: Obj, key: string, path: string, check: (v: unknown, p: string) => T): void {
+// Field checks take the parent path and the key, and build "parent.key" only to report a failure:
+// a valid tick (nearly all of them) allocates no path strings. Objects are built as literals of a
+// fixed shape (an absent optional field is `undefined`, which JSON drops): one allocation each,
+// no growing property stores.
+
+/** `o[key]` when present (null counts as absent, as for @IsOptional), else undefined. */
+function present(o: Obj, key: string): unknown {
   const v = o[key];
-  if (v !== undefined && v !== null) out[key] = check(v, `${path}.${key}`);
+  return v === null ? undefined : v;
+}
+
+function optInt(o: Obj, key: string, path: string, min: number, max: number): number | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : int(v, `${path}.${key}`, min, max);
+}
+
+function optNum(o: Obj, key: string, path: string, min: number, max: number): number | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : num(v, `${path}.${key}`, min, max);
+}
+
+function optStr(o: Obj, key: string, path: string, min: number, max: number): string | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : str(v, `${path}.${key}`, min, max);
+}
+
+function optBool(o: Obj, key: string, path: string): boolean | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : bool(v, `${path}.${key}`);
+}
+
+function optStrings(o: Obj, key: string, path: string, max: number): readonly string[] | undefined {
+  const v = present(o, key);
+  if (v === undefined) return undefined;
+  const p = `${path}.${key}`;
+  const list = arr(v, p, max);
+  const out = new Array<string>(list.length);
+  for (let i = 0; i < list.length; i += 1) out[i] = str(list[i], `${p}[${i}]`, 0, 256);
+  return frozen(out);
+}
+
+function optList<T>(o: Obj, key: string, path: string, max: number, each: (v: unknown, path: string) => T): readonly T[] | undefined {
+  const v = present(o, key);
+  if (v === undefined) return undefined;
+  const p = `${path}.${key}`;
+  const list = arr(v, p, max);
+  const out = new Array<T>(list.length);
+  for (let i = 0; i < list.length; i += 1) out[i] = each(list[i], `${p}[${i}]`);
+  return frozen(out);
+}
+
+/** A character field the whole state must have; in a patch it may be absent (or null). */
+function required(o: Obj, key: string, path: string, partial: boolean): unknown {
+  const v = o[key];
+  if (v === undefined || (partial && v === null)) {
+    if (!partial) fail(`${path}.${key}`, 'is required');
+    return undefined;
+  }
+  return v;
 }
 
 const frozen = Object.freeze;
@@ -68,114 +123,140 @@ function position(v: unknown, path: string): Position {
   return frozen({ map: str(o.map, `${path}.map`, 1, 64), x: int(o.x, `${path}.x`, 0, 100_000), y: int(o.y, `${path}.y`, 0, 100_000) });
 }
 
-const strings = (max: number) => (v: unknown, p: string) => frozen(arr(v, p, max).map((s, i) => str(s, `${p}[${i}]`, 0, 256)));
+function reqStr(o: Obj, key: string, path: string, partial: boolean, min: number, max: number): string | undefined {
+  const v = required(o, key, path, partial);
+  return v === undefined ? undefined : str(v, `${path}.${key}`, min, max);
+}
+
+function reqInt(o: Obj, key: string, path: string, partial: boolean, min: number, max: number): number | undefined {
+  const v = required(o, key, path, partial);
+  return v === undefined ? undefined : int(v, `${path}.${key}`, min, max);
+}
+
+function reqPosition(o: Obj, path: string, partial: boolean): Position | undefined {
+  const v = required(o, 'position', path, partial);
+  return v === undefined ? undefined : position(v, `${path}.position`);
+}
 
 function characterFields(o: Obj, path: string, partial: boolean): Partial<Character> {
-  const out: Obj = {};
-  const required = <T>(key: string, check: (v: unknown, p: string) => T) => {
-    if (o[key] === undefined || (partial && o[key] === null)) {
-      if (!partial) fail(`${path}.${key}`, 'is required');
-      return;
-    }
-    out[key] = check(o[key], `${path}.${key}`);
-  };
-  required('name', (v, p) => str(v, p, 1, 64));
-  required('level', (v, p) => int(v, p, 1, 1000));
-  required('hp', (v, p) => int(v, p, 0, MAX));
-  required('max_hp', (v, p) => int(v, p, 1, MAX));
-  required('sp', (v, p) => int(v, p, 0, MAX));
-  required('max_sp', (v, p) => int(v, p, 0, MAX));
-  required('position', position);
-  opt(o, out, 'job_level', path, (v, p) => int(v, p, 0, 1000));
-  opt(o, out, 'weight', path, (v, p) => int(v, p, 0, MAX));
-  opt(o, out, 'max_weight', path, (v, p) => int(v, p, 0, MAX));
-  opt(o, out, 'zeny', path, (v, p) => int(v, p, 0, Number.MAX_SAFE_INTEGER));
-  opt(o, out, 'job_class', path, (v, p) => str(v, p, 0, 64));
-  opt(o, out, 'status_effects', path, strings(64));
-  opt(o, out, 'buffs', path, strings(64));
-  opt(o, out, 'is_sitting', path, bool);
-  opt(o, out, 'is_dead', path, bool);
-  return frozen(out) as Partial<Character>;
+  // A literal evaluates in order: the first invalid field (in this order) is the one reported.
+  return frozen({
+    name: reqStr(o, 'name', path, partial, 1, 64),
+    level: reqInt(o, 'level', path, partial, 1, 1000),
+    hp: reqInt(o, 'hp', path, partial, 0, MAX),
+    max_hp: reqInt(o, 'max_hp', path, partial, 1, MAX),
+    sp: reqInt(o, 'sp', path, partial, 0, MAX),
+    max_sp: reqInt(o, 'max_sp', path, partial, 0, MAX),
+    position: reqPosition(o, path, partial),
+    job_level: optInt(o, 'job_level', path, 0, 1000),
+    weight: optInt(o, 'weight', path, 0, MAX),
+    max_weight: optInt(o, 'max_weight', path, 0, MAX),
+    zeny: optInt(o, 'zeny', path, 0, Number.MAX_SAFE_INTEGER),
+    job_class: optStr(o, 'job_class', path, 0, 64),
+    status_effects: optStrings(o, 'status_effects', path, 64) as string[] | undefined,
+    buffs: optStrings(o, 'buffs', path, 64) as string[] | undefined,
+    is_sitting: optBool(o, 'is_sitting', path),
+    is_dead: optBool(o, 'is_dead', path),
+  });
 }
 
 function monster(v: unknown, path: string): Monster {
   const o = obj(v, path);
-  const out: Obj = { id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER) };
-  opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
-  opt(o, out, 'level', path, (x, p) => int(x, p, 0, 1000));
-  opt(o, out, 'hp', path, (x, p) => int(x, p, 0, MAX));
-  opt(o, out, 'max_hp', path, (x, p) => int(x, p, 0, MAX));
-  opt(o, out, 'distance', path, (x, p) => num(x, p, 0, 100_000));
-  opt(o, out, 'position', path, position);
-  opt(o, out, 'is_aggressive', path, bool);
-  opt(o, out, 'is_attacking_me', path, bool);
-  return frozen(out) as unknown as Monster;
+  const pos = present(o, 'position');
+  return frozen({
+    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    name: optStr(o, 'name', path, 0, 64),
+    level: optInt(o, 'level', path, 0, 1000),
+    hp: optInt(o, 'hp', path, 0, MAX),
+    max_hp: optInt(o, 'max_hp', path, 0, MAX),
+    distance: optNum(o, 'distance', path, 0, 100_000),
+    position: pos === undefined ? undefined : position(pos, `${path}.position`),
+    is_aggressive: optBool(o, 'is_aggressive', path),
+    is_attacking_me: optBool(o, 'is_attacking_me', path),
+  });
 }
 
 function skill(v: unknown, path: string): Skill {
   const o = obj(v, path);
-  const out: Obj = { id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER) };
-  opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
-  opt(o, out, 'level', path, (x, p) => int(x, p, 0, 100));
-  opt(o, out, 'sp_cost', path, (x, p) => int(x, p, 0, 100_000));
-  return frozen(out) as unknown as Skill;
+  return frozen({
+    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    name: optStr(o, 'name', path, 0, 64),
+    level: optInt(o, 'level', path, 0, 100),
+    sp_cost: optInt(o, 'sp_cost', path, 0, 100_000),
+  });
 }
 
 function item(v: unknown, path: string): InventoryItem {
   const o = obj(v, path);
-  const out: Obj = { id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER) };
-  opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
-  opt(o, out, 'amount', path, (x, p) => int(x, p, 0, 1_000_000));
-  opt(o, out, 'type', path, (x, p) => str(x, p, 0, 32));
-  return frozen(out) as unknown as InventoryItem;
+  return frozen({
+    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    name: optStr(o, 'name', path, 0, 64),
+    amount: optInt(o, 'amount', path, 0, 1_000_000),
+    type: optStr(o, 'type', path, 0, 32),
+  });
 }
 
 function player(v: unknown, path: string): NearbyPlayer {
   const o = obj(v, path);
-  const out: Obj = { id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER) };
-  opt(o, out, 'name', path, (x, p) => str(x, p, 0, 64));
-  opt(o, out, 'level', path, (x, p) => int(x, p, 0, 1000));
-  opt(o, out, 'distance', path, (x, p) => num(x, p, 0, 100_000));
-  return frozen(out) as unknown as NearbyPlayer;
+  return frozen({
+    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    name: optStr(o, 'name', path, 0, 64),
+    level: optInt(o, 'level', path, 0, 1000),
+    distance: optNum(o, 'distance', path, 0, 100_000),
+  });
 }
 
 function member(v: unknown, path: string): PartyMember {
   const o = obj(v, path);
-  const out: Obj = { name: str(o.name, `${path}.name`, 1, 64) };
-  opt(o, out, 'id', path, (x, p) => int(x, p, 0, Number.MAX_SAFE_INTEGER));
-  opt(o, out, 'hp', path, (x, p) => int(x, p, 0, MAX));
-  opt(o, out, 'max_hp', path, (x, p) => int(x, p, 0, MAX));
-  opt(o, out, 'online', path, bool);
-  return frozen(out) as unknown as PartyMember;
+  return frozen({
+    name: str(o.name, `${path}.name`, 1, 64),
+    id: optInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
+    hp: optInt(o, 'hp', path, 0, MAX),
+    max_hp: optInt(o, 'max_hp', path, 0, MAX),
+    online: optBool(o, 'online', path),
+  });
 }
 
-const list =
-  <T>(max: number, each: (v: unknown, p: string) => T) =>
-  (v: unknown, p: string) =>
-    frozen(arr(v, p, max).map((x, i) => each(x, `${p}[${i}]`)));
-
-function lists(o: Obj, out: Obj, path: string): void {
-  opt(o, out, 'skills', path, list(256, skill));
-  opt(o, out, 'monsters', path, list(256, monster));
-  opt(o, out, 'inventory', path, list(512, item));
-  opt(o, out, 'nearby_players', path, list(256, player));
-  opt(o, out, 'party_members', path, list(64, member));
-  opt(o, out, 'timestamp_ms', path, (x, p) => int(x, p, 0, Number.MAX_SAFE_INTEGER));
+/** The lists and the timestamp, shared by whole states and patches. */
+function lists(o: Obj, path: string) {
+  return {
+    skills: optList(o, 'skills', path, 256, skill) as Skill[] | undefined,
+    monsters: optList(o, 'monsters', path, 256, monster) as Monster[] | undefined,
+    inventory: optList(o, 'inventory', path, 512, item) as InventoryItem[] | undefined,
+    nearby_players: optList(o, 'nearby_players', path, 256, player) as NearbyPlayer[] | undefined,
+    party_members: optList(o, 'party_members', path, 64, member) as PartyMember[] | undefined,
+    timestamp_ms: optInt(o, 'timestamp_ms', path, 0, Number.MAX_SAFE_INTEGER),
+  };
 }
 
 /** A whole game state (the plugin's `game_state`), unknown fields dropped. */
 export function parseGameState(v: unknown, path = 'game_state'): GameState {
   const o = obj(v, path);
-  const out: Obj = { character: characterFields(obj(o.character, `${path}.character`), `${path}.character`, false) };
-  lists(o, out, path);
-  return frozen(out) as unknown as GameState;
+  const character = characterFields(obj(o.character, `${path}.character`), `${path}.character`, false) as Character;
+  const l = lists(o, path);
+  return frozen({
+    character,
+    skills: l.skills,
+    monsters: l.monsters,
+    inventory: l.inventory,
+    nearby_players: l.nearby_players,
+    party_members: l.party_members,
+    timestamp_ms: l.timestamp_ms,
+  });
 }
 
 /** A partial game state for merges: every field optional, the same rules otherwise. */
 export function parseGameStatePatch(v: unknown, path = 'patch'): PartialGameState {
   const o = obj(v, path);
-  const out: Obj = {};
-  if (o.character !== undefined) out.character = characterFields(obj(o.character, `${path}.character`), `${path}.character`, true);
-  lists(o, out, path);
-  return frozen(out) as PartialGameState;
+  const character = o.character === undefined ? undefined : characterFields(obj(o.character, `${path}.character`), `${path}.character`, true);
+  const l = lists(o, path);
+  return frozen({
+    character,
+    skills: l.skills,
+    monsters: l.monsters,
+    inventory: l.inventory,
+    nearby_players: l.nearby_players,
+    party_members: l.party_members,
+    timestamp_ms: l.timestamp_ms,
+  });
 }
