@@ -23,23 +23,28 @@ function fakeRequest(over: Partial<{ method: string; url: string; headers: Recor
   return { req: req as unknown as IncomingMessage, on };
 }
 
-describe('front door', () => {
-  let draining: boolean;
-  let stats: RequestStats;
-  const handler = jest.fn();
-  const entry: LeanRouteEntry = { method: 'POST', url: '/api/v1/decide', handler, isPublic: false };
-  const res = { once: jest.fn(), closed: false } as unknown as ServerResponse;
-  const options = (over: Partial<FrontDoorOptions> = {}): FrontDoorOptions => ({
-    routes: new Map([['POST /api/v1/decide', entry]]),
+/** Front-door options for tests: JSON.parse for the body, no token, no rate limit, silent logs. */
+function doorOptions(routes: LeanRouteEntry[], stats: RequestStats, over: Partial<FrontDoorOptions> = {}): FrontDoorOptions {
+  return {
+    routes: new Map(routes.map((r) => [`${r.method} ${r.url}`, r])),
     readJson: (b) => JSON.parse(b.toString()) as unknown,
     maxBodyBytes: 100,
     tokenDigest: undefined,
     limiter: new RateLimiter(0),
     stats,
     logger: pino({ level: 'silent' }),
-    isDraining: () => draining,
+    isDraining: () => false,
     ...over,
-  });
+  };
+}
+
+describe('front door', () => {
+  let draining: boolean;
+  let stats: RequestStats;
+  const handler = jest.fn();
+  const entry: LeanRouteEntry = { method: 'POST', url: '/api/v1/decide', handler, isPublic: false };
+  const res = { once: jest.fn(), closed: false } as unknown as ServerResponse;
+  const options = (over: Partial<FrontDoorOptions> = {}): FrontDoorOptions => doorOptions([entry], stats, { isDraining: () => draining, ...over });
 
   beforeEach(() => {
     draining = false;
@@ -94,20 +99,10 @@ describe('front door over a real socket', () => {
   beforeAll(async () => {
     Logger.overrideLogger(false);
     stats = new RequestStats();
-    const routes = new Map<string, LeanRouteEntry>();
-    for (const path of ['/throws', '/text', '/circular', '/unanswerable', '/accepted']) {
-      routes.set(`POST ${path}`, { method: 'POST', url: path, isPublic: true, handler: (req, reply) => handlers.get(path)!(req, reply) });
-    }
-    const door = createFrontDoor({
-      routes,
-      readJson: (b) => JSON.parse(b.toString()) as unknown,
-      maxBodyBytes: 1000,
-      tokenDigest: undefined,
-      limiter: new RateLimiter(0),
-      stats,
-      logger: pino({ level: 'silent' }),
-      isDraining: () => false,
-    });
+    const routes = ['/throws', '/text', '/circular', '/unanswerable', '/accepted'].map(
+      (path): LeanRouteEntry => ({ method: 'POST', url: path, isPublic: true, handler: (req, reply) => handlers.get(path)!(req, reply) }),
+    );
+    const door = createFrontDoor(doorOptions(routes, stats, { maxBodyBytes: 1000 }));
     srv = http.createServer((req, res) => {
       if (!door(req, res)) res.writeHead(418).end();
     });

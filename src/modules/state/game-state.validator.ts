@@ -217,46 +217,28 @@ function member(v: unknown, path: string): PartyMember {
   });
 }
 
-/** The lists and the timestamp, shared by whole states and patches. */
-function lists(o: Obj, path: string) {
-  return {
+/** A state around `character`: the lists and the timestamp, the same for whole states and patches. */
+function withLists<C>(character: C, o: Obj, path: string) {
+  return frozen({
+    character,
     skills: optList(o, 'skills', path, 256, skill) as Skill[] | undefined,
     monsters: optList(o, 'monsters', path, 256, monster) as Monster[] | undefined,
     inventory: optList(o, 'inventory', path, 512, item) as InventoryItem[] | undefined,
     nearby_players: optList(o, 'nearby_players', path, 256, player) as NearbyPlayer[] | undefined,
     party_members: optList(o, 'party_members', path, 64, member) as PartyMember[] | undefined,
     timestamp_ms: optInt(o, 'timestamp_ms', path, 0, Number.MAX_SAFE_INTEGER),
-  };
+  });
 }
 
 /** A whole game state (the plugin's `game_state`), unknown fields dropped. */
 export function parseGameState(v: unknown, path = 'game_state'): GameState {
   const o = obj(v, path);
-  const character = characterFields(obj(o.character, `${path}.character`), `${path}.character`, false) as Character;
-  const l = lists(o, path);
-  return frozen({
-    character,
-    skills: l.skills,
-    monsters: l.monsters,
-    inventory: l.inventory,
-    nearby_players: l.nearby_players,
-    party_members: l.party_members,
-    timestamp_ms: l.timestamp_ms,
-  });
+  return withLists(characterFields(obj(o.character, `${path}.character`), `${path}.character`, false) as Character, o, path);
 }
 
 /** A partial game state for merges: every field optional, the same rules otherwise. */
 export function parseGameStatePatch(v: unknown, path = 'patch'): PartialGameState {
   const o = obj(v, path);
   const character = o.character === undefined ? undefined : characterFields(obj(o.character, `${path}.character`), `${path}.character`, true);
-  const l = lists(o, path);
-  return frozen({
-    character,
-    skills: l.skills,
-    monsters: l.monsters,
-    inventory: l.inventory,
-    nearby_players: l.nearby_players,
-    party_members: l.party_members,
-    timestamp_ms: l.timestamp_ms,
-  });
+  return withLists(character, o, path);
 }
