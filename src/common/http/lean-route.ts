@@ -11,13 +11,12 @@ import { RequestMethod, SetMetadata } from '@nestjs/common';
 import { DiscoveryService, Reflector } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
-import { SessionSerializer, type SessionTurn } from '../concurrency';
+import { SessionSerializer } from '../concurrency';
 import { assertBearer } from './auth.guard';
 import { envelope } from './envelope.interceptor';
 import type { LeanReply, LeanRequest } from './http-exchange';
 import { IS_PUBLIC, RAW_RESPONSE } from './public.decorator';
-import { onResponseDone } from './response-done';
-import { acquireTurnWhileOpen, defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, TurnState, usableSessionKey } from './session-turn.guard';
+import { defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, turnForResponse, usableSessionKey } from './session-turn.guard';
 
 export type { LeanReply, LeanRequest } from './http-exchange';
 
@@ -77,16 +76,11 @@ function leanHandler(
     if (key === undefined) {
       result = await invoke(values);
     } else {
-      const res = reply.raw;
-      const pending = acquireTurnWhileOpen(serializer, key, request.raw, res);
-      const turn: SessionTurn = pending instanceof Promise ? await pending : pending;
-      const state = new TurnState(turn);
-      // Started before 'closed' can be seen: a response already closed must not end the turn
-      // before the handler ran.
+      const pending = turnForResponse(serializer, key, request.raw, reply.raw);
+      const state = pending instanceof Promise ? await pending : pending;
       state.handlerStarted();
-      onResponseDone(request.raw, res, () => state.closed());
       try {
-        result = await turn.run(() => invoke(values));
+        result = await state.turn.run(() => invoke(values));
       } finally {
         state.handlerSettled();
       }

@@ -21,26 +21,36 @@ const TURN = Symbol('sessionTurn');
  * A turn ends when the response is closed (sent, or the client went away) and the handler is
  * not running. A client that disconnects mid-handler does not let its session's next request
  * overlap the handler still running for it; every wait inside a handler is bounded, so the
- * turn still ends.
+ * turn still ends. A turn that ended before its handler started (the client left first) does
+ * not start one: the handler would run outside its turn.
  */
 export class TurnState {
   private handlerRunning = false;
   private responseClosed = false;
+  private ended = false;
 
   constructor(readonly turn: SessionTurn) {}
 
+  /** Throws LockAbortedError when the turn has already ended. */
   handlerStarted(): void {
+    if (this.ended) throw new LockAbortedError('session', 'client gone before its turn began');
     this.handlerRunning = true;
   }
 
   handlerSettled(): void {
     this.handlerRunning = false;
-    if (this.responseClosed) this.turn();
+    if (this.responseClosed) this.end();
   }
 
   closed(): void {
     this.responseClosed = true;
-    if (!this.handlerRunning) this.turn();
+    if (!this.handlerRunning) this.end();
+  }
+
+  private end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.turn();
   }
 }
 
@@ -50,21 +60,21 @@ export function usableSessionKey(key: unknown): string | undefined {
 }
 
 /**
- * The session's turn for an HTTP request: at once when free (no promise, no listener), else
- * a bounded wait that a dropped connection cancels, removing the request from the queue.
+ * The session's turn for an HTTP request, held until the request is over (`TurnState`): at
+ * once when free (no promise), else a bounded wait that a dropped connection cancels, removing
+ * the request from the queue. The caller marks when its handler starts and settles.
  */
-export function acquireTurnWhileOpen(
-  serializer: SessionSerializer,
-  key: string,
-  request: IncomingMessage,
-  res: ServerResponse,
-): SessionTurn | Promise<SessionTurn> {
+export function turnForResponse(serializer: SessionSerializer, key: string, request: IncomingMessage, res: ServerResponse): TurnState | Promise<TurnState> {
   const gone = res.closed || res.destroyed || request.destroyed;
-  if (!gone) {
-    const turn = serializer.tryAcquireTurn(key);
-    if (turn) return turn;
-  }
-  return waitForTurn(serializer, key, request, res, gone);
+  const turn = gone ? undefined : serializer.tryAcquireTurn(key);
+  if (turn) return watch(turn, request, res);
+  return waitForTurn(serializer, key, request, res, gone).then((t) => watch(t, request, res));
+}
+
+function watch(turn: SessionTurn, request: IncomingMessage, res: ServerResponse): TurnState {
+  const state = new TurnState(turn);
+  onResponseDone(request, res, () => state.closed());
+  return state;
 }
 
 async function waitForTurn(serializer: SessionSerializer, key: string, request: IncomingMessage, res: ServerResponse, gone: boolean): Promise<SessionTurn> {
@@ -113,18 +123,8 @@ export class SessionTurnGuard implements CanActivate {
     const key = usableSessionKey(extractor(request));
     if (key === undefined) return true;
 
-    const res = reply.raw;
-    const pending = acquireTurnWhileOpen(this.serializer, key, request.raw, res);
-    const turn = pending instanceof Promise ? await pending : pending;
-    // Its client gone before the handler could start: give the turn back rather than let the
-    // handler run outside it.
-    if (res.closed || res.destroyed || request.raw.socket?.destroyed) {
-      turn();
-      throw new LockAbortedError('session', 'client gone');
-    }
-    const state = new TurnState(turn);
-    request[TURN] = state;
-    onResponseDone(request.raw, res, () => state.closed());
+    const pending = turnForResponse(this.serializer, key, request.raw, reply.raw);
+    request[TURN] = pending instanceof Promise ? await pending : pending;
     return true;
   }
 }
@@ -136,7 +136,12 @@ export class SessionTurnInterceptor implements NestInterceptor {
     const state = context.switchToHttp().getRequest<WithTurn>()[TURN];
     if (!state) return next.handle();
     return new Observable<unknown>((subscriber) => {
-      state.handlerStarted();
+      try {
+        state.handlerStarted();
+      } catch (err) {
+        subscriber.error(err);
+        return undefined;
+      }
       return state.turn.run(() =>
         next
           .handle()
