@@ -8,7 +8,7 @@ import type { LeanReply, LeanRequest } from './http-exchange';
 import type { LeanRouteEntry } from './lean-route';
 import type { RateLimiter } from './rate-limiter';
 import { genRequestId } from './request-id';
-import { finalStatus, onResponseDone } from './response-done';
+import { connectionGone, finalStatus, onResponseDone } from './response-done';
 import type { RequestStats } from './request-stats';
 
 export interface FrontDoorOptions {
@@ -140,7 +140,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     };
     const write = (status: number, headers: Record<string, string>, payload: unknown): void => {
       // (A response queued behind another on a connection already gone is not destroyed itself.)
-      if (res.headersSent || res.destroyed || req.socket?.destroyed) return;
+      if (res.headersSent || connectionGone(req, res)) return;
       const [type, data] = serialize(payload);
       const out: Record<string, string | number> = { ...headers, 'x-request-id': id, 'content-length': Buffer.byteLength(data) };
       if (type !== undefined) out['content-type'] = type;

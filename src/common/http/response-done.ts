@@ -8,6 +8,15 @@ const logger = new Logger('HTTP');
 const waiting = new WeakMap<Socket, Set<() => void>>();
 
 /**
+ * True once the request's connection is gone (or its response closed). Not `req.destroyed`: on
+ * Node 20 an IncomingMessage is destroyed as soon as its body has been read.
+ */
+export function connectionGone(req: IncomingMessage, res: ServerResponse): boolean {
+  const socket = req.socket as Socket | null;
+  return res.closed || res.destroyed || !socket || socket.destroyed;
+}
+
+/**
  * Calls `fn` once, when the request is over for the server: its response closed (sent, or its
  * client gone) — or its connection closed first. A response queued behind another on a
  * pipelined connection never emits 'close' of its own when the client drops the connection,
@@ -34,18 +43,19 @@ export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: ()
       logger.error({ err }, 'response-done callback failed');
     }
   }
-  if (res.closed || !socket || socket.destroyed) {
+  if (connectionGone(req, res)) {
     done();
     return () => undefined;
   }
   res.once('close', done);
-  let set = waiting.get(socket);
+  const conn = socket!;
+  let set = waiting.get(conn);
   if (!set) {
     const waiters = new Set<() => void>();
     set = waiters;
-    waiting.set(socket, waiters);
-    socket.once('close', () => {
-      waiting.delete(socket);
+    waiting.set(conn, waiters);
+    conn.once('close', () => {
+      waiting.delete(conn);
       for (const f of waiters) f();
     });
   }

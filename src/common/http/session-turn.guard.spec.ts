@@ -1,6 +1,11 @@
 import fc from 'fast-check';
-import { LockAbortedError, type SessionTurn } from '../concurrency';
-import { TurnState } from './session-turn.guard';
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { LockAbortedError, SessionSerializer, type SessionTurn } from '../concurrency';
+import { RecordingLogger } from '../concurrency/concurrency.test-kit';
+import { createLockManager } from '../concurrency/lock-manager.service';
+import { until } from '../testing/wait.test-kit';
+import { TurnState, turnForResponse } from './session-turn.guard';
 
 function state() {
   const end = jest.fn();
@@ -55,5 +60,47 @@ describe('TurnState', () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe('turnForResponse', () => {
+  it('waits for a busy session after the body was read (a read request is "destroyed" on Node 20; its client is not gone)', async () => {
+    const serializer = new SessionSerializer(createLockManager({ logger: new RecordingLogger() }));
+    const held = await serializer.acquireTurn('k');
+    const outcome: string[] = [];
+    const srv = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        // Once the body is consumed Node marks the request destroyed; wait for it, as a handler
+        // with an await before its turn would.
+        void until(() => req.destroyed, 'request marked destroyed')
+          .then(() => turnForResponse(serializer, 'k', req, res))
+          .then(
+            (state) => {
+              outcome.push('turn');
+              state.handlerStarted();
+              state.handlerSettled();
+              res.end('ok');
+            },
+            (err: Error) => {
+              outcome.push(err.name);
+              res.end('refused');
+            },
+          );
+      });
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const answer = fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/`, { method: 'POST', body: 'x' }).then((r) => r.text());
+      await until(() => serializer.queueDepth('k') === 1 || outcome.length > 0, 'queued for the turn');
+      held();
+      expect(await answer).toBe('ok');
+      expect(outcome).toEqual(['turn']);
+      await until(() => serializer.inFlight === 0, 'turn released with the response');
+    } finally {
+      held();
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 });

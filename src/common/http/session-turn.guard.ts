@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { finalize, Observable } from 'rxjs';
 import { LockAbortedError, SessionSerializer, type SessionTurn } from '../concurrency';
 import type { LeanRequest } from './http-exchange';
-import { onResponseDone } from './response-done';
+import { connectionGone, onResponseDone } from './response-done';
 
 /** How a route names the session its request belongs to; undefined = not session-bound. */
 export type SessionKeyExtractor = (request: LeanRequest) => unknown;
@@ -65,7 +65,7 @@ export function usableSessionKey(key: unknown): string | undefined {
  * the request from the queue. The caller marks when its handler starts and settles.
  */
 export function turnForResponse(serializer: SessionSerializer, key: string, request: IncomingMessage, res: ServerResponse): TurnState | Promise<TurnState> {
-  const gone = res.closed || res.destroyed || request.destroyed;
+  const gone = connectionGone(request, res);
   const turn = gone ? undefined : serializer.tryAcquireTurn(key);
   if (turn) return watch(turn, request, res);
   return waitForTurn(serializer, key, request, res, gone).then((t) => watch(t, request, res));
