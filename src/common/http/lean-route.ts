@@ -78,12 +78,7 @@ function leanHandler(
     } else {
       const pending = turnForResponse(serializer, key, request.raw, reply.raw);
       const state = pending instanceof Promise ? await pending : pending;
-      state.handlerStarted();
-      try {
-        result = await state.turn.run(() => invoke(values));
-      } finally {
-        state.handlerSettled();
-      }
+      result = await state.runHandler(() => invoke(values));
     }
     return options.raw ? result : envelope(result, request, reply);
   };

@@ -31,6 +31,16 @@ export class TurnState {
 
   constructor(readonly turn: SessionTurn) {}
 
+  /** Runs the request's handler inside the turn's async context (its locks nest under SESSION). */
+  async runHandler<T>(handler: () => T | PromiseLike<T>): Promise<T> {
+    this.handlerStarted();
+    try {
+      return await this.turn.run(handler);
+    } finally {
+      this.handlerSettled();
+    }
+  }
+
   /** Throws LockAbortedError when the turn has already ended. */
   handlerStarted(): void {
     if (this.ended) throw new LockAbortedError('session', 'client gone before its turn began');
