@@ -37,6 +37,17 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
 
   /** @internal */
   acquireHold(key: string, write: boolean, options: LockCallOptions | undefined): Hold | Promise<Hold> {
+    // Refused before it ever queued (abort, order violation, try-lock): the fresh entry is reclaimed.
+    return this.withEntry(key, (entry) => entry.acquireHold(write, options));
+  }
+
+  /** @internal See OrderedLock.tryAcquireHold; a busy key is left as it was. */
+  tryAcquireHold(key: string, write: boolean): Hold | undefined {
+    return this.withEntry(key, (entry) => entry.tryAcquireHold(write));
+  }
+
+  /** Runs `take` on the key's entry, made if missing and reclaimed again if `take` left it idle. */
+  private withEntry<T>(key: string, take: (entry: L) => T): T {
     let entry = this.entries.get(key);
     if (!entry) {
       entry = this.create(key);
@@ -44,23 +55,7 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
       this.entries.set(key, entry);
     }
     try {
-      return entry.acquireHold(write, options);
-    } catch (error) {
-      // Refused before it ever queued (abort, order violation, try-lock): don't leak a fresh entry.
-      if (entry.idle) this.reclaim(entry);
-      throw error;
-    }
-  }
-
-  /** @internal See OrderedLock.tryAcquireHold; a busy key is left as it was. */
-  tryAcquireHold(key: string, write: boolean): Hold | undefined {
-    const existing = this.entries.get(key);
-    if (existing) return existing.tryAcquireHold(write);
-    const entry = this.create(key);
-    entry.onIdle = this.reclaim;
-    this.entries.set(key, entry);
-    try {
-      return entry.tryAcquireHold(write);
+      return take(entry);
     } finally {
       if (entry.idle) this.reclaim(entry);
     }

@@ -100,20 +100,19 @@ export abstract class OrderedLock {
       this.stats.aborts++;
       throw new LockAbortedError(this.name, signal.reason);
     }
-    const scope = lockScope.getStore();
-    const parent = this.runtime.checkOrder(this, scopeHold(scope));
-    const hold = new Hold(this, write, scope ? scope.task : new Task(), parent);
-    if (this.runtime.debug) hold.stack = new Error(`acquired ${this.name}`).stack;
-    // Strict FIFO: a free lock is only taken directly when nobody is queued,
-    // which is also what keeps a stream of readers from starving a writer.
-    if (this.waiters.size === 0 && this.canTake(write)) {
+    const hold = this.newHold(write);
+    if (this.wouldGrant(write)) {
       this.grant(hold);
       return hold;
     }
     return this.wait(hold, options?.timeoutMs ?? this.timeoutMs, signal);
   }
 
-  /** @internal Whether `tryAcquireHold(write)` would succeed now (nobody queued, compatible). */
+  /**
+   * @internal Whether a request of this mode is granted at once. Strict FIFO: a free lock is
+   * only taken directly when nobody is queued, which also keeps a stream of readers from
+   * starving a writer.
+   */
   wouldGrant(write: boolean): boolean {
     return this.waiters.size === 0 && this.canTake(write);
   }
@@ -124,11 +123,17 @@ export abstract class OrderedLock {
    */
   tryAcquireHold(write: boolean): Hold | undefined {
     if (!this.wouldGrant(write)) return undefined;
+    const hold = this.newHold(write);
+    this.grant(hold);
+    return hold;
+  }
+
+  /** A hold for the caller's async scope, checked against the lock hierarchy (throws on a violation). */
+  private newHold(write: boolean): Hold {
     const scope = lockScope.getStore();
     const parent = this.runtime.checkOrder(this, scopeHold(scope));
     const hold = new Hold(this, write, scope ? scope.task : new Task(), parent);
     if (this.runtime.debug) hold.stack = new Error(`acquired ${this.name}`).stack;
-    this.grant(hold);
     return hold;
   }
 
