@@ -2,6 +2,7 @@ import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit }
 import { detached } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import type { DecisionTier } from './action';
+import { SerialTask } from '../../common/async/serial-task';
 
 export interface DecisionLogEntry {
   session_id: string;
@@ -39,7 +40,7 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   private readonly logger = new Logger(DecisionLogWriter.name);
   private buffer: DecisionLogEntry[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  private readonly flusher = new SerialTask(() => this.flushOnce());
   private flushSoon: NodeJS.Immediate | undefined;
   written = 0;
   dropped = 0;
@@ -57,7 +58,6 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
     if (this.flushSoon) clearImmediate(this.flushSoon);
     this.flushSoon = undefined;
     await this.flush();
-    if (this.buffer.length) await this.flush();
   }
 
   push(entry: DecisionLogEntry): void {
@@ -85,8 +85,7 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   }
 
   flush(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.flusher.run();
   }
 
   private async flushOnce(): Promise<void> {

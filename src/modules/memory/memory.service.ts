@@ -14,6 +14,7 @@ import { DEFAULT_MEMORY_TYPE, DEFAULT_TOP_K, MAX_TOP_K, MEMORY_TYPES, type Memor
 import { EventTooLargeError, MemoryFullError } from './memory.errors';
 import { MEMORY_OPTIONS, type MemoryOptions } from './memory.options';
 import { yieldToLoop } from '../../common/async/wait';
+import { SerialTask } from '../../common/async/serial-task';
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -160,7 +161,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly lastConsolidated = new Map<string, number>();
   private readonly now: () => number;
   private consolidations = 0;
-  private flushing: Promise<void> | undefined;
+  private readonly accessFlusher = new SerialTask(() => this.flushOnce());
   private consolidateTimer: NodeJS.Timeout | undefined;
   private flushTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
@@ -383,7 +384,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     //    table (the index holds the events), so they keep seeing the old state until step 4.
     //    Access-count flushes of this session are held back meanwhile (they skip sessions being
     //    consolidated), so the counts moved from merged rows to their kept row are exact.
-    await this.flushing;
+    await this.accessFlusher.current;
     let databaseMs = 0;
     if (updates.length > 0 || retired.length > 0) {
       const dbStart = performance.now();
@@ -517,8 +518,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Writes the retrieval counts gathered since the last flush (one transaction per session). */
   flushAccessCounts(): Promise<void> {
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.accessFlusher.run();
   }
 
   private async flushOnce(): Promise<void> {

@@ -8,6 +8,7 @@ import { SERVER_NAME, SERVER_VERSION } from '../../config/version';
 import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/handshake.dto';
 import { PlayerSessionEntity } from './entities/player-session.entity';
 import { SessionNotFoundError } from './session.errors';
+import { SerialTask } from '../../common/async/serial-task';
 
 export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
@@ -26,7 +27,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly expiredListeners: SessionExpiredListener[] = [];
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
-  private flushingActivity: Promise<void> | undefined;
+  private readonly activityFlusher = new SerialTask(() => this.flushActivityOnce());
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -62,7 +63,6 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     // A sweep's chunked flush may still be writing: the database must outlive it.
     await this.sweeping;
     await this.flushActivity();
-    if (this.dirty.size > 0) await this.flushActivity();
   }
 
   onSessionExpired(listener: SessionExpiredListener): void {
@@ -164,8 +164,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Writes the activity counters changed since the last flush; one flush at a time. */
   private flushActivity(): Promise<void> {
-    this.flushingActivity ??= this.flushActivityOnce().finally(() => (this.flushingActivity = undefined));
-    return this.flushingActivity;
+    return this.activityFlusher.run();
   }
 
   private async flushActivityOnce(): Promise<void> {

@@ -6,6 +6,7 @@ import { SessionService } from '../session/session.service';
 import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
+import { SerialTask } from '../../common/async/serial-task';
 
 export interface StateUpdate {
   /** A whole game state: replaces the snapshot. */
@@ -30,7 +31,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly dirty = new Set<string>();
   private readonly lock: KeyedLock<RwLock>;
   private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> | undefined;
+  /** One flush at a time; a call during one gets the next (which sees what was dirtied meanwhile). */
+  private readonly flusher = new SerialTask(() => this.flushOnce());
   static readonly FLUSH_INTERVAL_MS = 1000;
 
   constructor(
@@ -66,9 +68,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     if (this.flushTimer) clearInterval(this.flushTimer);
     this.flushTimer = undefined;
-    // A tick's flush may be running: it writes only what was dirty when it started.
     await this.flush();
-    if (this.dirty.size > 0) await this.flush();
   }
 
   /** The current snapshot, lock-free; undefined before the session's first update. */
@@ -113,9 +113,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Writes the snapshots changed since the last flush, in one transaction. */
   flush(): Promise<void> {
-    // One flusher at a time; a timer tick during a flush just waits for it.
-    this.flushing ??= this.flushOnce().finally(() => (this.flushing = undefined));
-    return this.flushing;
+    return this.flusher.run();
   }
 
   private async flushOnce(): Promise<void> {
