@@ -10,6 +10,7 @@ interface Series {
   readonly counts: Float64Array;
   sum: number;
   count: number;
+  readonly child: HistogramChild;
 }
 
 interface PromValue {
@@ -25,7 +26,7 @@ interface PromValue {
  * prom-client Registry as a metric object (`get`/`reset`), so the exposition is prom-client's.
  * Two differences from prom-client's: a non-finite observation is ignored (prom-client throws;
  * a duration is never one), and `reset()` zeroes the series instead of dropping them, so the
- * children callers keep bound go on counting.
+ * children go on counting.
  */
 export class BucketHistogram {
   readonly type = 'histogram';
@@ -46,7 +47,7 @@ export class BucketHistogram {
     registry.registerMetric(this as never);
   }
 
-  /** The child for these label values (in `labelNames` order); keep it: binding costs a lookup. */
+  /** The child for these label values (in `labelNames` order); the same object for the same values. */
   labels(...values: string[]): HistogramChild {
     if (values.length !== this.labelNames.length) throw new RangeError(`Histogram ${this.name} takes ${this.labelNames.length} label values`);
     const key = JSON.stringify(values);
@@ -54,21 +55,28 @@ export class BucketHistogram {
     if (!series) {
       const labels: Record<string, string> = {};
       this.labelNames.forEach((n, i) => (labels[n] = values[i]));
-      series = { labels, counts: new Float64Array(this.upperBounds.length + 1), sum: 0, count: 0 };
+      const counts = new Float64Array(this.upperBounds.length + 1);
+      const bounds = this.upperBounds;
+      const s: Series = {
+        labels,
+        counts,
+        sum: 0,
+        count: 0,
+        child: {
+          observe(value: number): void {
+            if (!Number.isFinite(value)) return;
+            let i = 0;
+            while (i < bounds.length && value > bounds[i]) i += 1;
+            counts[i] += 1;
+            s.sum += value;
+            s.count += 1;
+          },
+        },
+      };
+      series = s;
       this.series.set(key, series);
     }
-    const s = series;
-    const bounds = this.upperBounds;
-    return {
-      observe(value: number): void {
-        if (!Number.isFinite(value)) return;
-        let i = 0;
-        while (i < bounds.length && value > bounds[i]) i += 1;
-        s.counts[i] += 1;
-        s.sum += value;
-        s.count += 1;
-      },
-    };
+    return series.child;
   }
 
   /** prom-client's metric interface: what the registry formats. */

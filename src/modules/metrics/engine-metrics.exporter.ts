@@ -6,14 +6,13 @@ import type { LabeledValue, MetricSeriesHandle } from '../../common/ports/metric
 import { DECISION_TIERS } from '../decision/action';
 import { DecisionLogWriter } from '../decision/decision-log.writer';
 import { DecisionService } from '../decision/decision.service';
-import type { BucketHistogram, HistogramChild } from './bucket-histogram';
+import type { BucketHistogram } from './bucket-histogram';
 import { MetricsCollector } from './metrics-collector.service';
 import { MetricsService, SERIES } from './metrics.service';
 import { PromRegistry } from './prom-registry';
 
 /** Route label of requests no route matched (404s, scanners): one label, not one per URL. */
 export const UNMATCHED_ROUTE = 'unmatched';
-const MAX_HTTP_CHILDREN = 1024;
 const HTTP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATS = ['mean', 'p99', 'max'] as const;
 
@@ -30,8 +29,6 @@ const STATS = ['mean', 'p99', 'max'] as const;
 export class EngineMetricsExporter implements OnModuleInit {
   private readonly logger = new Logger(EngineMetricsExporter.name);
   private histogram: BucketHistogram | undefined;
-  /** Bound children by "method route status". */
-  private readonly httpChildren = new Map<string, HistogramChild>();
   private httpSeries: MetricSeriesHandle | undefined;
   private errorSeries: MetricSeriesHandle | undefined;
 
@@ -74,13 +71,7 @@ export class EngineMetricsExporter implements OnModuleInit {
 
   private observe(method: string, route: string | undefined, status: number, ms: number): void {
     // The route pattern (`/api/v1/state/:sessionId`), never the URL: ids must not become labels.
-    const key = `${method} ${route ?? UNMATCHED_ROUTE} ${status}`;
-    let child = this.httpChildren.get(key);
-    if (!child) {
-      child = this.histogram!.labels(method, route ?? UNMATCHED_ROUTE, String(status));
-      // Methods, route patterns and statuses are bounded sets; the cap is a backstop.
-      if (this.httpChildren.size < MAX_HTTP_CHILDREN) this.httpChildren.set(key, child);
-    }
+    const child = this.histogram!.labels(method, route ?? UNMATCHED_ROUTE, String(status));
     child.observe(ms / 1000);
     this.httpSeries!.record(ms);
     if (status >= 500) this.errorSeries!.record(1);
