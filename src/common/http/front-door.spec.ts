@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import pino from 'pino';
 import { InvalidRequestError } from '../errors/app.error';
 import { until } from '../testing/wait.test-kit';
+import { digest } from './auth.guard';
 import { createFrontDoor, type FrontDoorOptions } from './front-door';
 import type { LeanRouteEntry } from './lean-route';
 import { RateLimiter } from './rate-limiter';
@@ -80,13 +81,17 @@ describe('front door', () => {
   });
 
   it('leaves requests without the token, or past the rate limit, for Fastify to refuse', () => {
-    const withToken = createFrontDoor(options({ tokenDigest: Buffer.alloc(32, 1) }));
+    const withToken = createFrontDoor(options({ tokenDigest: digest('the-token') }));
     expect(withToken(fakeRequest().req, res)).toBe(false);
+    const bearer = { 'content-type': 'application/json', 'content-length': '20' };
+    expect(withToken(fakeRequest({ headers: { ...bearer, authorization: 'Bearer wrong' } }).req, res)).toBe(false);
+    expect(withToken(fakeRequest({ headers: { ...bearer, authorization: 'Bearer the-token' } }).req, res)).toBe(true);
 
     const limited = createFrontDoor(options({ limiter: new RateLimiter(1) }));
     expect(limited(fakeRequest().req, res)).toBe(true);
     expect(limited(fakeRequest().req, res)).toBe(false);
-    expect(stats.inFlight).toBe(1);
+    // Taken: the right token and the first request within the limit.
+    expect(stats.inFlight).toBe(2);
   });
 });
 
