@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
-import { isInside } from '../ml/model-path';
+import { isInside } from '../../common/fs/paths';
 import { MacroFileTooLargeError, MacroPathError } from './macro.errors';
 import { MAX_SOURCE_BYTES, NAME_PATTERN } from './parser/parser';
 

@@ -2,6 +2,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { MAX_MODEL_BYTES } from './ml.constants';
 import { ModelFileNotFoundError, ModelPathError, ModelValidationError } from './ml.errors';
+import { isInside } from '../../common/fs/paths';
 
 export interface ResolvedModelPath {
   /** Canonical path relative to MODEL_DIR's real path, '/'-separated (what the registry stores). */
@@ -53,12 +54,6 @@ export async function resolveModelPath(modelDir: string, input: string): Promise
     throw new ModelPathError('model_path resolves (through a symlink) outside MODEL_DIR', { model_path: input });
   }
   return { relative: path.relative(realRoot, real).split(path.sep).join('/'), real };
-}
-
-/** True when `child` is strictly below `parent` (both absolute and normalized). */
-export function isInside(parent: string, child: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
 }
 
 /**
