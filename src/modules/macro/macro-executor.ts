@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { setImmediate as yieldToLoop } from 'node:timers/promises';
 import { LockTimeoutError, runInTask } from '../../common/concurrency';
 import { AppError, InvalidRequestError, NotFoundError, ServiceUnavailableError } from '../../common/errors/app.error';
 import { type Action, ActionPriority, fromPluginAction, toPluginAction } from '../decision/action';
@@ -10,6 +9,7 @@ import { ExecutionNotFoundError, MacroNotFoundError, MacroRetiredError, SessionB
 import type { Statement } from './parser/ast';
 import { EvaluationError, evaluateCondition, formatNumber, interpolate, isNumeric, type VarLookup } from './parser/evaluate';
 import { commandToAction } from './runtime/command-actions';
+import { yieldToLoop } from '../../common/async/wait';
 
 /** What the executor needs from the decision module (DecisionService fits). */
 export interface ActionSink {

@@ -29,11 +29,6 @@ export type ReleaseKeys = () => void;
 export class MacroLocks {
   constructor(readonly family: KeyedLock<RwLock>) {}
 
-  /** Runs `fn` outside the caller's lock context (see the class comment). */
-  detach<T>(fn: () => T): T {
-    return detached(fn);
-  }
-
   async acquire(keys: Iterable<string>, mode: LockMode, options: AcquireKeysOptions): Promise<ReleaseKeys> {
     const sorted = [...new Set(keys)].sort();
     const deadline = Date.now() + options.timeoutMs;
@@ -68,7 +63,7 @@ export class MacroLocks {
     return new Promise<() => void>((resolve, reject) => {
       let release!: () => void;
       const held = new Promise<void>((r) => (release = r));
-      this.detach(() =>
+      detached(() =>
         runInTask(options.task, () =>
           withLock(
             this.family,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Stats } from 'node:fs';
 import { promises as fsp } from 'node:fs';
-import { LockAbortedError, LockTimeoutError } from '../../common/concurrency';
+import { detached, LockAbortedError, LockTimeoutError } from '../../common/concurrency';
 import { MacroLocks, type ReleaseKeys } from './macro-locks';
 import { listMacroFiles, readMacroFile, resolveForRead } from './macro-paths';
 import { type BlockKind, type MacroVersionStore, type VersionRecord, versionKey } from './macro-version.store';
@@ -166,7 +166,7 @@ export class MacroRegistry {
 
   /** Runs `fn` detached from the caller's lock context (background work: pipelines, executions). */
   detach<T>(fn: () => T): T {
-    return this.locks.detach(fn);
+    return detached(fn);
   }
 
   /** Sets the (real) folder files are read from. */
@@ -189,7 +189,7 @@ export class MacroRegistry {
       this.pending.set(file, entry);
     }
     const result = new Promise<FileOutcome>((resolve) => entry.waiters.push(resolve));
-    if (!this.runs.has(file)) this.runs.set(file, this.locks.detach(() => this.drain(file)));
+    if (!this.runs.has(file)) this.runs.set(file, detached(() => this.drain(file)));
     return result;
   }
 

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
-import { AsyncResource } from 'node:async_hooks';
-import { runInTask } from '../../common/concurrency';
+import { yieldToLoop } from '../../common/async/wait';
+import { detached, runInTask } from '../../common/concurrency';
 import { DatabaseService, isBusy } from '../../common/database/database.service';
 import { AppError, ServiceUnavailableError } from '../../common/errors/app.error';
 import type { DecisionTier } from '../decision/action';
@@ -64,7 +64,8 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
   ) {
     this.maxPending = options?.maxPending ?? 10_000;
     this.batchSize = options?.batchSize ?? 500;
-    this.start = AsyncResource.bind(() => runInTask('metrics.log-writer', () => this.loop()));
+    // Detached: the loop must not inherit the async context (and held locks) of the request that kicked it.
+    this.start = () => detached(() => runInTask('metrics.log-writer', () => this.loop()));
   }
 
   get pending(): number {
@@ -86,7 +87,7 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
     if (this.active) return;
     this.active = true;
     // One turn of the event loop first: the appends of this moment join the same transaction.
-    this.idle = new Promise<void>((r) => setImmediate(r)).then(this.start);
+    this.idle = yieldToLoop().then(this.start);
   }
 
   /** Refuses new logs and waits until every accepted one is committed or failed. */
