@@ -31,11 +31,14 @@ export function createJsonBodyReader(instance: FastifyInstance): (body: Buffer) 
   return (body) => {
     let error: Error | null = null;
     let value: unknown;
+    let called = false;
     // Fastify's parser calls back synchronously (it is given a string, not a stream).
     void parse(undefined as unknown as FastifyRequest, body.toString('utf8'), (err: Error | null, parsed?: unknown) => {
+      called = true;
       error = err;
       value = parsed;
     });
+    if (!called) throw new Error("Fastify's JSON parser did not answer synchronously");
     if (error) throw error;
     assertJsonBounds(value);
     return value;

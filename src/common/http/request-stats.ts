@@ -17,7 +17,7 @@ export class RequestStats implements OnApplicationShutdown {
   private readonly startedAt = Date.now();
   private readonly observers: RequestObserver[] = [];
   private readonly logger = new Logger(RequestStats.name);
-  observerFailures = 0;
+  private observerFailures = 0;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
 
   constructor() {

@@ -153,7 +153,6 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
   private readonly logger = new Logger(PdcaService.name);
   readonly events = new EventEmitter<PdcaEvents>();
   private readonly startLock: Mutex;
-  /** Runs a function outside the caller's async context (a request's, with its locks). */
   private current: RunningCycle | null = null;
   private closing = false;
   private readonly totals: Record<Exclude<CycleStatus, 'running'>, number> = { completed: 0, failed: 0, stopped: 0 };
