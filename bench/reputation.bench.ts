@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { startEngine as startEngineProcess, stopProcess } from './support';
+import { startEngine, stopProcess } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -145,16 +145,12 @@ async function childProcesses(count: number, callers: number): Promise<Row> {
   };
 }
 
-function startEngine(dataDir: string): Promise<{ proc: ChildProcess; url: string }> {
-  return startEngineProcess({ DATA_DIR: dataDir });
-}
-
 async function overHttp(engineCount: number): Promise<Row> {
   const dataDir = tempDir();
   const engines: Array<{ proc: ChildProcess; url: string }> = [];
   try {
     // One after the other: the first migrates the fresh file.
-    for (let i = 0; i < engineCount; i++) engines.push(await startEngine(dataDir));
+    for (let i = 0; i < engineCount; i++) engines.push(await startEngine({ DATA_DIR: dataDir }));
     const counts = engines.map(() => ({ ok: 0, errors: 0 }));
     // Warm-up: creates the player and warms the JIT of both sides.
     for (const e of engines) {

@@ -10,6 +10,7 @@
  * sent (this process's own timer lateness is not the server's).
  */
 import * as http from 'node:http';
+import { percentile } from '../src/modules/metrics/series-stats';
 
 export interface TickLoadOptions {
   url: string;
@@ -29,10 +30,8 @@ export interface TickLoadResult {
   max: number;
 }
 
-function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)];
-}
+/** A request unanswered this long counts as an error (its bot goes on ticking). */
+const REQUEST_TIMEOUT_MS = 10_000;
 
 export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult> {
   const target = new URL(options.url);
@@ -77,6 +76,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
             });
           },
         );
+        req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error('no answer')));
         req.once('error', () => {
           errors++;
           previousDone = performance.now();
@@ -104,8 +104,8 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
     total: latencies.length,
     errors,
     non2xx,
-    p50: round(percentile(sorted, 0.5)),
-    p99: round(percentile(sorted, 0.99)),
+    p50: round(percentile(sorted, 50) ?? 0),
+    p99: round(percentile(sorted, 99) ?? 0),
     max: round(sorted.length ? sorted[sorted.length - 1] : 0),
   };
 }
