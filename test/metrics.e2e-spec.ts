@@ -175,6 +175,34 @@ describe('metrics over real HTTP', () => {
     expect(d.resource_usage.heap_used_mb).toBeGreaterThan(0);
     expect(typeof d.uptime_seconds).toBe('number');
     expect(d.collector).toMatchObject({ ring_capacity: 65536, overwrites_total: 0, window_seconds: 60 });
+    expect(d.resource_usage.event_loop_delay).toMatchObject({ resolution_ms: 2, window_seconds: 60 });
+    expect(d.resource_usage.event_loop_delay.samples).toBeGreaterThan(0);
+    expect(d.resource_usage.event_loop_lag_max_ms).toBe(d.resource_usage.event_loop_delay.max_ms);
+  });
+
+  it('exposes the event-loop delay: a block of the loop shows in the window, from `since`, and in Prometheus', async () => {
+    const since = Date.now();
+    const until = performance.now() + 40;
+    while (performance.now() < until) {
+      // the engine runs in this process: a synchronous 40 ms block of its loop
+    }
+    const res = await request(`${e.url}/api/v1/metrics/event-loop?since=${since}`, { headers: AUTH });
+    expect(res.status).toBe(200);
+    expect(res.body.data.max_ms).toBeGreaterThanOrEqual(38 - 2);
+    expect(res.body.data.since).toBeLessThanOrEqual(since);
+    expect(res.body.data.since).toBeGreaterThan(since - 1000);
+    const later = await request(`${e.url}/api/v1/metrics/event-loop?since=${Date.now() + 5_000}`, { headers: AUTH });
+    expect(later.body.data).toMatchObject({ samples: 0, max_ms: null });
+    expect((await request(`${e.url}/api/v1/metrics/event-loop?since=soon`, { headers: AUTH })).status).toBe(400);
+
+    const f = await scrape(e.url);
+    expect(f.get('openkore_event_loop_delay_seconds')!.type).toBe('histogram');
+    expect(promSum(f, 'openkore_event_loop_delay_seconds', { le: '0.02' }, 'openkore_event_loop_delay_seconds_bucket')).toBeLessThan(
+      promSum(f, 'openkore_event_loop_delay_seconds', {}, 'openkore_event_loop_delay_seconds_count'),
+    );
+    const stats = new Map(f.get('openkore_event_loop_delay_window_seconds')!.samples.map((s) => [s.labels.stat, s.value]));
+    expect(stats.get('max')).toBeGreaterThanOrEqual(0.036);
+    expect([...stats.keys()].sort()).toEqual(['max', 'mean', 'p50', 'p99']);
   });
 
   it('POST /api/v1/metrics/log refuses malformed logs with 400 and writes nothing', async () => {

@@ -15,6 +15,7 @@ import { PromRegistry } from './prom-registry';
 export const UNMATCHED_ROUTE = 'unmatched';
 const HTTP_BUCKETS_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const STATS = ['mean', 'p99', 'max'] as const;
+const LOOP_DELAY_BUCKETS_SECONDS = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5];
 
 /**
  * Everything `GET /metrics` shows about the engine itself, read from the owners' counters at
@@ -51,6 +52,7 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.registerSessions();
     this.registerDatabase();
     this.registerCollector();
+    this.registerEventLoop();
   }
 
   /** One observation per finished request, whichever way it came in. */
@@ -172,6 +174,28 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.prom.registerCounter('openkore_db_busy_wait_seconds_total', 'Time spent backing off from a busy database', () => c.busy_wait_ms / 1000);
     this.prom.registerCounter('openkore_db_wal_checkpoints_total', 'WAL checkpoints made off the event loop by the checkpoint worker', () => c.wal_checkpoints);
     this.prom.registerCounter('openkore_db_wal_checkpoint_errors_total', 'Failed WAL checkpoints (retried) and checkpoint worker failures', () => c.wal_checkpoint_errors);
+  }
+
+  /** Every delay sample into a histogram (rates and quantiles over any range), and the window's figures as a gauge. */
+  private registerEventLoop(): void {
+    const monitor = this.collector.loopDelay;
+    const child = this.prom
+      .histogram('openkore_event_loop_delay_seconds', `Event-loop delay: how late a ${monitor.resolutionMs} ms timer fired, per sample`, [], LOOP_DELAY_BUCKETS_SECONDS)
+      .labels();
+    monitor.onSample((ms) => child.observe(ms / 1000));
+    this.prom.registerGauge(
+      'openkore_event_loop_delay_window_seconds',
+      'Event-loop delay over the metrics window (stat: mean, p50, p99, max)',
+      () => {
+        const s = monitor.stats();
+        const rows: LabeledValue[] = [];
+        for (const [stat, v] of [['mean', s.mean_ms], ['p50', s.p50_ms], ['p99', s.p99_ms], ['max', s.max_ms]] as const) {
+          if (v !== null) rows.push({ labels: { stat }, value: v / 1000 });
+        }
+        return rows;
+      },
+      { labelNames: ['stat'] },
+    );
   }
 
   private registerCollector(): void {

@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Query, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { Public, RawResponse } from '../../common/http/public.decorator';
-import { MetricsLogDto, MetricsLogResultDto } from './dto/metrics.dto';
+import { EventLoopDelayQueryDto, MetricsLogDto, MetricsLogResultDto } from './dto/metrics.dto';
+import type { LoopDelayStats } from './event-loop-delay';
 import { MetricsAuthGuard } from './metrics-auth.guard';
 import { type MetricsReport, MetricsService } from './metrics.service';
 import { PromRegistry } from './prom-registry';
@@ -23,6 +24,17 @@ export class MetricsController {
   @ApiErrors()
   report(): MetricsReport {
     return this.metrics.report();
+  }
+
+  @Get('event-loop')
+  @ApiOperation({
+    summary:
+      'Event-loop delay (how long ready work waited for the loop) over the metrics window, or from `since` (epoch ms): samples, mean, p50, p99, max in ms, per-second resolution',
+  })
+  @ApiOkResponse({ description: '{resolution_ms, window_seconds, since, samples, mean_ms, p50_ms, p99_ms, max_ms}' })
+  @ApiErrors()
+  eventLoop(@Query() q: EventLoopDelayQueryDto): LoopDelayStats {
+    return this.metrics.eventLoopDelay(q.since);
   }
 
   @Post('log')

@@ -5,6 +5,7 @@ import { RECORDED_SERIES, STRATEGY_LABEL } from '../../common/ports/metrics-sour
 import { type DecisionTier, DECISION_TIERS } from '../decision/action';
 import { DecisionService, type DecisionStats } from '../decision/decision.service';
 import { DecisionOutcomeWriter } from './decision-outcome.writer';
+import type { LoopDelayStats } from './event-loop-delay';
 import type { MetricsLogDto } from './dto/metrics.dto';
 import { type CollectorStats, MetricsCollector, monotonicNow, PROCESS_SERIES } from './metrics-collector.service';
 
@@ -59,8 +60,12 @@ export interface MetricsReport {
     heap_used_mb: number;
     heap_total_mb: number;
     external_mb: number;
+    /** p99 of the event-loop delay over the last flush interval (ms). */
     event_loop_lag_ms: number | null;
+    /** The longest event-loop delay over the window (ms). */
     event_loop_lag_max_ms: number | null;
+    /** The event-loop delay over the window: samples, mean, p50, p99, max (ms). */
+    event_loop_delay: LoopDelayStats;
   };
   uptime_seconds: number;
   collector: CollectorStats;
@@ -117,6 +122,11 @@ export class MetricsService {
     return { log_id: logId };
   }
 
+  /** The event-loop delay over the window, or from `since` (epoch ms) when that is later. */
+  eventLoopDelay(since?: number): LoopDelayStats {
+    return this.collector.loopDelay.stats(since);
+  }
+
   outcomeCounts(): Record<DecisionTier, { success: number; failure: number }> {
     return Object.fromEntries(DECISION_TIERS.map((t) => [t, { ...this.outcomes.get(t)! }])) as Record<DecisionTier, { success: number; failure: number }>;
   }
@@ -140,6 +150,7 @@ export class MetricsService {
     const errors = this.collector.aggregate(SERIES.httpServerErrors);
     const cpu = this.collector.summaryFor(SERIES.cpuPercent);
     const lag = this.collector.summaryFor(SERIES.eventLoopLagMs);
+    const loopDelay = this.collector.loopDelay.stats();
     const spanSeconds = Math.max(1, Math.min(http.window_seconds, (monotonicNow() - this.startedAt) / 1000));
     const mem = process.memoryUsage();
     const req = this.requests.snapshot();
@@ -166,7 +177,8 @@ export class MetricsService {
         heap_total_mb: round(mem.heapTotal / MB)!,
         external_mb: round(mem.external / MB)!,
         event_loop_lag_ms: round(lag?.last_value ?? null),
-        event_loop_lag_max_ms: round(lag?.max ?? null),
+        event_loop_lag_max_ms: loopDelay.max_ms,
+        event_loop_delay: loopDelay,
       },
       uptime_seconds: this.requests.uptimeSeconds,
       collector: this.collector.stats(),

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsNumber, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
+import { Type } from 'class-transformer';
+import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
 import { type DecisionTier, DECISION_TIERS } from '../../decision/action';
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]+$/;
@@ -56,4 +57,14 @@ export class MetricsLogDto {
 export class MetricsLogResultDto {
   @ApiProperty({ example: 1234, description: 'decision_log.id of the committed row' })
   log_id: number;
+}
+
+/** `GET /api/v1/metrics/event-loop?since=…` */
+export class EventLoopDelayQueryDto {
+  @ApiPropertyOptional({ description: 'Only delays measured from this time on (epoch ms); the window bounds it', example: 1764288000000 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  since?: number;
 }
