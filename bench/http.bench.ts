@@ -5,7 +5,7 @@
  * Traffic goes to 127.0.0.1 only, bounded in time. Not a test: nothing here asserts.
  */
 import autocannon from 'autocannon';
-import { tickLoad } from './tick-load';
+import { tickLoad, type LatencySummary } from './tick-load';
 import { cpuSeconds, pinForLoad, ROOT, startEngine, startServer, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +30,11 @@ const SCENARIOS: Scenario[] = [
   { name: '10 sessions x 2 conns, flat out', sessions: 10, connectionsPerSession: 2, seconds: 6, calibrate: true },
   { name: '10 sessions x 20 ticks/s', sessions: 10, connectionsPerSession: 1, rate: 20, seconds: 8 },
   { name: '100 sessions x 20 ticks/s', sessions: 100, connectionsPerSession: 1, rate: 20, seconds: 8 },
+  { name: '300 sessions x 20 ticks/s', sessions: 300, connectionsPerSession: 1, rate: 20, seconds: 8 },
 ];
+
+/** The cold-start herd: a fresh process, then this many bots at once (plugin route, 20 ticks/s). */
+const HERD = { sessions: 100, rate: 20, seconds: 20, firstSeconds: 10, rounds: 2 };
 
 function body(i: number): string {
   return JSON.stringify({
@@ -68,26 +72,48 @@ interface Run {
   rps: number;
   p50: number;
   p99: number;
+  max: number;
   errors: number;
   non2xx: number;
   total: number;
   /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
   cpuUs: number;
+  /** The engine's own event-loop delay over the run (ms): max and p99; undefined for the other servers. */
+  loopMax?: number | null;
+  loopP99?: number | null;
+}
+
+interface LoopDelay {
+  max_ms: number | null;
+  p99_ms: number | null;
+}
+
+/** The engine's event-loop delay from `since` (epoch ms), as it measured it. */
+async function loopDelay(url: string, since: number): Promise<LoopDelay | undefined> {
+  try {
+    const res = await fetch(`${url}/api/v1/metrics/event-loop?since=${since}`);
+    if (!res.ok) return undefined;
+    return ((await res.json()) as { data: LoopDelay }).data;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Drives the server and charges it the CPU time it used meanwhile. */
-async function drive(url: string, s: Scenario, pid?: number): Promise<Run> {
+async function drive(url: string, s: Scenario, pid?: number, engine = false): Promise<Run> {
+  const since = Date.now();
   const before = cpuSeconds(pid);
   const run = await load(url, s);
   const after = cpuSeconds(pid);
   const cpuUs = before === undefined || after === undefined || run.total === 0 ? Number.NaN : ((after - before) * 1e6) / run.total;
-  return { ...run, cpuUs };
+  const loop = engine ? await loopDelay(url, since) : undefined;
+  return { ...run, cpuUs, loopMax: loop?.max_ms, loopP99: loop?.p99_ms };
 }
 
 async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
   if (s.rate !== undefined) {
     const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body });
-    return { rps: r.rps, p50: r.p50, p99: r.p99, errors: r.errors, non2xx: r.non2xx, total: r.total };
+    return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total };
   }
   const connections = s.sessions * s.connectionsPerSession;
   let next = 0;
@@ -104,6 +130,7 @@ async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
+    max: result.latency.max,
     errors: result.errors + result.timeouts,
     non2xx: result.non2xx,
     total: result.requests.total,
@@ -111,17 +138,28 @@ async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
 }
 
 function mean(runs: Run[]): Run {
-  const avg = (k: keyof Run) => runs.reduce((s, r) => s + r[k], 0) / runs.length;
+  const avg = (k: 'rps' | 'p50' | 'errors' | 'non2xx' | 'total' | 'cpuUs') => runs.reduce((s, r) => s + r[k], 0) / runs.length;
   return {
     rps: avg('rps'),
     p50: Math.round(avg('p50') * 100) / 100,
     p99: Math.max(...runs.map((r) => r.p99)),
+    max: Math.max(...runs.map((r) => r.max)),
     errors: avg('errors'),
     non2xx: avg('non2xx'),
     total: avg('total'),
     cpuUs: avg('cpuUs'),
+    loopMax: worst(runs.map((r) => r.loopMax)),
+    loopP99: worst(runs.map((r) => r.loopP99)),
   };
 }
+
+function worst(values: ReadonlyArray<number | null | undefined>): number | undefined {
+  const known = values.filter((v): v is number => typeof v === 'number');
+  return known.length ? Math.max(...known) : undefined;
+}
+
+const fmt = (n: number) => (Number.isNaN(n) ? '' : Math.round(n * 10) / 10);
+const ms = (n: number | null | undefined) => (typeof n === 'number' ? Math.round(n * 100) / 100 : '');
 
 export async function runHttpBench(): Promise<void> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
@@ -132,20 +170,22 @@ export async function runHttpBench(): Promise<void> {
   const calibration = await startServer(bareServer, { BARE_WORK_US: String(CALIBRATION_WORK_US) }, place.serverCpus);
   const [engineUrl, bareUrl, calibrationUrl] = [engine.url, bare.url, calibration.url];
   const rows: Record<string, string | number>[] = [];
-  const fmt = (n: number) => (Number.isNaN(n) ? '' : Math.round(n * 10) / 10);
   const row = (s: Scenario, server: string, m: Run, bm?: Run) => ({
     scenario: s.name,
     server,
     'req/s': fmt(m.rps),
     'p50 ms': m.p50,
     'p99 ms': m.p99,
+    'max ms': m.max,
     'errors+non2xx': m.errors + m.non2xx,
     'CPU µs/req': fmt(m.cpuUs),
     'vs bare': bm ? `${Math.round((m.rps / bm.rps) * 100)}%` : '',
+    'loop max ms': ms(m.loopMax),
+    'loop p99 ms': ms(m.loopP99),
   });
   try {
     // Warm every server (JIT, first-session creation) before measuring.
-    await drive(engineUrl, { name: 'warm', sessions: 100, connectionsPerSession: 1, seconds: 2 });
+    await drive(engineUrl, { name: 'warm', sessions: 300, connectionsPerSession: 1, seconds: 2 });
     await drive(bareUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
     await drive(calibrationUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
     for (const s of SCENARIOS) {
@@ -154,7 +194,7 @@ export async function runHttpBench(): Promise<void> {
       const c: Run[] = [];
       for (let round = 0; round < 2; round++) {
         b.push(await drive(bareUrl, s, bare.proc.pid));
-        e.push(await drive(engineUrl, s, engine.proc.pid));
+        e.push(await drive(engineUrl, s, engine.proc.pid, true));
         if (s.calibrate) c.push(await drive(calibrationUrl, s, calibration.proc.pid));
       }
       const bm = mean(b);
@@ -168,8 +208,69 @@ export async function runHttpBench(): Promise<void> {
   }
   console.table(rows);
   console.log(place.describe);
-  console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 is the worse of the two rounds');
+  console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 and max are the worse of the two rounds');
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
+  console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
+  await runColdStartBench();
+}
+
+/**
+ * The cold-start herd: what a farm sees after every deploy. A fresh process on a fresh data
+ * directory; as soon as it announces it listens, every bot sends its first tick (evenly spread
+ * over one tick period) through the plugin's decide route, then ticks on. The first seconds are
+ * reported apart from the rest; each round is a new process.
+ */
+export async function runColdStartBench(): Promise<void> {
+  const place = pinForLoad();
+  const bareServer = path.join(ROOT, 'dist', 'bench', 'bare-server.js');
+  const rows: Record<string, string | number>[] = [];
+  const scenario = `cold start: ${HERD.sessions} bots x ${HERD.rate} ticks/s`;
+  for (let round = 0; round < HERD.rounds; round++) {
+    for (const server of ['bare fastify', 'engine'] as const) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-cold-'));
+      const spawned = performance.now();
+      const s = server === 'engine' ? await startEngine({ DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus) : await startServer(bareServer, {}, place.serverCpus);
+      const listeningMs = performance.now() - spawned;
+      try {
+        const herdStart = Date.now();
+        const split = herdStart + HERD.firstSeconds * 1000;
+        // Read the first seconds' loop delay when they are over (the load goes on meanwhile).
+        const firstLoop = server === 'engine' ? new Promise<LoopDelay | undefined>((resolve) => setTimeout(() => resolve(loopDelay(s.url, herdStart)), split - Date.now())) : undefined;
+        const r = await tickLoad({
+          url: `${s.url}/api/v1/decide`,
+          sessions: HERD.sessions,
+          ticksPerSecond: HERD.rate,
+          seconds: HERD.seconds,
+          body,
+          splitAtSeconds: HERD.firstSeconds,
+        });
+        const restLoop = server === 'engine' ? await loopDelay(s.url, split) : undefined;
+        const first = await firstLoop;
+        const part = (label: string, p: LatencySummary, loop: LoopDelay | undefined) => ({
+          scenario,
+          round: round + 1,
+          server,
+          part: label,
+          'listening after ms': Math.round(listeningMs),
+          ticks: p.total,
+          'p50 ms': p.p50,
+          'p99 ms': p.p99,
+          'max ms': p.max,
+          'errors+non2xx': r.errors + r.non2xx,
+          'loop max ms': ms(loop?.max_ms),
+          'loop p99 ms': ms(loop?.p99_ms),
+        });
+        rows.push(part(`first ${HERD.firstSeconds} s`, r.head!, first));
+        rows.push(part(`next ${HERD.seconds - HERD.firstSeconds} s`, r.tail!, restLoop));
+      } finally {
+        await stopProcess(s.proc);
+        fs.rmSync(dataDir, { recursive: true, force: true });
+      }
+    }
+  }
+  console.table(rows);
+  console.log(place.describe);
+  console.log('each round starts a fresh process on a fresh data directory; the herd starts when it logs that it listens; tick-load.ts as above (coordinated omission counted); "listening after": spawn to the listening line');
 }
 
 if (require.main === module) {

@@ -7,6 +7,8 @@ type Suite = { name: string; load: () => Promise<() => Promise<void>> };
 const SUITES: Suite[] = [
   { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
+  // Also part of `http`; by itself: `npm run bench -- cold-start`.
+  { name: 'cold-start', load: async () => (await import('./http.bench')).runColdStartBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },

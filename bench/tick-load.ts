@@ -18,6 +18,15 @@ export interface TickLoadOptions {
   ticksPerSecond: number;
   seconds: number;
   body: (session: number) => string;
+  /** Also report the ticks due before / from this many seconds apart (`head` / `tail`). */
+  splitAtSeconds?: number;
+}
+
+export interface LatencySummary {
+  total: number;
+  p50: number;
+  p99: number;
+  max: number;
 }
 
 export interface TickLoadResult {
@@ -28,6 +37,9 @@ export interface TickLoadResult {
   p50: number;
   p99: number;
   max: number;
+  /** Ticks due before `splitAtSeconds`, and from it on. */
+  head?: LatencySummary;
+  tail?: LatencySummary;
 }
 
 /** A request unanswered this long counts as an error (its bot goes on ticking). */
@@ -37,6 +49,8 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
   const target = new URL(options.url);
   const periodMs = 1000 / options.ticksPerSecond;
   const latencies: number[] = [];
+  /** When each measured tick was due (or sent), ms from the start. */
+  const dueAt: number[] = [];
   let errors = 0;
   let non2xx = 0;
   const started = performance.now();
@@ -72,6 +86,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
             res.once('end', () => {
               previousDone = performance.now();
               latencies.push(previousDone - from);
+              dueAt.push(from - started);
               schedule();
             });
           },
@@ -96,14 +111,21 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
     });
 
   await Promise.all(Array.from({ length: options.sessions }, (_, i) => bot(i)));
-  const sorted = Float64Array.from(latencies).sort();
   const elapsed = (performance.now() - started) / 1000;
+  const result: TickLoadResult = { rps: latencies.length / elapsed, errors, non2xx, ...summarize(latencies) };
+  if (options.splitAtSeconds !== undefined) {
+    const split = options.splitAtSeconds * 1000;
+    result.head = summarize(latencies.filter((_, i) => dueAt[i] < split));
+    result.tail = summarize(latencies.filter((_, i) => dueAt[i] >= split));
+  }
+  return result;
+}
+
+function summarize(latencies: readonly number[]): LatencySummary {
+  const sorted = Float64Array.from(latencies).sort();
   const round = (n: number) => Math.round(n * 100) / 100;
   return {
-    rps: latencies.length / elapsed,
-    total: latencies.length,
-    errors,
-    non2xx,
+    total: sorted.length,
     p50: round(percentile(sorted, 50) ?? 0),
     p99: round(percentile(sorted, 99) ?? 0),
     max: round(sorted.length ? sorted[sorted.length - 1] : 0),
