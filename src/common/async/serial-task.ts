@@ -5,13 +5,13 @@
  * settles, a run that started after the call has finished: what it changed before calling is
  * covered. A failed run fails its callers and does not stop the next one.
  */
-export class SerialTask {
-  private running: Promise<void> | undefined;
-  private queued: Promise<void> | undefined;
+export class SerialTask<R = void> {
+  private running: Promise<R> | undefined;
+  private queued: Promise<R> | undefined;
 
-  constructor(private readonly job: () => Promise<void>) {}
+  constructor(private readonly job: () => Promise<R>) {}
 
-  run(): Promise<void> {
+  run(): Promise<R> {
     if (this.queued) return this.queued;
     if (!this.running) return this.start();
     const queued = this.running
@@ -25,12 +25,12 @@ export class SerialTask {
   }
 
   /** The run going now, if any (starts nothing). */
-  get current(): Promise<void> | undefined {
+  get current(): Promise<R> | undefined {
     return this.running;
   }
 
-  private start(): Promise<void> {
-    const run: Promise<void> = this.job().finally(() => {
+  private start(): Promise<R> {
+    const run: Promise<R> = this.job().finally(() => {
       if (this.running === run) this.running = undefined;
     });
     this.running = run;
