@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
 import { until } from '../../common/testing/wait.test-kit';
-import { type DecisionLogEntry, DecisionLogWriter, FLUSH_AT } from './decision-log.writer';
+import { type DecisionLogEntry, DecisionLogWriter, FLUSH_AT, SLICE_ROWS } from './decision-log.writer';
 
 const entry = (i: number): DecisionLogEntry => ({
   session_id: `s${i % 7}`,
@@ -48,17 +48,38 @@ describe('DecisionLogWriter', () => {
     expect(rows()).toBe(n);
     expect(writer.written).toBe(n);
     // In transactions of bounded size, not one per push and not one for everything.
-    expect(db.service.counters.commits).toBe(Math.ceil(n / (2 * FLUSH_AT)));
+    expect(db.service.counters.commits).toBe(Math.ceil(n / SLICE_ROWS));
+    expect(writer.stats().largest_slice).toBe(SLICE_ROWS);
+  });
+
+  it('no transaction holds more than SLICE_ROWS rows, whatever the backlog, and shutdown writes all of it', async () => {
+    const perCommit: number[] = [];
+    const write = db.service.write.bind(db.service);
+    jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
+      write((tx) => {
+        let rows = 0;
+        const counted = { ...tx, run: (sql: string, params?: unknown[]) => ((rows += (sql.match(/\(\?, \?/g) ?? []).length), tx.run(sql, params)) };
+        const result = body(counted);
+        perCommit.push(rows);
+        return result;
+      }, options),
+    );
+    const n = 12_345;
+    for (let i = 0; i < n; i++) writer.push(entry(i));
+    await writer.beforeApplicationShutdown();
+    expect(rows()).toBe(n);
+    expect(perCommit.reduce((a, b) => a + b, 0)).toBe(n);
+    expect(Math.max(...perCommit)).toBe(SLICE_ROWS);
   });
 
   it('keeps what it could not write and writes it on the next flush', async () => {
-    const n = FLUSH_AT * 4;
+    const n = SLICE_ROWS * 4;
     for (let i = 0; i < n; i++) writer.push(entry(i));
-    db.connection.exec(`CREATE TRIGGER refuse BEFORE INSERT ON decision_log WHEN NEW.state_version = ${FLUSH_AT * 3} BEGIN SELECT RAISE(ABORT, 'refused'); END`);
+    db.connection.exec(`CREATE TRIGGER refuse BEFORE INSERT ON decision_log WHEN NEW.state_version = ${SLICE_ROWS * 3 + 1} BEGIN SELECT RAISE(ABORT, 'refused'); END`);
     await writer.flush();
-    // The chunk holding the refused row was rolled back; it and everything after are kept.
-    expect(rows()).toBe(FLUSH_AT * 2);
-    expect(writer.pending).toBe(FLUSH_AT * 2);
+    // The slice holding the refused row was rolled back; it and everything after are kept.
+    expect(rows()).toBe(SLICE_ROWS * 3);
+    expect(writer.pending).toBe(SLICE_ROWS);
     db.connection.exec('DROP TRIGGER refuse');
     await writer.flush();
     expect(rows()).toBe(n);

@@ -1,3 +1,9 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
 import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
 import type { SessionService } from '../session/session.service';
@@ -34,5 +40,48 @@ describe('StateService shutdown', () => {
     release();
     await Promise.all([tick, shutdown]);
     expect(written).toEqual([[1], [2]]);
+  });
+});
+
+describe('StateService persistence', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-state-'));
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
+    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('writes the latest snapshot of every changed session in transactions of at most SLICE_ROWS, and shutdown leaves none behind', async () => {
+    const perCommit: number[] = [];
+    const write = db.service.write.bind(db.service);
+    jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
+      write((tx) => {
+        let rows = 0;
+        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        perCommit.push(rows);
+        return result;
+      }, options),
+    );
+    const svc = new StateService(db.service, {} as SessionService, new LockManager());
+    const sessions = StateService.SLICE_ROWS * 3 + 5;
+    for (let round = 1; round <= 3; round++) {
+      for (let i = 0; i < sessions; i++) await svc.apply(`s${i}`, { full: state(round * 1000 + i) });
+    }
+    await svc.beforeApplicationShutdown();
+    const stored = db.connection.prepare('SELECT session_id, version, state_json FROM game_state_snapshots').all() as Array<{ session_id: string; version: number; state_json: string }>;
+    expect(stored).toHaveLength(sessions);
+    for (const row of stored) {
+      expect(row.version).toBe(3);
+      expect((JSON.parse(row.state_json) as { character: { hp: number } }).character.hp).toBe(3000 + Number(row.session_id.slice(1)));
+    }
+    // Each session once (the latest value), never more than a slice per transaction.
+    expect(perCommit.reduce((a, b) => a + b, 0)).toBe(sessions);
+    expect(Math.max(...perCommit)).toBe(StateService.SLICE_ROWS);
   });
 });

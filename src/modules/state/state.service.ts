@@ -1,12 +1,12 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type KeyedLock, LockManager, LockName, type RwLock, withLock } from '../../common/concurrency';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-import { DatabaseService } from '../../common/database/database.service';
+import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionService } from '../session/session.service';
 import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
-import { SerialTask } from '../../common/async/serial-task';
+import { LatestWriter } from '../../common/database/background-writer';
 
 export interface StateUpdate {
   /** A whole game state: replaces the snapshot. */
@@ -22,18 +22,18 @@ export interface StateUpdate {
  * Per session, the current game state as an immutable snapshot (spec §9.1 copy-on-write):
  * readers take the published snapshot without any lock; a writer builds the next one and
  * publishes it under the session's STATE write lock, bumping the version (§9.2) by one for
- * every applied update. Snapshots are persisted by a throttled flusher, off the request path.
+ * every applied update. Snapshots are persisted by a background writer, off the request path, in bounded slices.
  */
 @Injectable()
 export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StateService.name);
   private readonly snapshots = new Map<string, StateSnapshot>();
-  private readonly dirty = new Set<string>();
   private readonly lock: KeyedLock<RwLock>;
-  private flushTimer: NodeJS.Timeout | undefined;
-  /** One flush at a time; a call during one gets the next (which sees what was dirtied meanwhile). */
-  private readonly flusher = new SerialTask(() => this.flushOnce());
+  /** The latest snapshot of every session changed since the last flush, written in bounded slices. */
+  private readonly writer: LatestWriter<string, StateSnapshot>;
   static readonly FLUSH_INTERVAL_MS = 1000;
+  /** Snapshots per transaction: ~8 µs each with its JSON (bench/README.md), ~0.3 ms a slice. */
+  static readonly SLICE_ROWS = 32;
 
   constructor(
     private readonly db: DatabaseService,
@@ -41,6 +41,11 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     locks: LockManager,
   ) {
     this.lock = locks.resolve(LockName.STATE) as KeyedLock<RwLock>;
+    this.writer = new LatestWriter<string, StateSnapshot>({
+      name: 'state.snapshots',
+      sliceRows: StateService.SLICE_ROWS,
+      writeSlice: (slice) => this.db.write((tx) => writeSnapshots(tx, slice), { label: 'state.flush' }),
+    });
   }
 
   onModuleInit(): void {
@@ -59,16 +64,13 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     }
     this.sessions.onSessionExpired((id) => {
       this.snapshots.delete(id);
-      this.dirty.delete(id);
+      this.writer.delete(id);
     });
-    this.flushTimer = setInterval(() => void this.flush(), StateService.FLUSH_INTERVAL_MS);
-    this.flushTimer.unref();
+    this.writer.start(StateService.FLUSH_INTERVAL_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.flushTimer) clearInterval(this.flushTimer);
-    this.flushTimer = undefined;
-    await this.flush();
+    await this.writer.close();
   }
 
   /** The current snapshot, lock-free; undefined before the session's first update. */
@@ -107,42 +109,27 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     }
     const snapshot: StateSnapshot = deepFreeze({ sessionId, version: version + 1, updatedAt: Date.now(), state: next });
     this.snapshots.set(sessionId, snapshot);
-    this.dirty.add(sessionId);
+    this.writer.set(sessionId, snapshot);
     return snapshot;
   }
 
-  /** Writes the snapshots changed since the last flush, in one transaction. */
-  flush(): Promise<void> {
-    return this.flusher.run();
-  }
-
-  private async flushOnce(): Promise<void> {
-    if (this.dirty.size === 0) return;
-    const batch = [...this.dirty].map((id) => this.snapshots.get(id)).filter((s): s is StateSnapshot => !!s);
-    this.dirty.clear();
-    const { written, error } = await this.db.writeChunked(
-      batch,
-      (tx, chunk) => {
-        for (const s of chunk) {
-          tx.run(
-            `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
-             ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
-             WHERE excluded.version > game_state_snapshots.version`,
-            [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
-          );
-        }
-      },
-      // Each row carries a whole game state: smaller transactions than the default.
-      { label: 'state.flush', chunkSize: 25 },
-    );
-    if (error !== undefined) {
-      // Keep them dirty: the next tick retries; the in-memory snapshot stays authoritative.
-      for (const s of batch.slice(written)) this.dirty.add(s.sessionId);
-      this.logger.error({ err: error, sessions: batch.length - written }, 'snapshot flush failed');
-    }
+  /** Writes the snapshots changed since the last flush; resolves once they are committed (or a slice failed: kept for the next). */
+  async flush(): Promise<void> {
+    await this.writer.flush();
   }
 
   get sessionCount(): number {
     return this.snapshots.size;
+  }
+}
+
+function writeSnapshots(tx: WriteTx, slice: ReadonlyArray<readonly [string, StateSnapshot]>): void {
+  for (const [, s] of slice) {
+    tx.run(
+      `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
+       WHERE excluded.version > game_state_snapshots.version`,
+      [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
+    );
   }
 }
