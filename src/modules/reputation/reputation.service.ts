@@ -246,6 +246,8 @@ export class ReputationService {
 
     // (1) Session statistics.
     if (input.sessionId) {
+      // A character's session is written in the background: make sure its row is there to count into.
+      this.sessions.ensureRow(tx, input.sessionId);
       tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [input.sessionId]);
     }
 

@@ -1,65 +1,134 @@
 import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { yieldToLoop } from '../../common/async/wait';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
+import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { MIGRATIONS } from '../../common/database/migrations';
 import type { AppConfig } from '../../config/app-config';
-import { SessionService } from './session.service';
+import { SESSION_SLICE_ROWS, SessionService } from './session.service';
 
-type Body<T> = (tx: WriteTx, chunk: readonly T[]) => void;
+const noRows = { isInitialized: true, getRepository: () => ({ find: () => Promise.resolve([]) }) } as unknown as DataSource;
 
 describe('SessionService shutdown', () => {
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(() => jest.useFakeTimers({ doNotFake: ['setImmediate', 'nextTick', 'queueMicrotask'] }));
   afterEach(() => jest.useRealTimers());
 
-  it('waits for a running sweep (its expiry write, then its activity flush) before letting the database close', async () => {
+  it('waits for a running sweep (its writes, expiry included) before letting the database close, and writes activity made meanwhile', async () => {
     const events: string[] = [];
-    const activity: unknown[][] = [];
-    const tx = { run: (_sql: string, params: unknown[] = []) => (activity.push(params), { changes: 1, lastInsertRowid: 0 }) } as unknown as WriteTx;
-    let gateExpiry = false;
+    const written: unknown[][] = [];
+    const tx = { run: (_sql: string, params: unknown[] = []) => (written.push(params), { changes: 1, lastInsertRowid: 0 }) } as unknown as WriteTx;
+    let gate: Promise<void> | undefined;
     let release!: () => void;
-    const gate = new Promise<void>((r) => (release = r));
     const db = {
       write: async <R>(body: (t: WriteTx) => R, options?: { label?: string }) => {
-        // The sweep's expiry write is slow (behind another process's transaction, say).
-        if (gateExpiry) await gate;
+        // The sweep's write is slow (behind another process's transaction, say).
+        if (gate) await gate;
         const result = body(tx);
-        if (gateExpiry) events.push(`write ${options?.label ?? ''}`);
+        events.push(`write ${options?.label ?? ''}`);
         return result;
       },
-      writeChunked: async <T>(items: readonly T[], body: Body<T>) => {
-        body(tx, items);
-        if (gateExpiry) events.push('activity flushed');
-        return { written: items.length };
-      },
     } as unknown as DatabaseService;
-    const dataSource = { isInitialized: true, getRepository: () => ({ find: () => Promise.resolve([]) }) } as unknown as DataSource;
     // TTL 10 s: sweeps every 2.5 s.
-    const svc = new SessionService({ sessionTtlMs: 10_000 } as AppConfig, dataSource, db);
+    const svc = new SessionService({ sessionTtlMs: 10_000 } as AppConfig, noRows, db);
     await svc.onModuleInit();
-    await svc.handshake({ client: 'test', client_version: '1' }); // goes idle and expires
+    const { session_id: idle } = await svc.handshake({ client: 'test', client_version: '1' }); // goes idle and expires
     const { session_id: busy } = await svc.handshake({ client: 'test', client_version: '1' });
     await jest.advanceTimersByTimeAsync(9_000);
     svc.touch(busy);
-    await yieldToLoop();
-    gateExpiry = true;
-    activity.length = 0;
-    await jest.advanceTimersByTimeAsync(3_500); // the sweep at 12.5 s expires the idle one and blocks on its write
+    await jest.advanceTimersByTimeAsync(1_500); // the sweep at 10 s writes that activity
+    gate = new Promise<void>((r) => (release = r));
+    events.length = 0;
+    written.length = 0;
+    await jest.advanceTimersByTimeAsync(2_000); // the sweep at 12.5 s expires the idle one and blocks on its write
 
     const shutdown = svc.beforeApplicationShutdown().then(() => events.push('shut down'));
     await yieldToLoop();
-    expect(events).not.toContain('shut down');
-    expect(events.some((e) => e.startsWith('write'))).toBe(false);
+    expect(events).toEqual([]);
     svc.touch(busy); // activity while the sweep is in flight
+    gate = undefined;
     release();
     await shutdown;
-    const expiry = events.findIndex((e) => e.startsWith('write session'));
-    const down = events.indexOf('shut down');
-    // The expiry write, then the activity flush after it, then shutdown.
-    expect(expiry).toBeGreaterThanOrEqual(0);
-    expect(events.lastIndexOf('activity flushed')).toBeGreaterThan(expiry);
-    expect(down).toBe(events.length - 1);
-    // Its second touch (count 2, made while the sweep ran) reached the database before it could close.
-    expect(activity.filter((p) => p.includes(busy)).at(-1)?.[1]).toBe(2);
+    expect(events.at(-1)).toBe('shut down');
+    expect(events.filter((e) => e === 'write session.persist').length).toBeGreaterThanOrEqual(1);
+    // The expiry reached the database, and so did the busy session's second touch (count 2), before it could close.
+    const lastOf = (id: string) => written.filter((p) => p[0] === id).at(-1)!;
+    expect(lastOf(idle)[6]).toBe('expired');
+    expect(lastOf(busy)[7]).toBe(2);
+  });
+});
+
+describe('SessionService persistence', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  let svc: SessionService;
+  const row = (id: string) => db.connection.prepare('SELECT * FROM player_sessions WHERE session_id = ?').get(id) as Record<string, unknown> | undefined;
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-session-'));
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
+    await applyMigrations(db.connection, MIGRATIONS);
+    svc = new SessionService({ sessionTtlMs: 60_000 } as AppConfig, noRows, db.service);
+  });
+  afterEach(async () => {
+    await svc.beforeApplicationShutdown();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('a character seen for the first time gets its session at once, with no transaction; two first requests share it; the row follows in the background', async () => {
+    const write = jest.spyOn(db.service, 'write');
+    const a = svc.touchCharacterNow('Newbie');
+    const b = await svc.touchCharacter('Newbie');
+    expect(b).toBe(a);
+    expect(write).not.toHaveBeenCalled();
+    expect(svc.get(a)).toMatchObject({ character_name: 'Newbie', status: 'active', request_count: 2 });
+    expect(row(a)).toBeUndefined();
+    await svc.flush();
+    expect(row(a)).toMatchObject({ character_name: 'Newbie', status: 'active', request_count: 2, client: 'openkore-godtier' });
+  });
+
+  it('creation, activity and expiry are written in transactions of at most SESSION_SLICE_ROWS rows; shutdown leaves none behind', async () => {
+    const perCommit: number[] = [];
+    const write = db.service.write.bind(db.service);
+    jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
+      write((tx) => {
+        let rows = 0;
+        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        perCommit.push(rows);
+        return result;
+      }, options),
+    );
+    const n = SESSION_SLICE_ROWS * 2 + 3;
+    const ids = Array.from({ length: n }, (_, i) => svc.touchCharacterNow(`Bot${i}`));
+    await svc.flush();
+    for (const id of ids.slice(0, 10)) svc.touch(id);
+    await svc.sweep(Date.now() + 61_000); // all idle past the TTL
+    await svc.beforeApplicationShutdown();
+    const rows = db.connection.prepare('SELECT session_id, status, request_count, expired_at FROM player_sessions').all() as Array<Record<string, unknown>>;
+    expect(rows).toHaveLength(n);
+    expect(rows.every((r) => r.status === 'expired' && typeof r.expired_at === 'number')).toBe(true);
+    expect(rows.filter((r) => r.request_count === 2)).toHaveLength(10);
+    expect(Math.max(...perCommit)).toBe(SESSION_SLICE_ROWS);
+    expect(svc.writerStats()).toMatchObject({ pending: 0, largest_slice: SESSION_SLICE_ROWS });
+  });
+
+  it('ensureRow lets a transaction count into a session not written yet, and the writer never overwrites what other modules count', async () => {
+    const id = svc.touchCharacterNow('Chatty');
+    await db.service.write((tx) => {
+      svc.ensureRow(tx, id);
+      tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [id]);
+    });
+    expect(row(id)).toMatchObject({ social_interactions: 1, request_count: 1 });
+    svc.touch(id);
+    await svc.flush();
+    expect(row(id)).toMatchObject({ social_interactions: 1, request_count: 2 });
+    // A second ensureRow changes nothing.
+    await db.service.write((tx) => svc.ensureRow(tx, id));
+    expect(row(id)).toMatchObject({ social_interactions: 1, request_count: 2 });
   });
 });
