@@ -231,7 +231,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
     mlPromoteTimeoutMs: int(env, 'ML_PROMOTE_TIMEOUT_MS', 30_000, 1, 600_000),
     mlBufferCapacity: int(env, 'ML_BUFFER_CAPACITY', 10_000, 2, 10_000_000),
-    mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 1_000, 1, 100_000),
+    mlFlushBatchSize: int(env, 'ML_FLUSH_BATCH_SIZE', 64, 1, 100_000),
     mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
     mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
     mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),

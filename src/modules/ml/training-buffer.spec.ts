@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { yieldToLoop } from '../../common/async/wait';
 import { FEATURE_COUNT } from './ml.constants';
 import { TrainingBuffer, type TrainingSample, type TrainingSink } from './training-buffer';
 import { toSample } from './training-data.service';
@@ -40,8 +41,10 @@ class ControlledSink implements TrainingSink {
     await flushMicrotasks();
   }
 
-  /** A flush starts its first write a microtask after it is asked for. */
+  /** A flush starts its first write a microtask after it is asked for, a later one after a turn of the loop. */
   async started(): Promise<void> {
+    for (let i = 0; i < 10 && this.pending.length === 0; i++) await Promise.resolve();
+    if (this.pending.length === 0) await yieldToLoop();
     for (let i = 0; i < 10 && this.pending.length === 0; i++) await Promise.resolve();
   }
 }
@@ -81,6 +84,21 @@ describe('TrainingBuffer', () => {
     expect(sink.committed).toEqual(ids(first, 5));
     expect(sink.batches.every((n) => n <= 2)).toBe(true);
     expect(buffer.stats()).toMatchObject({ size: 0, accepted: 5, written: 5, dropped: 0 });
+  });
+
+  it('gives the event loop a turn between two batches (each is a transaction on it)', async () => {
+    const events: string[] = [];
+    const sink: TrainingSink = {
+      write: async (batch) => {
+        events.push(`batch ${batch.length}`);
+        if (events.length === 1) setImmediate(() => events.push('loop turn'));
+        await Promise.resolve();
+      },
+    };
+    const buffer = new TrainingBuffer(sink, { capacity: 100, batchSize: 3, flushIntervalMs: 0 });
+    for (let i = 0; i < 7; i++) buffer.add(sample());
+    await buffer.flush();
+    expect(events).toEqual(['batch 3', 'loop turn', 'batch 3', 'batch 1']);
   });
 
   it('drops and counts when full, never blocking the caller', async () => {
@@ -155,7 +173,8 @@ describe('TrainingBuffer', () => {
         const closing = buffer.close();
         while (sink.pending.length || buffer.stats().flushing) {
           if (sink.pending.length) await sink.settleNext(true);
-          else await flushMicrotasks();
+          // A turn of the loop: the flusher yields between batches.
+          else await yieldToLoop();
         }
         expect(await closing).toBe(true);
         const stats = buffer.stats();

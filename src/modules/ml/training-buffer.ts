@@ -1,3 +1,4 @@
+import { yieldToLoop } from '../../common/async/wait';
 import type { ActionType } from './ml.constants';
 
 export type SampleSource = 'api' | 'feedback';
@@ -25,7 +26,7 @@ export interface TrainingSink {
 export interface TrainingBufferOptions {
   /** Most samples held in memory; beyond it new samples are dropped (and counted). */
   capacity: number;
-  /** Most samples per transaction. */
+  /** Most samples per transaction (one slice of event-loop time: keep it small). */
   batchSize: number;
   /** Flush whatever is buffered this often; 0 disables the timer. */
   flushIntervalMs: number;
@@ -156,7 +157,12 @@ export class TrainingBuffer {
     // Always asynchronous, so `running` is set before the loop starts.
     await Promise.resolve();
     try {
+      let first = true;
       while (this.takenSeq < this.target && this.items.length > 0) {
+        // A batch is one transaction on the event loop: requests get a turn between two.
+        if (!first) await yieldToLoop();
+        first = false;
+        if (!(this.takenSeq < this.target && this.items.length > 0)) break;
         const batch = this.items.splice(0, this.options.batchSize);
         this.takenSeq += batch.length;
         try {
