@@ -4,7 +4,7 @@ import { SessionNotFoundError } from '../session/session.errors';
 import type { EmbeddingInput, EmbeddingProvider } from './embedding/embedding-provider';
 import { HashingEmbeddingProvider } from './embedding/hashing-embedding.provider';
 import { EventTooLargeError, MemoryFullError } from './memory.errors';
-import type { JsonObject, MemoryService, RetrieveResult } from './memory.service';
+import { ACCESS_SLICE_ROWS, type JsonObject, type MemoryService, type RetrieveResult } from './memory.service';
 import { createStandaloneMemory, type StandaloneMemory } from './memory.test-kit';
 
 const S1 = 'session-1';
@@ -128,6 +128,31 @@ describe('MemoryService', () => {
     expect(row().last_accessed_at).not.toBeNull();
     expect(memory.stats().pending_access_updates).toBe(0);
     expect((await memory.retrieve(S1, event(7), 1)).memories[0].access_count).toBe(4);
+  });
+
+  it('writes a large backlog of access counts in transactions of at most ACCESS_SLICE_ROWS updates, every count once', async () => {
+    const n = ACCESS_SLICE_ROWS * 2 + 9;
+    await memory.storeMany(S1, Array.from({ length: n }, (_, i) => ({ event: event(i), importance: 0.5 })));
+    // Every memory retrieved once (top_k is at most 100: many queries).
+    for (let i = 0; i < n; i += 50) await memory.retrieve(S1, event(i), 100);
+    const pending = memory.stats().pending_access_updates;
+    expect(pending).toBeGreaterThan(ACCESS_SLICE_ROWS);
+    const perCommit: number[] = [];
+    const write = m.database.service.write.bind(m.database.service);
+    jest.spyOn(m.database.service, 'write').mockImplementation((body, options) =>
+      write((tx) => {
+        let rows = 0;
+        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        perCommit.push(rows);
+        return result;
+      }, options),
+    );
+    await memory.flushAccessCounts();
+    expect(perCommit.reduce((a, b) => a + b, 0)).toBe(pending);
+    expect(Math.max(...perCommit)).toBe(ACCESS_SLICE_ROWS);
+    expect(memory.stats().pending_access_updates).toBe(0);
+    const total = m.database.service.get<{ n: number }>('SELECT SUM(access_count) AS n FROM memories')!.n;
+    expect(total).toBe(Math.ceil(n / 50) * 100);
   });
 
   it('consolidates: merges duplicates (summing counts), keeps distinct ones, decays and prunes old unimportant ones — in the table too', async () => {

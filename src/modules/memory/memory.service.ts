@@ -117,6 +117,9 @@ const INSERT_SQL = `INSERT INTO memories (session_id, memory_type, event, import
 const LOAD_PAGE = 2_000;
 const ID_CHUNK = 500;
 const BUILD_YIELD_EVERY = 8_192;
+/** Access-count updates per transaction: ~2 µs each, ~0.5 ms of loop time a slice. */
+export const ACCESS_SLICE_ROWS = 256;
+
 /** Unchanged sessions are still consolidated (for decay) every this many intervals. */
 const DECAY_ONLY_EVERY = 6;
 
@@ -522,6 +525,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async flushOnce(): Promise<void> {
+    let wrote = false;
     for (const sessionId of [...this.pendingAccess.keys()]) {
       // A consolidation moves counts between rows: its session's counts wait for the next flush.
       if (this.consolidating.has(sessionId)) continue;
@@ -533,11 +537,18 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
               const pending = this.pendingAccess.get(sessionId);
               if (!pending || pending.size === 0) return;
               this.pendingAccess.delete(sessionId);
-              try {
-                await this.db.write((tx) => applyAccessDeltas(tx, sessionId, pending), { label: 'memory.accessCounts' });
-              } catch (err) {
-                this.restoreAccess(sessionId, pending);
-                throw err;
+              const deltas = [...pending];
+              // Slices of ACCESS_SLICE_ROWS updates, one transaction each, the loop served between.
+              for (let i = 0; i < deltas.length; i += ACCESS_SLICE_ROWS) {
+                if (wrote) await yieldToLoop();
+                const slice = new Map(deltas.slice(i, i + ACCESS_SLICE_ROWS));
+                try {
+                  await this.db.write((tx) => applyAccessDeltas(tx, sessionId, slice), { label: 'memory.accessCounts' });
+                  wrote = true;
+                } catch (err) {
+                  this.restoreAccess(sessionId, new Map(deltas.slice(i)));
+                  throw err;
+                }
               }
             },
             { key: sessionId, mode: 'read' },

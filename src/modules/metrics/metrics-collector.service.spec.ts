@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { LockManager } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
-import { MetricsCollector, type MetricsCollectorOptions } from './metrics-collector.service';
+import { MetricsCollector, type MetricsCollectorOptions, RETENTION_DELETE_ROWS, ROWS_PER_TRANSACTION } from './metrics-collector.service';
 
 interface Row {
   name: string;
@@ -104,14 +104,14 @@ describe('MetricsCollector', () => {
     expect(c.summaryFor('burst')!.count).toBe(3000);
   });
 
-  it('closes a rollup per active series and persists them in batches of 500 rows per transaction', async () => {
+  it('closes a rollup per active series and persists them in slices of ROWS_PER_TRANSACTION rows', async () => {
     const c = make({ maxSeries: 5000 });
     for (let i = 0; i < 1200; i++) c.record('per_series', i, { n: i });
     for (const v of [4, 8, 15, 16, 23, 42]) c.record('decision.success', v, { strategy_id: 'farm-1', tier: 'ml' });
     const commits = db.service.counters.commits;
     await c.flush({ closePeriod: true });
-    // 1201 rows (+ the CPU sample when the test took over 100 ms): 3 transactions.
-    expect(db.service.counters.commits - commits).toBe(3);
+    // 1201 rows (+ the CPU sample when the test took over 100 ms), no more than a slice per transaction.
+    expect(db.service.counters.commits - commits).toBe(Math.ceil(rows().length / ROWS_PER_TRANSACTION));
     expect(rows('per_series')).toHaveLength(1200);
     const [r] = rows('decision.success');
     expect(r).toMatchObject({ labels: '{"strategy_id":"farm-1","tier":"ml"}', strategy_id: 'farm-1', sample_count: 6, value_sum: 108, value_min: 4, value_max: 42, p50: 15, p95: 42, p99: 42 });
@@ -180,6 +180,46 @@ describe('MetricsCollector', () => {
     c.record('new', 1);
     await c.flush({ closePeriod: true });
     expect(rows().map((r) => r.name)).toEqual(['new']);
+  });
+
+  it('writes rollups and deletes a backlog of expired ones in transactions of bounded size, serving the loop between', async () => {
+    const c = make({ retentionMs: 60_000 });
+    const old = Date.now() - 120_000;
+    const insert = db.connection.prepare(
+      `INSERT INTO metrics (name, labels, period_start, period_end, sample_count, value_sum, value_min, value_max, p50, p95, p99, created_at) VALUES ('old', '{}', ?, ?, 1, 1, 1, 1, 1, 1, 1, ?)`,
+    );
+    db.connection.transaction(() => {
+      for (let i = 0; i < RETENTION_DELETE_ROWS * 2 + 7; i++) insert.run(old, old - i, old);
+    })();
+    const series = ROWS_PER_TRANSACTION * 2 + 3;
+    for (let i = 0; i < series; i++) c.record(`s${i}`, i);
+    const perCommit: number[] = [];
+    const write = db.service.write.bind(db.service);
+    jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
+      write((tx) => {
+        let changed = 0;
+        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => {
+          const r = tx.run(sql, params);
+          changed += r.changes;
+          return r;
+        } });
+        perCommit.push(changed);
+        return result;
+      }, options),
+    );
+    let turns = 0;
+    const ticking = setInterval(() => turns++, 0);
+    try {
+      await c.flush({ closePeriod: true });
+    } finally {
+      clearInterval(ticking);
+    }
+    expect(rows().filter((r) => r.name === 'old')).toHaveLength(0);
+    expect(rows()).toHaveLength(series);
+    expect(perCommit.reduce((a, b) => a + b, 0)).toBe(series + RETENTION_DELETE_ROWS * 2 + 7);
+    expect(Math.max(...perCommit)).toBe(RETENTION_DELETE_ROWS);
+    expect(perCommit.slice(0, 3)).toEqual([ROWS_PER_TRANSACTION, ROWS_PER_TRANSACTION, 3]);
+    expect(turns).toBeGreaterThan(0);
   });
 
   it('strategySummary and aggregate answer from the window, per strategy and label subset', () => {
