@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -61,5 +62,46 @@ describe('DatabaseService.writeChunked', () => {
     await expect(db.service.writeChunked([], body)).resolves.toEqual({ written: 0 });
     expect(body).not.toHaveBeenCalled();
     expect(db.service.counters).toMatchObject({ commits: 0, rollbacks: 0 });
+  });
+});
+
+describe('DatabaseService.rehearse', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-rehearse-'));
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
+    db.connection.exec('CREATE TABLE interaction_history (id INTEGER PRIMARY KEY, player_id INTEGER NOT NULL)');
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs the body inside a transaction that is rolled back: statements run, nothing written, nothing counted', () => {
+    let seen = 0;
+    expect(
+      db.service.rehearse((tx) => {
+        tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]);
+        seen = tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM interaction_history')!.n;
+      }),
+    ).toBe(true);
+    expect(seen).toBe(1);
+    expect(db.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
+    expect(db.connection.inTransaction).toBe(false);
+    expect(db.service.counters).toMatchObject({ commits: 0, rollbacks: 0 });
+  });
+
+  it('gives up (false) rather than wait while another connection holds the write lock', () => {
+    const other = new Database(path.join(dir, 'db.sqlite'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      expect(db.service.rehearse((tx) => tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]))).toBe(false);
+      other.exec('ROLLBACK');
+    } finally {
+      other.close();
+    }
+    expect(db.connection.inTransaction).toBe(false);
   });
 });

@@ -187,7 +187,26 @@ export class DatabaseService {
     }
   }
 
-  private runOnce<T>(body: (tx: WriteTx) => T): T {
+  /**
+   * Runs `body` as a write transaction that is rolled back: its statements are prepared and run
+   * (plans, pages, the JIT of the code that builds them), nothing is written and nothing counted.
+   * For the warm-up before the engine serves. Synchronous, so no other transaction can
+   * interleave on the connection; a database busy with another process is not waited for
+   * beyond one short slice (false: the body did not run to its end).
+   */
+  rehearse(body: (tx: WriteTx) => unknown): boolean {
+    // Never inside another transaction (its rollback would be ours); cannot happen with sync bodies.
+    if (this.connection.inTransaction) return false;
+    try {
+      this.runOnce(body, false);
+      return true;
+    } catch (err) {
+      if (isBusy(err)) return false;
+      throw err;
+    }
+  }
+
+  private runOnce<T>(body: (tx: WriteTx) => T, commit = true): T {
     const db = this.connection;
     // Outside the try: a BEGIN that failed (busy) opened nothing to roll back.
     this.beginImmediate(db);
@@ -213,6 +232,10 @@ export class DatabaseService {
       if (result && typeof (result as { then?: unknown }).then === 'function') {
         throw new AsyncTransactionBodyError('A write transaction body must be synchronous');
       }
+      if (!commit) {
+        this.prepare('ROLLBACK').run();
+        return result;
+      }
       this.prepare('COMMIT').run();
       this.counters.commits += 1;
       return result;
@@ -225,7 +248,7 @@ export class DatabaseService {
           this.logger.error({ err: rollbackErr }, 'rollback failed');
         }
       }
-      this.counters.rollbacks += 1;
+      if (commit) this.counters.rollbacks += 1;
       throw err;
     }
   }
