@@ -106,6 +106,8 @@ export interface AppConfig {
   readonly pdcaLlmAcquireTimeoutMs: number;
   /** PDCA: bound on one LLM request (then the built-in planner answers). */
   readonly pdcaLlmTimeoutMs: number;
+  /** Boot: rounds of the hot path run on throwaway state before the engine listens (0: none). */
+  readonly warmupRounds: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -255,5 +257,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pdcaLlmMaxConnections: int(env, 'PDCA_LLM_MAX_CONNECTIONS', 2, 1, 64),
     pdcaLlmAcquireTimeoutMs: int(env, 'PDCA_LLM_ACQUIRE_TIMEOUT_MS', 1_000, 0, 60_000),
     pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
+    warmupRounds: int(env, 'WARMUP_ROUNDS', 2_000, 0, 100_000),
   });
 }

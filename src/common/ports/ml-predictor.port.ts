@@ -16,6 +16,8 @@ export interface MlPredictor {
   /** False while no valid model is loaded (the tier is skipped, health says degraded). */
   readonly available: boolean;
   predictState(state: Readonly<GameState>): Promise<MlPrediction>;
+  /** `predictState` counted nowhere (no inference counters, no lock): warm-up only. */
+  rehearse?(state: Readonly<GameState>): Promise<MlPrediction>;
   /** Feeds an action's outcome (from action feedback) to the training data; never blocks. */
   recordOutcome?(sample: { state: Readonly<GameState>; action_type: string; success: boolean; session_id: string }): void;
 }

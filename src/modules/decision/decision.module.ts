@@ -1,12 +1,18 @@
-import { Module } from '@nestjs/common';
+import { Inject, Module } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import { DatabaseService } from '../../common/database/database.service';
+import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
+import { WarmupService } from '../health/warmup.service';
 import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { CompatController } from './compat.controller';
 import { DecisionLogWriter } from './decision-log.writer';
 import { DecisionController } from './decision.controller';
 import { DecisionService } from './decision.service';
+import { warmDecisionPath } from './decision.warmup';
 import { PlannerService } from './planner.service';
 import { RuleSetService } from './rule-set.service';
 
@@ -17,7 +23,22 @@ import { RuleSetService } from './rule-set.service';
   exports: [DecisionService, DecisionLogWriter, PlannerService, RuleSetService],
 })
 export class DecisionModule {
-  constructor(health: HealthService, rules: RuleSetService) {
+  constructor(
+    health: HealthService,
+    rules: RuleSetService,
+    warmup: WarmupService,
+    db: DatabaseService,
+    @Inject(APP_CONFIG) config: AppConfig,
+    moduleRef: ModuleRef,
+  ) {
+    const ml = (): MlPredictor | null => {
+      try {
+        return moduleRef.get<MlPredictor>(ML_PREDICTOR, { strict: false });
+      } catch {
+        return null;
+      }
+    };
+    warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, db, ml }, ctx));
     const ok = { status: 'healthy' as const };
     health.registerDecisionEngine('reflex', () => ok);
     health.registerDecisionEngine('rule', () => ({ status: 'healthy', detail: `${rules.rules.rules.length} rules from ${rules.rules.source}` }));

@@ -4,6 +4,7 @@ import { HealthCheck, HealthCheckService, type HealthCheckResult, type HealthInd
 import type { FastifyReply } from 'fastify';
 import { Public, RawResponse } from '../../common/http/public.decorator';
 import { type EngineHealth, HealthService } from './health.service';
+import { WarmupService } from './warmup.service';
 
 @ApiTags('health')
 @Public()
@@ -14,6 +15,7 @@ export class HealthController {
     private readonly health: HealthService,
     private readonly terminus: HealthCheckService,
     private readonly indicator: HealthIndicatorService,
+    private readonly warmup: WarmupService,
   ) {}
 
   @Get(['api/v1/health', 'health'])
@@ -35,11 +37,11 @@ export class HealthController {
 
   @Get('health/ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers' })
+  @ApiOperation({ summary: 'Readiness: the database answers and the hot path is warm (warm-up done)' })
   @ApiResponse({ status: 503, description: 'not ready' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | unknown> {
     try {
-      return await this.terminus.check([() => this.databaseIndicator()]);
+      return await this.terminus.check([() => this.databaseIndicator(), () => this.warmupIndicator()]);
     } catch (err) {
       // Keep terminus' own body (it names the failing indicator) rather than the error envelope.
       if (err instanceof ServiceUnavailableException) {
@@ -48,6 +50,12 @@ export class HealthController {
       }
       throw err;
     }
+  }
+
+  private warmupIndicator(): HealthIndicatorResult {
+    const session = this.indicator.check('warmup');
+    const r = this.warmup.report();
+    return this.warmup.ready ? session.up({ rounds: r.rounds, duration_ms: r.duration_ms }) : session.down({ message: `warm-up ${r.status}` });
   }
 
   private databaseIndicator(): HealthIndicatorResult {

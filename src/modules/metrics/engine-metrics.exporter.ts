@@ -1,4 +1,4 @@
-import { Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { RequestStats } from '../../common/http/request-stats';
@@ -7,7 +7,9 @@ import { DECISION_TIERS } from '../decision/action';
 import { DecisionLogWriter } from '../decision/decision-log.writer';
 import { DecisionService } from '../decision/decision.service';
 import type { BucketHistogram } from './bucket-histogram';
-import { MetricsCollector } from './metrics-collector.service';
+import { METRICS_COLLECTOR_OPTIONS, MetricsCollector, type MetricsCollectorOptions } from './metrics-collector.service';
+import { registerMetricsWarmup } from './metrics.warmup';
+import { WarmupService } from '../health/warmup.service';
 import { MetricsService, SERIES } from './metrics.service';
 import { PromRegistry } from './prom-registry';
 
@@ -43,6 +45,8 @@ export class EngineMetricsExporter implements OnModuleInit {
     private readonly sessions: SessionSerializer,
     private readonly db: DatabaseService,
     private readonly requests: RequestStats,
+    @Inject(METRICS_COLLECTOR_OPTIONS) private readonly collectorOptions: MetricsCollectorOptions,
+    @Optional() @Inject(WarmupService) private readonly warmup: WarmupService | null = null,
   ) {}
 
   onModuleInit(): void {
@@ -53,6 +57,7 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.registerDatabase();
     this.registerCollector();
     this.registerEventLoop();
+    if (this.warmup) registerMetricsWarmup(this.warmup, this.collectorOptions, this.db, HTTP_BUCKETS_SECONDS);
   }
 
   /** One observation per finished request, whichever way it came in. */

@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { METRICS, type MetricsPort } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DecisionModule } from '../decision/decision.module';
+import { HealthModule } from '../health/health.module';
 import { DecisionOutcomeWriter } from './decision-outcome.writer';
 import { EngineMetricsExporter } from './engine-metrics.exporter';
 import { MetricsAuthGuard } from './metrics-auth.guard';
@@ -44,7 +45,7 @@ export function createMetricsPort(collector: MetricsCollector, prom: PromRegistr
  */
 @Global()
 @Module({
-  imports: [DecisionModule],
+  imports: [DecisionModule, HealthModule],
   controllers: [MetricsController, PrometheusController],
   providers: [
     { provide: METRICS_COLLECTOR_OPTIONS, useFactory: collectorOptions, inject: [APP_CONFIG] },

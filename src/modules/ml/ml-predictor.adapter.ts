@@ -18,6 +18,13 @@ export class MlPredictorAdapter implements MlPredictor {
     return { action_type: p.action_type, confidence: p.confidence, model_version: p.model_version };
   }
 
+  /** The same prediction, counted nowhere: the warm-up's (the ONNX session and the feature extraction). */
+  async rehearse(state: Readonly<GameState>): Promise<MlPrediction> {
+    const p = await this.ml.rehearsePredict(extractFeatures(state as unknown as GameStateLike));
+    if (!p) throw new Error('no model serves');
+    return { action_type: p.action_type, confidence: p.confidence, model_version: p.model_version };
+  }
+
   recordOutcome(sample: { state: Readonly<GameState>; action_type: string; success: boolean; session_id: string }): void {
     this.ml.recordOutcome({
       features: extractFeatures(sample.state as unknown as GameStateLike),

@@ -2,6 +2,8 @@ import { Inject, Module, Optional } from '@nestjs/common';
 import { METRICS, type MetricsPort, WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
 import { FlagsModule } from '../flags/flags.module';
 import { HealthModule } from '../health/health.module';
+import { WarmupService } from '../health/warmup.service';
+import { FEATURE_COUNT } from './ml.constants';
 import { ML_PREDICTOR } from '../../common/ports/ml-predictor.port';
 import { MlController } from './ml.controller';
 import { MlPredictorAdapter } from './ml-predictor.adapter';
@@ -31,7 +33,15 @@ import { TrainingDataService } from './training-data.service';
 })
 export class MlModule {
   /** Model version, inferences and dropped training samples on GET /metrics, when metrics are loaded. */
-  constructor(ml: MlService, @Optional() @Inject(METRICS) metrics: MetricsPort | null) {
+  constructor(ml: MlService, warmup: WarmupService, @Optional() @Inject(METRICS) metrics: MetricsPort | null) {
+    // ONNX allocates on its first runs: run the active model before the first bot needs it (uncounted).
+    warmup.register('ml model', async ({ rounds }) => {
+      const features = new Array<number>(FEATURE_COUNT).fill(0);
+      for (let i = 0; i < Math.min(rounds, 200); i++) {
+        features[i % FEATURE_COUNT] = (i % 10) / 10;
+        if (!(await ml.rehearsePredict(features))) return;
+      }
+    });
     if (!metrics) return;
     metrics.registerGauge(WELL_KNOWN_METRICS.modelVersion, 'Version of the active ONNX model (absent when none)', () => ml.modelVersion);
     metrics.registerCounter(WELL_KNOWN_METRICS.inferences, 'Model inferences since start', () => ml.status().total_inferences);

@@ -89,6 +89,12 @@ export class MlService implements OnModuleInit, OnApplicationBootstrap {
     return toPrediction(probabilities, version);
   }
 
+  /** Like `predict`, not counted and without the MODEL lock (warm-up only); undefined when no model serves. */
+  async rehearsePredict(features: Float32Array | readonly number[]): Promise<Prediction | undefined> {
+    const r = await this.models.rehearse(toFeatureRow(features), 1);
+    return r && toPrediction(r.probabilities, r.version);
+  }
+
   /** Prediction from the session's current game state; 404 NOT_FOUND for an unknown session. */
   async predictForSession(sessionId: string, now = Date.now()): Promise<Prediction & { features: number[] }> {
     const state = this.reader?.current(sessionId);

@@ -176,6 +176,17 @@ export class ModelManager implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
+  /**
+   * The active model run on `features` without counting it or taking the MODEL lock: for the
+   * warm-up before the engine serves (ONNX allocates on its first runs), when no promotion can
+   * be running. Undefined when no model serves.
+   */
+  async rehearse(features: Float32Array, rows = 1): Promise<InferenceResult | undefined> {
+    const current = this.active;
+    if (!current) return undefined;
+    return { probabilities: await current.model.run(features, rows), version: current.version };
+  }
+
   /** Runs `rows` rows of features through the active model under the MODEL read lock. */
   infer(features: Float32Array, rows = 1): Promise<InferenceResult> {
     return withLock(

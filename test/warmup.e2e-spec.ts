@@ -1,0 +1,95 @@
+import { Injectable, Module } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import type { FastifyInstance } from 'fastify';
+import Database from 'better-sqlite3';
+import * as path from 'node:path';
+import { HealthModule } from '../src/modules/health/health.module';
+import { WarmupService } from '../src/modules/health/warmup.service';
+import { parsePrometheusText, promSum } from '../src/modules/metrics/prometheus-text.test-kit';
+import { request, spawnEngine, startEngine, tempDir } from './support/engine';
+import { pluginGameState } from './support/game-state';
+
+/** Asks for readiness, through the engine's own HTTP stack, while the warm-up is still running. */
+const duringWarmup: Array<{ status: number; body: unknown }> = [];
+
+@Injectable()
+class ReadinessProbe {
+  constructor(warmup: WarmupService, host: HttpAdapterHost) {
+    warmup.register('readiness probe', async () => {
+      const fastify = host.httpAdapter.getInstance<FastifyInstance>();
+      const res = await fastify.inject({ method: 'GET', url: '/health/ready' });
+      duringWarmup.push({ status: res.statusCode, body: res.json() });
+    });
+  }
+}
+
+@Module({ imports: [HealthModule], providers: [ReadinessProbe] })
+class ReadinessProbeModule {}
+
+const TABLES = ['player_sessions', 'game_state_snapshots', 'decision_log', 'training_data', 'memories', 'interaction_history'] as const;
+
+function counts(dataDir: string): Record<string, number> {
+  const db = new Database(path.join(dataDir, 'openkore-ai.db'), { readonly: true });
+  try {
+    return Object.fromEntries(TABLES.map((t) => [t, (db.prepare(`SELECT COUNT(*) AS n FROM ${t}`).get() as { n: number }).n]));
+  } finally {
+    db.close();
+  }
+}
+
+describe('cold start: readiness after the warm-up, and the warm-up leaves no trace', () => {
+  it('readiness is 503 while the hot path warms up and 200 once it is warm; the warm-up wrote and counted nothing', async () => {
+    const e = await startEngine({ WARMUP_ROUNDS: '300' }, { extraImports: [ReadinessProbeModule] });
+    try {
+      // Asked during the warm-up (the engine did not listen yet): not ready, and why.
+      expect(duringWarmup).toHaveLength(1);
+      expect(duringWarmup[0].status).toBe(503);
+      expect(duringWarmup[0].body).toMatchObject({ status: 'error', error: { warmup: { status: 'down' } } });
+
+      const ready = await request(`${e.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(ready.body.details.warmup).toMatchObject({ status: 'up', rounds: 300 });
+      const report = e.engine.app.get(WarmupService).report();
+      expect(report.steps.map((s) => s.name)).toEqual(expect.arrayContaining(['node http', 'decision path', 'ml model', 'metrics', 'readiness probe']));
+      expect(report.steps.filter((s) => s.error)).toEqual([]);
+
+      // Nothing of it is visible: no session, no decision, no request, no lock taken on the engine's own locks.
+      expect((await request(`${e.url}/api/v1/sessions`)).body.data).toEqual([]);
+      const metrics = (await request(`${e.url}/api/v1/metrics`)).body.data;
+      expect(metrics.decision_stats.total_decisions).toBe(0);
+      expect(Object.values(metrics.performance.response_time_window_ms).every((t) => (t as { count: number }).count === 0)).toBe(true);
+      const prom = parsePrometheusText(await (await fetch(`${e.url}/metrics`)).text());
+      expect(promSum(prom, 'openkore_decisions_total')).toBe(0);
+      expect(promSum(prom, 'openkore_http_request_duration_seconds', { route: '/api/v1/decide' }, 'openkore_http_request_duration_seconds_count')).toBe(0);
+      expect(promSum(prom, 'openkore_lock_acquisitions_total', { lock: 'state' })).toBe(0);
+      expect(promSum(prom, 'openkore_ml_inferences_total')).toBe(0);
+
+      // The first real tick is served as usual.
+      const tick = await request(`${e.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'FirstBot' }) } });
+      expect(tick.status).toBe(200);
+      expect((await request(`${e.url}/api/v1/metrics`)).body.data.decision_stats.total_decisions).toBe(1);
+    } finally {
+      await e.stop();
+    }
+    // After shutdown every background writer has drained: only the real tick's rows are there.
+    expect(counts(e.dataDir)).toMatchObject({ player_sessions: 1, game_state_snapshots: 1, decision_log: 1, training_data: 0 });
+  }, 60_000);
+
+  it('the built engine (default warm-up) is ready as soon as it listens; a herd of new characters each gets its own session at once, the rows follow', async () => {
+    const dataDir = tempDir();
+    // WARMUP_ROUNDS empty: the engine's default.
+    const engine = await spawnEngine({ DATA_DIR: dataDir, WARMUP_ROUNDS: '' });
+    try {
+      const ready = await request(`${engine.url}/health/ready`);
+      expect(ready.status).toBe(200);
+      expect(ready.body.details.warmup.status).toBe('up');
+      const herd = await Promise.all(Array.from({ length: 50 }, (_, i) => request(`${engine.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: `Herd${i}` }) } })));
+      expect(herd.every((r) => r.status === 200)).toBe(true);
+      // Every character got its own session at once (in memory); the rows follow in the background.
+      expect(new Set(herd.map((r) => r.body.session_id)).size).toBe(50);
+    } finally {
+      expect(await engine.kill('SIGTERM')).toBe(0);
+    }
+    expect(counts(dataDir)).toMatchObject({ player_sessions: 50, game_state_snapshots: 50, decision_log: 50 });
+  }, 90_000);
+});
