@@ -183,9 +183,9 @@ export class LatestWriter<K, T> extends SliceWriter<[K, T]> {
     return this.dirty.size;
   }
 
+  /** O(1): on the request path (every tick sets its session's row and snapshot). */
   set(key: K, value: T): void {
-    // Re-inserted at the end: keys are written in the order they last changed.
-    this.dirty.delete(key);
+    // A key already pending keeps its place (a delete + set would cost a rehash now and then).
     this.dirty.set(key, value);
   }
 
