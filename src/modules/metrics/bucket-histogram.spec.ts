@@ -52,6 +52,24 @@ describe('BucketHistogram', () => {
     expect(f.samples.find((s) => s.name === 'h_seconds_count')!.value).toBe(1);
   });
 
+  it('finds the same child again for no labels and for several, values that share prefixes staying apart', async () => {
+    const registry = new Registry();
+    const none = new BucketHistogram('n_seconds', 'n', [], BUCKETS, registry);
+    expect(none.labels()).toBe(none.labels());
+    const three = new BucketHistogram('t_seconds', 't', ['method', 'route', 'status'], BUCKETS, registry);
+    const a = three.labels('POST', '/a', '200');
+    expect(three.labels('POST', '/a', '200')).toBe(a);
+    const b = three.labels('POST', '/a', '2000');
+    const c = three.labels('POST', '/a2', '00');
+    expect(new Set([a, b, c]).size).toBe(3);
+    a.observe(1);
+    b.observe(1);
+    b.observe(1);
+    const f = parsePrometheusText(await registry.metrics()).get('t_seconds')!;
+    const count = (status: string, route = '/a') => f.samples.find((x) => x.name === 't_seconds_count' && x.labels.status === status && x.labels.route === route)!.value;
+    expect([count('200'), count('2000'), count('00', '/a2')]).toEqual([1, 2, 0]);
+  });
+
   it('refuses buckets it could not expose and label values of the wrong arity', () => {
     expect(() => new BucketHistogram('x', 'x', [], [1, 1], new Registry())).toThrow(RangeError);
     expect(() => new BucketHistogram('y', 'y', [], [Number.POSITIVE_INFINITY], new Registry())).toThrow(RangeError);

@@ -13,6 +13,8 @@ interface Series {
   readonly child: HistogramChild;
 }
 
+type LookupNode = Map<string, LookupNode | Series>;
+
 interface PromValue {
   labels: Record<string, string | number>;
   value: number;
@@ -33,6 +35,8 @@ export class BucketHistogram {
   readonly aggregator = 'sum';
   private readonly upperBounds: Float64Array;
   private readonly series = new Map<string, Series>();
+  /** label value → … → series (the last level holds the series). */
+  private readonly lookup: LookupNode = new Map();
 
   constructor(
     readonly name: string,
@@ -47,9 +51,22 @@ export class BucketHistogram {
     registry.registerMetric(this as never);
   }
 
-  /** The child for these label values (in `labelNames` order); the same object for the same values. */
+  /**
+   * The child for these label values (in `labelNames` order); the same object for the same values.
+   * Looked up through one Map per label value, so an observation per request builds no key string.
+   */
   labels(...values: string[]): HistogramChild {
     if (values.length !== this.labelNames.length) throw new RangeError(`Histogram ${this.name} takes ${this.labelNames.length} label values`);
+    // The series sits under the last value (under '' when there are no labels).
+    let node: LookupNode | undefined = this.lookup;
+    const last = values.length - 1;
+    for (let i = 0; i < last && node; i++) node = node.get(values[i]) as LookupNode | undefined;
+    const found = node?.get(last < 0 ? '' : values[last]);
+    if (found) return (found as Series).child;
+    return this.create(values);
+  }
+
+  private create(values: string[]): HistogramChild {
     const key = JSON.stringify(values);
     let series = this.series.get(key);
     if (!series) {
@@ -76,6 +93,14 @@ export class BucketHistogram {
       series = s;
       this.series.set(key, series);
     }
+    let node = this.lookup;
+    const last = values.length - 1;
+    for (let i = 0; i < last; i++) {
+      let next = node.get(values[i]) as LookupNode | undefined;
+      if (!next) node.set(values[i], (next = new Map()));
+      node = next;
+    }
+    node.set(last < 0 ? '' : values[last], series);
     return series.child;
   }
 
