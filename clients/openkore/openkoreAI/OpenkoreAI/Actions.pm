@@ -138,9 +138,9 @@ sub action_MOVE_TO {
 	my $here = OpenkoreAI::GameState::map_name();
 	if (defined $x && defined $y) {
 		my $elsewhere = defined $map && lc $map ne lc $here;
-		return { command => "move $x $y" . ($elsewhere ? " $map" : ''), kind => 'move', move => join(' ', $elsewhere ? $map : $here, $x, $y) };
+		return { command => "move $x $y" . ($elsewhere ? " $map" : ''), kind => 'move', move => { map => $elsewhere ? $map : $here, x => $x, y => $y } };
 	}
-	return { command => "move $map", kind => 'move', move => $map } if defined $map;
+	return { command => "move $map", kind => 'move', move => { map => $map } } if defined $map;
 	return fail('bad_params', 'MOVE_TO needs x and y, or a map');
 }
 

@@ -537,8 +537,7 @@ sub already_doing {
 			return 'already attacking it' if ref $args eq 'HASH' && defined $args->{ID} && $args->{ID} eq $plan->{target};
 		}
 	}
-	if ($kind eq 'move' && defined $self->{last_move} && $self->{last_move} eq $plan->{move}
-		&& eval { AI::inQueue('route', 'move', 'mapRoute') }) {
+	if ($kind eq 'move' && near($self->{last_move}, $plan->{move}) && eval { AI::inQueue('route', 'move', 'mapRoute') }) {
 		return 'already on the way';
 	}
 	return 'already sitting' if $kind eq 'sit' && $char->{sitting};
@@ -546,6 +545,15 @@ sub already_doing {
 	my $last = $self->{recent}{$sig};
 	return 'done moments ago' if defined $last && $now - $last < $self->seconds('repeat', 0, 600_000);
 	return;
+}
+
+# Two destinations a route need not be restarted for: the same map, at most 3 cells apart (a
+# flight recomputed from each step of the way lands next to the last one).
+sub near {
+	my ($was, $now) = @_;
+	return 0 unless ref $was eq 'HASH' && ref $now eq 'HASH' && lc $was->{map} eq lc $now->{map};
+	return 1 unless defined $was->{x} && defined $now->{x};
+	return abs($was->{x} - $now->{x}) <= 3 && abs($was->{y} - $now->{y}) <= 3;
 }
 
 sub perform {
@@ -586,7 +594,7 @@ sub perform {
 		$last->{result} = "failed: $plan->{fail}";
 		$self->{stats}{failed}++;
 		$self->say('debug', "$tier $type cannot be done: $plan->{message}");
-		$self->feedback($type, 0, $plan->{fail}, $plan->{message}, $deadline);
+		$self->feedback($type, 0, "$plan->{fail}: $plan->{message}", $plan->{message}, $deadline);
 		return;
 	}
 	my ($ok, $why) = $self->run_command($plan->{command});
@@ -595,7 +603,8 @@ sub perform {
 	$last->{result} = $ok ? 'done' : "failed: $why";
 	$self->{stats}{$ok ? 'executed' : 'failed'}++;
 	$self->say('debug', "$tier $type: $plan->{command}" . ($ok ? '' : " failed: $why"));
-	$self->feedback($type, $ok, $ok ? 'executed' : 'command_failed', $ok ? $plan->{command} : "$plan->{command}: $why", $deadline);
+	# The reason is what the engine shows (a macro execution's log), so it says what went wrong.
+	$self->feedback($type, $ok, $ok ? 'executed' : "command_failed: $why", $ok ? $plan->{command} : "$plan->{command}: $why", $deadline);
 	return;
 }
 
@@ -686,13 +695,15 @@ sub flush_feedback {
 # ------------------------------------------------------------------ between ticks
 
 # mainLoop_post: work that need not hold up a tick (acknowledgements left over, polling a plan,
-# memories), one call per loop iteration and never in the iteration that ran a tick.
+# memories), one call per loop iteration, and not in an iteration that ran a tick unless every
+# iteration does (a tick interval of 0) and it has waited a second.
 sub background {
 	my ($self) = @_;
-	return if delete $self->{ticked};
-	return unless $self->enabled && $self->{link} eq 'up' && defined $self->{session_id};
 	my $now = now();
+	return if delete $self->{ticked} && $now - ($self->{background_at} || 0) < 1;
+	return unless $self->enabled && $self->{link} eq 'up' && defined $self->{session_id};
 	return if $self->waiting($now);
+	$self->{background_at} = $now;
 	my $deadline = $now + $self->seconds('timeout', 50, 60_000);
 	if (@{$self->{feedback}}) {
 		$self->flush_feedback($deadline);
