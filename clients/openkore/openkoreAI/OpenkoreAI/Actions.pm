@@ -21,19 +21,22 @@ sub fail {
 	return { fail => $code, message => $message };
 }
 
+# Both return undef, not an empty list, for a missing or unusable value: they are called in
+# lists (f(id => int_param(...), name => name_param(...))) where an empty list would shift
+# the arguments that follow.
 sub int_param {
 	my ($v) = @_;
-	return unless defined $v && !ref $v && $v =~ /^\s*(\d{1,9})\s*$/;
+	return undef unless defined $v && !ref $v && $v =~ /^\s*(\d{1,9})\s*$/;    ## no critic (ProhibitExplicitReturnUndef)
 	return $1 + 0;
 }
 
 # A name to put inside a command: one line, no command separator.
 sub name_param {
 	my ($v) = @_;
-	return unless defined $v && !ref $v;
+	return undef unless defined $v && !ref $v;    ## no critic (ProhibitExplicitReturnUndef)
 	$v = "$v";
 	$v =~ s/^\s+|\s+$//g;
-	return if $v eq '' || $v =~ /[\x00-\x1f]|;;/;
+	return undef if $v eq '' || $v =~ /[\x00-\x1f]|;;/;    ## no critic (ProhibitExplicitReturnUndef)
 	return $v;
 }
 
@@ -134,7 +137,7 @@ sub action_MOVE_TO {
 	my ($p) = @_;
 	my ($x, $y) = (int_param($p->{x}), int_param($p->{y}));
 	my $map = name_param($p->{map});
-	return fail('bad_params', "map name '$map' is not one") if defined $map && $map !~ /^[\w@.\-]+$/;
+	return fail('bad_params', 'the map name is not one') if defined $p->{map} && !(defined $map && $map =~ /^[\w@.\-]+$/);
 	my $here = OpenkoreAI::GameState::map_name();
 	if (defined $x && defined $y) {
 		my $elsewhere = defined $map && lc $map ne lc $here;
