@@ -78,6 +78,8 @@ describe('the OpenKore plugin (Perl suite) against a real engine', () => {
     MACRO_DIR: macroDir,
     MACRO_DEBOUNCE_MS: '50',
     OPENKORE_AI_TOKEN: TOKEN,
+    // An idle bot must reach the strategic planner (202 and its task), whatever the model says.
+    ML_CONFIDENCE_PCT: '100',
   });
 
   async function startEngine(fresh: boolean): Promise<void> {

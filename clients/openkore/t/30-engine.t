@@ -8,6 +8,7 @@ use OAITest::Engine qw();
 use Globals;
 use Commands;
 use Log ();
+use Plugins;
 
 # Against the real engine: the handshake, a versioned state every tick, the engine's decisions
 # executed as console commands and fed back; a dying character heals, escapes or flees.
@@ -108,6 +109,45 @@ subtest 'with nothing at all it flees, away from the attacker' => sub {
 	is($plugin->{last}{type}, 'MOVE_TO', 'still fleeing, from one step further');
 	is(scalar(grep { /^move / } @Commands::ran), 1, 'the route already running is not restarted for a destination next to its own');
 	ok(!grep({ /^a / } @Commands::ran), 'never sent to attack while dying');
+	$world->unload_plugin;
+};
+
+subtest 'with nothing to do: 202 and its fallback, the task followed, the plan arriving with a later decision' => sub {
+	my ($world, $plugin) = bot();
+	$config{openkoreAI_tick} = 60_000;
+	$config{openkoreAI_poll} = 20;
+	Plugins::callHook('AI_pre', {});
+	is($plugin->{last}{tier}, 'fallback', 'the engine answered 202: its fallback action ran');
+	is($plugin->{last}{type}, 'NO_ACTION', '(nothing)');
+	my $task = $plugin->{task} && $plugin->{task}{id};
+	ok($task, 'the task is followed');
+	OAITest::Engine::wait_until(sub { Plugins::callHook('mainLoop_post'); !$plugin->{task} || $plugin->{task}{status} ne 'pending' }, 10, 0.01);
+	is($plugin->{task} && $plugin->{task}{status}, 'completed', 'polled: the plan is ready');
+	cmp_ok($plugin->{stats}{polls}, '>=', 1, 'GET /api/v1/action/:taskId');
+	is_deeply(\@Commands::ran, [], 'nothing run from the poll');
+	delete $plugin->{last_tick};
+	Plugins::callHook('AI_pre', {});
+	is($plugin->{last}{tier}, 'llm', 'the next decision is the plan');
+	is($plugin->{last}{type}, 'MOVE_TO', 'a move (exploring)');
+	like($Commands::ran[0] // '', qr/^move \d+ \d+$/, 'run once');
+	ok(!$plugin->{task}, 'the task is settled');
+	$world->unload_plugin;
+};
+
+subtest 'whatever OpenKore holds, the engine takes the state the plugin builds' => sub {
+	my ($world, $plugin) = bot(name => "\x{30ed}\x{30fc}$$" . ('x' x 80), lv => 0, hp => -5, hp_max => 0, x => 500_000, y => 3,
+		skills => { map { ("SK_$_" => { ID => $_, lv => 200, sp => 1e9 }) } 1 .. 300 });
+	$char->{statuses} = { map { ("S$_" x 40 => {}) } 1 .. 100 };
+	$char->{zeny} = 1e20;
+	$char->{party} = { users => { pack('V', 1) => { name => 'Pal', online => 1, hp => 'full' }, pack('V', 2) => { name => '' } } };
+	$world->add_monster(id => $_, name => 'M' x 70, x => 100 + $_ % 50, y => 100, attacking => $_ % 2) for 1 .. 300;
+	$world->add_player(id => 3_000_000 + $_, name => "P$_", x => 90, y => 90) for 1 .. 300;
+	$world->add_item(id => $_, name => 'I' x 90, amount => -3, type => 'weird type name that is long') for 1 .. 600;
+	$world->tick;
+	is($plugin->{stats}{rejected}, 0, 'not refused') or diag explain [grep { $_->{type} ne 'debug' } @Log::lines];
+	is($plugin->{stats}{ticks}, 1, 'applied');
+	my $stored = api(GET => "/api/v1/state/$plugin->{session_id}")->{data}{state};
+	is($stored->{character}{name}, substr($char->{name}, 0, 64), 'the name as OpenKore has it (cut to 64), UTF-8 intact');
 	$world->unload_plugin;
 };
 
