@@ -206,6 +206,17 @@ subtest 'a wrong token: one clear line, no crash, OpenKore\'s own AI; a new toke
 	$world->unload_plugin;
 };
 
+subtest 'a handshake the engine refuses: one line, and the plugin waits before asking again' => sub {
+	my $server = OAITest::FakeEngine->start(fault => sub { $_[0]{path} eq '/api/v1/handshake' ? OAITest::FakeEngine::error(400, 'INVALID_REQUEST') : undef });
+	my ($world, $plugin) = world_with($server, openkoreAI_retry => 60_000, openkoreAI_retryMax => 60_000);
+	$world->tick for 1 .. 5;
+	is(scalar $server->requests, 1, 'asked once');
+	is(scalar Log::matching(qr/the engine refused the handshake \(400 INVALID_REQUEST/, 'error'), 1, 'one line');
+	is($plugin->{stats}{rejected}, 1, 'counted as refused');
+	is_deeply(\@OAITest::World::died, [], 'no hook died');
+	$world->unload_plugin;
+};
+
 subtest '429: the plugin pauses for Retry-After and says so once' => sub {
 	my $server = OAITest::FakeEngine->start(fault => sub {
 		my ($req) = @_;

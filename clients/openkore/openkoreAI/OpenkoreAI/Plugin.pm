@@ -425,6 +425,8 @@ sub ensure_session {
 		$r = { kind => 'malformed', status => $r->{status}, error => "$r->{status} without a session_id" };
 	}
 	$self->on_failure($r, 'handshake');
+	# Refused as sent (a 4xx): asking again every tick would not change the answer.
+	$self->schedule_retry if $r->{kind} eq 'error' && $r->{status} >= 400 && $r->{status} < 500 && $r->{status} != 401 && $r->{status} != 429;
 	return 0;
 }
 
