@@ -23,7 +23,8 @@ for my $case (['a wrong token', 'not-the-engine-token'], ['no token', '']) {
 		$config{attackAuto} = 2;
 		my $plugin = $world->load_plugin(openkoreAI_url => OAITest::Engine::url(), openkoreAI_token => $token,
 			openkoreAI_tick => 0, openkoreAI_retry => 10, openkoreAI_retryMax => 20);
-		OAITest::Engine::wait_until(sub { $world->tick; 0 }, 0.3, 0.005);
+		OAITest::Engine::wait_until(sub { $world->tick; $plugin->{stats}{calls} >= 3 }, 20, 0.005);
+		cmp_ok($plugin->{stats}{calls}, '>=', 3, 'tried again and again');
 		is($plugin->{link}, 'token_refused', 'the engine refused it');
 		cmp_ok($plugin->{stats}{handshakes} + $plugin->{stats}{ticks}, '==', 0, 'no session, no update');
 		my @lines = Log::matching(qr/refused the token/, 'error');

@@ -70,7 +70,7 @@ sub new {
 		failures     => 0,
 		losses       => 0,
 		next_try     => 0,
-		stats        => { map { $_ => 0 } qw(ticks posts conflicts handshakes session_losses executed skipped failed
+		stats        => { map { $_ => 0 } qw(calls ticks posts conflicts handshakes session_losses executed skipped failed
 			timeouts outages errors rejected server_errors feedback_sent feedback_dropped memories_sent memories_dropped polls) },
 	}, $class;
 }
@@ -219,6 +219,7 @@ sub waiting {
 sub call {
 	my ($self, $method, $path, $body, $deadline) = @_;
 	return { kind => 'skipped' } if $self->waiting || $deadline - now() < MIN_CALL;
+	$self->{stats}{calls}++;
 	my $r = $self->{engine}->call($method, $path, $body, url => $self->url, token => $self->token, deadline => $deadline);
 	$self->{stats}{timeouts}++ if $r->{timeout};
 	return $r;
