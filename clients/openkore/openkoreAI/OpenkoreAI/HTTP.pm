@@ -64,8 +64,8 @@ sub request {
 	my $deadline = defined $opts{deadline} ? $opts{deadline} : Time::HiRes::time() + 5;
 	my $key = "$host:$port";
 	# Writing to a connection the server closed raises SIGPIPE, whose default action ends the
-	# process: the write must fail with EPIPE instead.
-	local $SIG{PIPE} = 'IGNORE';
+	# process: the write must fail with EPIPE instead. (Windows has no SIGPIPE.)
+	local $SIG{PIPE} = 'IGNORE' if exists $SIG{PIPE};
 
 	my $reused = 0;
 	if ($self->{sock} && $self->{key} eq $key && $self->_idle_connection_usable) {

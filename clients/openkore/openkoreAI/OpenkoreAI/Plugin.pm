@@ -462,8 +462,9 @@ sub send_state {
 	for my $attempt (1 .. 3) {
 		my %body = (session_id => $self->{session_id}, game_state => $state);
 		$body{expected_version} = $self->{version} + 0 if defined $self->{version};
-		$self->{stats}{posts}++;
 		my $r = $self->call(POST => '/api/v1/state', \%body, $deadline);
+		return if $r->{kind} eq 'skipped';
+		$self->{stats}{posts}++;
 		return $self->on_decision($r, $deadline) if $r->{kind} eq 'ok';
 		if ($r->{kind} eq 'error' && $r->{code} eq 'VERSION_CONFLICT'
 			&& defined $r->{details}{current_version} && $r->{details}{current_version} =~ /^\d+$/) {
