@@ -20,8 +20,16 @@ interface ProveResult {
 }
 
 const running = new Set<ChildProcess>();
+/** Kills prove and whatever it started (the farm's bots): its whole process group. */
+function killGroup(child: ChildProcess): void {
+  try {
+    if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  } catch {
+    /* already gone */
+  }
+}
 process.once('exit', () => {
-  for (const child of running) if (child.pid) process.kill(-child.pid, 'SIGKILL');
+  for (const child of running) killGroup(child);
 });
 
 /** Runs prove in the plugin's folder; its whole process group is killed if it outlives the bound. */
@@ -34,7 +42,7 @@ function prove(args: string[], env: Record<string, string>, timeoutMs: number): 
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const timer = setTimeout(() => {
       output += `\n[prove killed after ${timeoutMs} ms]\n`;
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+      killGroup(child);
     }, timeoutMs);
     child.once('error', (err) => {
       clearTimeout(timer);
@@ -90,9 +98,9 @@ describe('the OpenKore plugin (Perl suite) against a real engine', () => {
   }
 
   async function stopEngine(): Promise<void> {
-    const running = engine;
+    const current = engine;
     engine = undefined;
-    if (running) await running.kill('SIGTERM');
+    if (current) await current.kill('SIGTERM');
   }
 
   // Engine control for the Perl tests: one operation at a time.
