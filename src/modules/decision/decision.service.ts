@@ -25,6 +25,16 @@ export interface Decision {
   pending?: PlannerTask;
 }
 
+/** What a session was last told to do (the operator console's bots table). */
+export interface LastDecision {
+  decision_tier: DecisionTier;
+  action_type: string;
+  reason: string;
+  processing_time_ms: number;
+  /** Epoch ms. */
+  at: number;
+}
+
 export interface DecisionStats {
   total_decisions: number;
   reflex_decisions: number;
@@ -52,6 +62,7 @@ export class DecisionService implements OnModuleInit {
   private readonly queues = new Map<string, ActionQueue>();
   private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
   private readonly feedback = new Map<string, { success: number; failure: number }>();
+  private readonly last = new Map<string, LastDecision>();
   private readonly deliveredListeners: DeliveredListener[] = [];
   private readonly feedbackListeners: FeedbackListener[] = [];
   /** Per-tier processing-time series, bound once (the metrics module is optional). */
@@ -73,6 +84,7 @@ export class DecisionService implements OnModuleInit {
     }
     sessions.onSessionExpired((id) => {
       this.queues.delete(id);
+      this.last.delete(id);
       this.planner.forgetSession(id);
     });
   }
@@ -175,6 +187,8 @@ export class DecisionService implements OnModuleInit {
     const processing = Math.round((performance.now() - started) * 1000) / 1000;
     this.counts[decisionTier]++;
     this.tierSeries[decisionTier]?.record(processing);
+    const at = Date.now();
+    this.last.set(snapshot.sessionId, { decision_tier: decisionTier, action_type: action.type, reason: action.reason, processing_time_ms: processing, at });
     this.log.push({
       session_id: snapshot.sessionId,
       decision_tier: decisionTier,
@@ -182,7 +196,7 @@ export class DecisionService implements OnModuleInit {
       reason: action.reason,
       state_version: snapshot.version,
       processing_time_ms: processing,
-      created_at: Date.now(),
+      created_at: at,
     });
     return { decision_tier: decisionTier, action, processing_time_ms: processing, tier_timings_us: timings, state_version: snapshot.version, pending };
   }
@@ -197,6 +211,16 @@ export class DecisionService implements OnModuleInit {
       llm_decisions: this.counts.llm,
       pending_plans: this.planner.pendingCount,
     };
+  }
+
+  /** The last decision given to a session, while the session is active. */
+  lastDecision(sessionId: string): LastDecision | undefined {
+    return this.last.get(sessionId);
+  }
+
+  /** Actions waiting in a session's queue (0 when it has none). */
+  queueDepth(sessionId: string): number {
+    return this.queues.get(sessionId)?.size ?? 0;
   }
 
   /** Outcome of an action the bot executed: counted per action type, fed to training. */
