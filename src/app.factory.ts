@@ -1,14 +1,14 @@
 import { Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
 import { ServiceUnavailableError } from './common/errors/app.error';
-import { assertBearer, digest } from './common/http/auth.guard';
+import { digest } from './common/http/auth.guard';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { installLeanRoutes } from './common/http/lean-route';
@@ -37,6 +37,36 @@ export interface Engine {
 function isHealthPath(url: string): boolean {
   return url === '/health' || url.startsWith('/health/') || url.startsWith('/health?') || url.startsWith('/api/v1/health');
 }
+
+const BEARER = 'bearer';
+
+/**
+ * Every operation but health declares the bearer scheme, so Swagger UI sends the token it was
+ * given (Authorize) with each "Try it out" — also for controllers that do not say so themselves.
+ */
+export function applyBearerSecurity(document: OpenAPIObject): OpenAPIObject {
+  for (const [route, item] of Object.entries(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.security = isHealthPath(route) ? [] : [{ [BEARER]: [] }];
+    }
+  }
+  return document;
+}
+
+/**
+ * Swagger UI keeps an authorization it should persist in localStorage (every tab, after the
+ * browser closes); this moves that one key to sessionStorage: the token lasts for the tab.
+ * Runs before the UI starts (its init runs on window load).
+ */
+const TAB_SCOPED_AUTHORIZATION = `(function () {
+  var proto = Storage.prototype, get = proto.getItem, set = proto.setItem, remove = proto.removeItem;
+  function target(store, key) { return store === window.localStorage && key === 'authorized' ? window.sessionStorage : store; }
+  proto.getItem = function (key) { return get.call(target(this, key), key); };
+  proto.setItem = function (key, value) { return set.call(target(this, key), key, value); };
+  proto.removeItem = function (key) { return remove.call(target(this, key), key); };
+})();`;
 
 export interface EngineOptions {
   /** Runs before the app is initialised: tests add routes to the Fastify instance here. */
@@ -87,11 +117,9 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;
-      if (!isHealthPath(url)) {
-        limiter.take(request.ip);
-        // Swagger's routes are not Nest controllers, so the guard does not see them.
-        if (tokenDigest && url.startsWith('/docs')) assertBearer(request.headers.authorization, tokenDigest);
-      }
+      // /docs and its document need no token (a browser cannot send one when it navigates; they
+      // hold no data): the data routes the UI calls do.
+      if (!isHealthPath(url)) limiter.take(request.ip);
       done();
     } catch (err) {
       done(err as Error);
@@ -111,10 +139,15 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
           '{status:"error", error:{code, message, details}, metadata:{timestamp, request_id}}.',
       )
       .setVersion(SERVER_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' }, BEARER)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, applyBearerSecurity(document), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: `${SERVER_NAME} API`,
+    customJsStr: TAB_SCOPED_AUTHORIZATION,
+    swaggerOptions: { persistAuthorization: true },
+  });
   options.beforeInit?.(app);
   let leanRoutes: ReturnType<typeof installLeanRoutes>;
   try {
