@@ -20,6 +20,7 @@ import { AccessLogController } from './common/logging/access-log.controller';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
+import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -117,8 +118,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;
-      // /docs and its document need no token (a browser cannot send one when it navigates; they
-      // hold no data): the data routes the UI calls do.
+      // /docs, its document and the console's static files need no token (a browser cannot send
+      // one when it navigates; they hold no data): the data routes they call do.
       if (!isHealthPath(url)) limiter.take(request.ip);
       done();
     } catch (err) {
@@ -148,6 +149,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     customJsStr: TAB_SCOPED_AUTHORIZATION,
     swaggerOptions: { persistAuthorization: true },
   });
+  registerConsoleAssets(fastify);
   options.beforeInit?.(app);
   let leanRoutes: ReturnType<typeof installLeanRoutes>;
   try {
@@ -175,6 +177,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   let shutdownPromise: Promise<void> | undefined;
 
   const serializer = app.get(SessionSerializer);
+  const consoles = app.get(ConsoleService);
   const waitForInFlight = async (deadline: number): Promise<void> => {
     // Requests finish on their own; this only bounds how long shutdown lets them. A request whose
     // client left is no longer in flight, but its handler may still run in its session turn.
@@ -211,6 +214,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         draining = true;
         const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
         const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        // An event stream never finishes by itself: end them so the drain waits only for real requests.
+        consoles.closeStreams();
         await waitForInFlight(Date.now() + config.shutdownTimeoutMs);
         if (stats.inFlight > 0 || serializer.inFlight > 0) {
           logger.warn({ in_flight: stats.inFlight, session_turns: serializer.inFlight }, 'shutdown timeout: closing remaining connections');

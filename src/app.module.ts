@@ -13,6 +13,7 @@ import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
+import { ConsoleModule } from './modules/console';
 import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { StateModule } from './modules/state/state.module';
@@ -59,6 +60,7 @@ export class AppModule {
         MetricsModule,
         MacroModule,
         PdcaModule,
+        ConsoleModule,
         ...extraImports,
       ],
       providers: [

@@ -18,6 +18,8 @@ describe('loadConfig', () => {
     ['LOCK_ORDER_MODE', 'panic'],
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
+    ['CONSOLE_MAX_STREAMS', '-1'],
+    ['CONSOLE_INTERVAL_MS', '100'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -37,6 +39,11 @@ describe('loadConfig', () => {
     expect(loadConfig({}).lockOrderMode).toBe('throw');
     expect(loadConfig({ NODE_ENV: 'production' }).lockOrderMode).toBe('log');
     expect(loadConfig({ NODE_ENV: 'production', LOCK_ORDER_MODE: 'throw' }).lockOrderMode).toBe('throw');
+  });
+
+  it('bounds the console streams and their update interval', () => {
+    expect(loadConfig({})).toMatchObject({ consoleMaxStreams: 8, consoleIntervalMs: 2000 });
+    expect(loadConfig({ CONSOLE_MAX_STREAMS: '0', CONSOLE_INTERVAL_MS: '250' })).toMatchObject({ consoleMaxStreams: 0, consoleIntervalMs: 250 });
   });
 
   it('knows loopback addresses', () => {

@@ -106,6 +106,10 @@ export interface AppConfig {
   readonly pdcaLlmAcquireTimeoutMs: number;
   /** PDCA: bound on one LLM request (then the built-in planner answers). */
   readonly pdcaLlmTimeoutMs: number;
+  /** Console: event streams open at once (one per open console page); 0: the page polls instead. */
+  readonly consoleMaxStreams: number;
+  /** Console: how often the decision charts are sampled and the open consoles are updated. */
+  readonly consoleIntervalMs: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -255,5 +259,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pdcaLlmMaxConnections: int(env, 'PDCA_LLM_MAX_CONNECTIONS', 2, 1, 64),
     pdcaLlmAcquireTimeoutMs: int(env, 'PDCA_LLM_ACQUIRE_TIMEOUT_MS', 1_000, 0, 60_000),
     pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
+    consoleMaxStreams: int(env, 'CONSOLE_MAX_STREAMS', 8, 0, 1_000),
+    consoleIntervalMs: int(env, 'CONSOLE_INTERVAL_MS', 2_000, 250, 60_000),
   });
 }
