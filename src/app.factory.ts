@@ -39,6 +39,11 @@ function isHealthPath(url: string): boolean {
   return url === '/health' || url.startsWith('/health/') || url.startsWith('/health?') || url.startsWith('/api/v1/health');
 }
 
+/** A console's event stream lasts as long as the page stays open: its duration is no response time. */
+function isEventStream(res: http.ServerResponse): boolean {
+  return String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+}
+
 const BEARER = 'bearer';
 
 /**
@@ -114,7 +119,11 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('x-request-id', request.id);
     stats.started();
-    onResponseDone(request.raw, reply.raw, () => stats.finished(request.method, request.routeOptions.url, finalStatus(reply.raw), reply.elapsedTime));
+    onResponseDone(request.raw, reply.raw, () => {
+      const status = finalStatus(reply.raw);
+      if (isEventStream(reply.raw)) stats.finishedUntimed(status);
+      else stats.finished(request.method, request.routeOptions.url, status, reply.elapsedTime);
+    });
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;

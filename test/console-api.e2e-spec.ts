@@ -162,6 +162,25 @@ describe('console data routes', () => {
     }
   });
 
+  it("stream: an ended stream leaves no request in flight, and its duration is not taken for a response time", async () => {
+    expect((await request(`${e.url}/api/v1/console/summary`, { headers: auth })).status).toBe(200);
+    const s = await openStream(e.url);
+    await until(() => s.events.length >= 3, 'a few updates');
+    await s.close();
+    await untilValue(
+      async () => (await request(`${e.url}/api/v1/health`)).body.performance.in_flight,
+      (n) => n === 1, // this health request itself
+      'the stream no longer in flight',
+    );
+    const prom = await fetch(`${e.url}/metrics`, { headers: auth });
+    const text = await prom.text();
+    expect(text).toContain('openkore_http_request_duration_seconds_count{method="GET",route="/api/v1/console/summary"');
+    // Refusals of the route (401, 409) are ordinary requests; a stream that ran (200, or 499 once
+    // its client left) has no observation.
+    const streamStatuses = [...text.matchAll(/route="\/api\/v1\/console\/stream",status="(\d+)"/g)].map((m) => m[1]);
+    expect(streamStatuses.filter((st) => st !== '401' && st !== '409')).toEqual([]);
+  });
+
   it('stream: bounded by CONSOLE_MAX_STREAMS (409 BUSY, the page polls); a closed one frees its slot', async () => {
     const first = await openStream(e.url);
     const second = await openStream(e.url);

@@ -174,7 +174,12 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
   /** A new stream: the history and a summary at once, then a summary every interval. */
   openStream(): ConsoleStream {
     const stream = this.hub.open();
-    this.hub.send(stream, 'hello', JSON.stringify({ summary: this.summary(), history: this.history.points() }));
+    try {
+      this.hub.send(stream, 'hello', JSON.stringify({ summary: this.summary(), history: this.history.points() }));
+    } catch (err) {
+      stream.end(); // the request fails: its slot must not stay taken
+      throw err;
+    }
     return stream;
   }
 
