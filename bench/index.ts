@@ -11,6 +11,7 @@ const SUITES: Suite[] = [
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
   { name: 'memory', load: async () => (await import('./memory.bench')).runMemoryBench },
+  { name: 'console', load: async () => (await import('./console.bench')).runConsoleBench },
 ];
 
 async function main(): Promise<void> {
