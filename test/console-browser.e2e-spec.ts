@@ -258,3 +258,21 @@ describe('the console across an engine restart', () => {
     }
   });
 });
+
+describe('the console of an engine without a token', () => {
+  it('opens at once, without asking for one', async () => {
+    const e = await startEngine({ CONSOLE_INTERVAL_MS: '500' });
+    const chromium = await launchBrowser();
+    try {
+      const page = await chromium.browser.newPage();
+      await page.goto(`${e.url}/console`, { waitUntil: 'load' });
+      await page.waitForSelector('#conn[data-state="live"]');
+      expect(await page.$eval('#login', (m) => (m as unknown as { hidden: boolean }).hidden)).toBe(true);
+      expect(await page.$eval('#forget-token', (m) => (m as unknown as { hidden: boolean }).hidden)).toBe(true);
+      expect(await page.$$eval('#locks-table tbody tr', (trs) => trs.length)).toBeGreaterThanOrEqual(Object.values(LockName).length);
+    } finally {
+      await chromium.close();
+      await e.stop();
+    }
+  });
+});
