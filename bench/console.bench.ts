@@ -62,11 +62,14 @@ async function measure(server: Server, seconds: number): Promise<number> {
 
 async function withEngine<T>(env: Record<string, string>, cpus: string | undefined, fn: (server: Server) => Promise<T>): Promise<T> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-console-'));
-  const server = await startEngine({ OPENKORE_AI_TOKEN: TOKEN, DATA_DIR: dir, MACRO_DIR: path.join(dir, 'macros'), ...env }, cpus);
   try {
-    return await fn(server);
+    const server = await startEngine({ OPENKORE_AI_TOKEN: TOKEN, DATA_DIR: dir, MACRO_DIR: path.join(dir, 'macros'), ...env }, cpus);
+    try {
+      return await fn(server);
+    } finally {
+      await stopProcess(server.proc);
+    }
   } finally {
-    await stopProcess(server.proc);
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
