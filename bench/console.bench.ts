@@ -77,12 +77,15 @@ async function withEngine<T>(env: Record<string, string>, cpus: string | undefin
 async function withBrowser<T>(fn: (browser: Browser) => Promise<T>): Promise<T> {
   if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium, or set CHROMIUM_PATH`);
   const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-chromium-'));
-  const browser = await launch(profile);
   try {
-    return await fn(browser);
+    const browser = await launch(profile);
+    try {
+      return await fn(browser);
+    } finally {
+      await browser.close().catch(() => undefined);
+      browser.process()?.kill('SIGKILL');
+    }
   } finally {
-    await browser.close().catch(() => undefined);
-    browser.process()?.kill('SIGKILL');
     fs.rmSync(profile, { recursive: true, force: true });
   }
 }
