@@ -18,7 +18,7 @@ import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { StateModule } from './modules/state/state.module';
 import { HealthModule } from './modules/health/health.module';
-import { MacroModule } from './modules/macro/macro.module';
+import { MacroModule } from './modules/macro';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { MemoryModule } from './modules/memory/memory.module';
 import { MlModule } from './modules/ml/ml.module';

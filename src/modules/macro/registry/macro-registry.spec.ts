@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLockManager, heldLocks, LockName, type LockManager, withLock } from '../../common/concurrency';
-import { MacroLocks } from './macro-locks';
+import { createLockManager, detached, heldLocks, LockName, type LockManager, withLock } from '../../../common/concurrency';
+import { MacroLocks } from '../macro-locks';
+import { MemoryMacroVersionStore } from '../macro-version.store';
+import { MacroRetiredError } from '../macro.errors';
 import { MacroRegistry } from './macro-registry';
-import { MemoryMacroVersionStore } from './macro-version.store';
-import { MacroRetiredError } from './macro.errors';
 
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -42,7 +42,7 @@ describe('MacroRegistry (real files, real locks)', () => {
 
   it('loads every file, counts versions per block, and keeps unchanged blocks at their version', async () => {
     write('a.txt', macro('one', 'log 1') + macro('two', 'log 2'));
-    write('sub/b.txt', 'automacro auto {\n    hp < 10%\n    call one\n}\n');
+    write('sub/b.txt', 'automacro auto {\n    CurrentHP < 10%\n    call one\n}\n');
     const outcomes = await registry.syncAll();
     expect(outcomes.map((o) => [o.file, o.status])).toEqual([
       ['a.txt', 'loaded'],
@@ -77,10 +77,16 @@ describe('MacroRegistry (real files, real locks)', () => {
     write('a.txt', 'macro m {\n    log bad\n    doo sit\n');
     const outcome = await registry.schedule('a.txt');
     expect(outcome.status).toBe('rejected');
-    expect(outcome.rejection?.errors.map((e) => `${e.code}@${e.line}`)).toEqual(['UNBALANCED_BRACES@1', 'UNKNOWN_KEYWORD@3']);
+    // eventMacro refuses a file whose block is never closed (and looks no further).
+    expect(outcome.rejection?.errors.map((e) => `${e.code}@${e.line}`)).toEqual(['UNBALANCED_BRACES@1']);
     expect(registry.catalog.macros.get('m')).toMatchObject({ version: 1, content: expect.stringContaining('log good') });
     expect(registry.lastRejection('macro', 'm')).toMatchObject({ code: 'VALIDATION', file: 'a.txt' });
-    expect(registry.currentErrors('macro', 'm')?.errors).toHaveLength(2);
+    expect(registry.currentErrors('macro', 'm')?.errors).toHaveLength(1);
+    // An unknown condition key makes eventMacro's loader die: refused too, at its line.
+    write('a.txt', `${macro('m', 'log good')}automacro a {\n    hp < 10%\n    call m\n}\n`);
+    const unknown = await registry.schedule('a.txt');
+    expect(unknown.rejection?.errors.map((e) => `${e.code}@${e.line}`)).toEqual(['UNKNOWN_CONDITION@5']);
+    expect(registry.catalog.automacros.size).toBe(0);
   });
 
   it('a reload waits for the running execution, then swaps; executions that start meanwhile get the new version', async () => {
@@ -167,30 +173,47 @@ describe('MacroRegistry (real files, real locks)', () => {
     expect(registry.catalog.macros.has('m')).toBe(false);
   });
 
-  it('refuses a duplicate name from another file, and loads it once the other file gives the name up', async () => {
+  it('a name another file already serves stays with it: the later block is ignored, the rest of its file loads, and it loads once the name is free', async () => {
     write('a.txt', macro('shared', 'log a'));
     write('b.txt', macro('shared', 'log b') + macro('onlyB', 'log b'));
     await registry.syncAll();
     expect(registry.catalog.macros.get('shared')?.file).toBe('a.txt');
-    expect(registry.catalog.macros.has('onlyB')).toBe(false);
-    expect(registry.rejectedOnly().map((r) => r.name).sort()).toEqual(['onlyB']);
+    expect(registry.catalog.macros.get('onlyB')?.file).toBe('b.txt');
+    const b = () => registry.fileRecords().find((r) => r.file === 'b.txt')!;
+    expect(b().blocks.map((x) => `${x.name}:${x.status}`)).toEqual(['shared:ignored', 'onlyB:loaded']);
+    expect(b().warnings).toEqual([expect.objectContaining({ code: 'DUPLICATE_NAME', effect: 'block_ignored', line: 1, file: 'a.txt' })]);
 
     write('a.txt', macro('other', 'log a'));
     await registry.schedule('a.txt');
     await registry.whenIdle();
     expect(registry.catalog.macros.get('shared')?.file).toBe('b.txt');
-    expect(registry.catalog.macros.has('onlyB')).toBe(true);
+    expect(b().warnings).toEqual([]);
   });
 
-  it('refuses an edit that removes a macro another file still calls', async () => {
+  it('judges the folder as one file: a call into another file resolves there, and a call left dangling is a warning on the caller', async () => {
     write('a.txt', macro('callee', 'log x'));
-    write('b.txt', macro('caller', 'call callee'));
+    write('b.txt', `${macro('caller', 'call callee')}automacro auto {\n    BaseLevel > 1\n    call callee\n}\n`);
     await registry.syncAll();
+    const b = () => registry.fileRecords().find((r) => r.file === 'b.txt')!;
+    expect(b().warnings).toEqual([]);
+    expect(registry.catalog.automacros.has('auto')).toBe(true);
+
+    // eventMacro would load the edit: the caller's line now stops the macro, the automacro is ignored.
     write('a.txt', macro('renamed', 'log x'));
-    const outcome = await registry.schedule('a.txt');
-    expect(outcome.rejection?.errors).toEqual([expect.objectContaining({ code: 'UNDEFINED_MACRO', file: 'b.txt', block: 'caller' })]);
-    expect(registry.catalog.macros.has('callee')).toBe(true);
-    expect(registry.check('a.txt', macro('renamed', 'log x')).ok).toBe(false);
+    expect((await registry.schedule('a.txt')).status).toBe('loaded');
+    await registry.whenIdle();
+    expect(registry.catalog.macros.has('callee')).toBe(false);
+    expect(registry.catalog.macros.has('caller')).toBe(true);
+    expect(registry.catalog.automacros.has('auto')).toBe(false);
+    expect(b().warnings.map((w) => `${w.code}@${w.line}:${w.effect}`)).toEqual(['UNDEFINED_MACRO@2:stops_macro', 'UNDEFINED_MACRO@6:block_ignored']);
+    expect((await registry.check('a.txt', macro('renamed', 'log x'))).ok).toBe(true);
+
+    // The callee comes back: the automacro loads again.
+    write('a.txt', macro('callee', 'log again'));
+    await registry.schedule('a.txt');
+    await registry.whenIdle();
+    expect(registry.catalog.automacros.has('auto')).toBe(true);
+    expect(b().warnings).toEqual([]);
   });
 
   it('keeps the old version when the versions cannot be recorded, and retries later', async () => {
@@ -217,7 +240,8 @@ describe('MacroRegistry (real files, real locks)', () => {
       write('real.txt', macro('inside', 'log x'));
       expect((await registry.schedule('real.txt')).status).toBe('loaded');
       fs.symlinkSync(path.join(dir, 'real.txt'), path.join(dir, 'alias.txt'));
-      expect((await registry.schedule('alias.txt')).rejection?.errors[0]).toMatchObject({ code: 'DUPLICATE_NAME' });
+      expect(await registry.schedule('alias.txt')).toMatchObject({ status: 'unchanged' });
+      expect(registry.fileRecords().find((r) => r.file === 'alias.txt')?.warnings).toEqual([expect.objectContaining({ code: 'DUPLICATE_NAME', effect: 'block_ignored' })]);
     } finally {
       fs.rmSync(outside, { recursive: true, force: true });
     }
@@ -228,7 +252,7 @@ describe('MacroRegistry (real files, real locks)', () => {
     await registry.syncAll();
     const db = manager.mutex('database-test', 9);
     // Taking MACRO (7) under a level-9 lock would violate the hierarchy; detached work does not inherit it.
-    const seen = await withLock(db, () => registry.detach(() => heldLocks()));
+    const seen = await withLock(db, () => detached(() => heldLocks()));
     expect(seen).toEqual([]);
     const run = await withLock(db, () => lease('m'));
     run.release();

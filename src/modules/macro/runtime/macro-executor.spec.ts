@@ -1,16 +1,17 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLockManager, LockName } from '../../common/concurrency';
-import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-import { type Action, type ActionPriority, ActionType } from '../decision/action';
-import { ConflictResolution, type QueuedAction } from '../decision/action-queue';
-import type { GameState } from '../state/game-state';
-import { type ActionSink, MacroExecutor, type MacroExecutorOptions } from './macro-executor';
-import { MacroLocks } from './macro-locks';
-import { MacroRegistry } from './macro-registry';
-import { MemoryMacroVersionStore } from './macro-version.store';
-import { MacroNotFoundError, SessionBusyError } from './macro.errors';
+import { createLockManager, LockName } from '../../../common/concurrency';
+import { InvalidRequestError, NotFoundError } from '../../../common/errors/app.error';
+import { type Action, type ActionPriority, ActionType } from '../../decision/action';
+import { ConflictResolution, type QueuedAction } from '../../decision/action-queue';
+import type { GameState } from '../../state/game-state';
+import { MacroLocks } from '../macro-locks';
+import { MemoryMacroVersionStore } from '../macro-version.store';
+import { MacroNotFoundError, SessionBusyError } from '../macro.errors';
+import { MacroRegistry } from '../registry/macro-registry';
+import type { ActionSink } from './action-delivery';
+import { MacroExecutor, type MacroExecutorOptions } from './macro-executor';
 
 const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -212,7 +213,7 @@ describe('MacroExecutor', () => {
     });
   });
 
-  it('runs eventMacro control flow: variables, if/elsif/else, while, goto, call with repeat, stop', async () => {
+  it('runs eventMacro control flow: variables, if/elsif/else, while, goto, call with arguments, stop', async () => {
     state = { name: 'Knight1', hp: 300, max_hp: 1000, position: { map: 'prt_fild08', x: 1, y: 2 } };
     const ex = await setup(
       [
@@ -223,29 +224,34 @@ describe('MacroExecutor', () => {
         '    }',
         '    if ($i == 2) {',
         '        log wrong',
-        '    } elsif ($i == 3 && $.hppercent < 50) {',
-        '        log i=$i hp=$.hppercent% on $.map as $who',
+        '    } elsif ($i == 3 && $.hp < 500) {',
+        '        log i=$i hp=$.hp on $.map as $who',
         '    } else {',
         '        log wrong',
         '    }',
-        '    call sub 2',
+        '    call sub 2 two',
         '    $n = 0',
         '    :again',
         '    $n++',
         '    if ($n < 3) goto again',
-        '    log n=$n sum=@eval($n + $i)',
+        '    log n=$n sum=&eval($n + $i) param=$.param[1]',
         '    stop',
         '    log never',
         '}',
         'macro sub {',
-        '    log sub',
+        '    log sub $.param[0]',
+        '    stop',
+        '    log never',
         '}',
       ].join('\n'),
     );
     const { execution_id: id } = ex.start('s1', 'm', { who: 'me' });
     const done = await untilDone(ex, id);
     expect(done).toMatchObject({ status: 'completed', versions: { m: 1, sub: 1 } });
-    expect(done.log).toEqual(['i=3 hp=30% on prt_fild08 as me', 'sub', 'sub', 'n=3 sum=6']);
+    // `call` runs the macro once and puts its arguments in @.param; `stop` ends the macro it is in.
+    expect(done.log).toEqual(['i=3 hp=300 on prt_fild08 as me', 'sub 2', 'n=3 sum=6 param=two']);
+    // Variables belong to the session (the bot), as in eventMacro: a later run sees them.
+    expect(ex.sessionVariables('s1')).toMatchObject({ scalars: { i: '3', n: '3', who: 'me' }, arrays: { '.param': ['2', 'two'] } });
   });
 
   it('ends a runaway loop as failed instead of holding the event loop', async () => {
@@ -255,7 +261,8 @@ describe('MacroExecutor', () => {
     const { execution_id: id } = ex.start('s1', 'm');
     const done = await untilDone(ex, id);
     clearInterval(ticker);
-    expect(done).toMatchObject({ status: 'failed', error: { code: 'RUNTIME_ERROR', line: 4 } });
+    expect(done).toMatchObject({ status: 'failed', error: { code: 'RUNTIME_ERROR' } });
+    expect([3, 4, 5]).toContain(done.error?.line);
     expect(done.error?.message).toMatch(/runaway/);
     expect(ticks).toBeGreaterThan(0);
   });
@@ -267,7 +274,7 @@ describe('MacroExecutor', () => {
   });
 
   it('refuses unknown sessions and macros, automacros, and a second macro on a busy session', async () => {
-    const ex = await setup('macro m {\n    pause 10\n}\nautomacro auto {\n    hp < 5%\n    call m\n}\n');
+    const ex = await setup('macro m {\n    pause 10\n}\nautomacro auto {\n    CurrentHP < 5%\n    call m\n}\n');
     expect(() => ex.start('nobody', 'm')).toThrow(NotFoundError);
     expect(() => ex.start('s1', 'ghost')).toThrow(MacroNotFoundError);
     expect(() => ex.start('s1', 'auto')).toThrow(InvalidRequestError);
