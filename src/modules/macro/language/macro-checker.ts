@@ -109,7 +109,8 @@ class Checker {
       case 'if':
         return this.checkIf(line, text);
       case 'switch':
-        if (kind.head === undefined) this.stops(line, 'STATEMENT', 'eventMacro reads "switch (value) {": its cases cannot be evaluated');
+        // A head eventMacro cannot read ("switch value {") makes every case condition unreadable:
+        // the macro stops at the first case, which is where it is reported.
         return;
       case 'branch-end': {
         const elsif = /^}\s*elsif\s*(\(.*\)).*\{$/.exec(text);

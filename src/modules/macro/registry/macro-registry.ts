@@ -1,5 +1,6 @@
-import type { Stats } from 'node:fs';
+import { promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
+import { isInside } from '../../../common/fs/paths';
 import { detached, LockAbortedError, LockTimeoutError } from '../../../common/concurrency';
 import type { Diagnostic } from '../language/ast';
 import { parseFile } from '../language/file-parser';
@@ -426,15 +427,18 @@ export class MacroRegistry {
     return joined.startsWith('../') || joined === '..' ? undefined : joined;
   }
 
+  /** Where an include points. Only its existence is looked at (a stat inside MACRO_DIR); nothing is read. */
   private async includeState(file: string, target: string): Promise<IncludeState> {
     const rel = this.includePath(file, target);
     if (rel === undefined) return 'outside';
     if (rel === file) return 'self';
-    if (!isMacroFileName(rel)) return 'not-a-macro-file';
     if (!this.rootReal) return 'missing';
-    const r = await resolveForRead(this.rootReal, rel);
-    if (r.status === 'ok') return 'present';
-    return r.status === 'refused' ? 'outside' : 'missing';
+    const full = path.join(this.rootReal, ...rel.split('/'));
+    if (!isInside(this.rootReal, full)) return 'outside';
+    const real = await fsp.realpath(full).catch(() => undefined);
+    if (real === undefined) return (await fsp.lstat(full).catch(() => undefined)) ? 'outside' : 'missing';
+    if (!isInside(this.rootReal, real)) return 'outside';
+    return isMacroFileName(rel) ? 'present' : 'not-a-macro-file';
   }
 
   /** What the rest of the folder defines, seen from `file`. */
