@@ -43,8 +43,6 @@ export type DiagnosticCode =
   | 'IO'
   | 'STORE'
   // advice
-  | 'FEW_PAUSES'
-  | 'ENDLESS_LOOP'
   | 'NOT_ADDRESSABLE'
   | 'NOT_A_FUNCTION'
   | 'REGEX'
