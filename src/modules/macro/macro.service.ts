@@ -220,7 +220,7 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Validates eventMacro content without loading it (as if it were `file`, default a new file), against the loaded folder. */
   validate(content: string, file?: string): Promise<ValidationResult> {
-    return this.registry.check(file === undefined ? 'unsaved.txt' : assertRelativePath(file), content);
+    return this.registry.check(file === undefined ? '\0unsaved' : assertRelativePath(file), content);
   }
 
   renderTemplate<T extends MacroTemplateId>(template: T, params: TemplateParamsById[T]): RenderedTemplate {
