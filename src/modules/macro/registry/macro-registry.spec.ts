@@ -216,6 +216,31 @@ describe('MacroRegistry (real files, real locks)', () => {
     expect(b().warnings).toEqual([]);
   });
 
+  it('refuses a file whose include is missing, and loads it once the included file appears', async () => {
+    write('main.txt', `!include parts/extra.txt\n${macro('usesExtra', 'call extra')}`);
+    const first = await registry.schedule('main.txt');
+    expect(first.rejection?.errors).toEqual([expect.objectContaining({ code: 'INCLUDE', effect: 'file_refused', line: 1 })]);
+    expect(registry.catalog.macros.has('usesExtra')).toBe(false);
+
+    write('parts/extra.txt', macro('extra', 'log x'));
+    expect((await registry.schedule('parts/extra.txt')).status).toBe('loaded');
+    await registry.whenIdle();
+    expect(registry.catalog.macros.get('usesExtra')?.file).toBe('main.txt');
+    expect(registry.fileRecords().find((r) => r.file === 'main.txt')?.warnings).toEqual([]);
+  });
+
+  it('re-checks the macros calling a Perl sub when the file defining it goes', async () => {
+    write('perl.txt', 'sub helper {\n    return 1;\n}\n');
+    write('user.txt', macro('usesSub', '$x = helper(1)'));
+    await registry.syncAll();
+    const user = () => registry.fileRecords().find((r) => r.file === 'user.txt')!;
+    expect(user().warnings).toEqual([]);
+    fs.unlinkSync(path.join(dir, 'perl.txt'));
+    await registry.schedule('perl.txt');
+    await registry.whenIdle();
+    expect(user().warnings).toEqual([expect.objectContaining({ code: 'STATEMENT', effect: 'stops_macro', line: 2 })]);
+  });
+
   it('keeps the old version when the versions cannot be recorded, and retries later', async () => {
     write('a.txt', macro('m', 'log 1'));
     await registry.syncAll();

@@ -316,9 +316,11 @@ export class MacroRegistry {
     const readSeq = ++this.readSeq;
     const owned = () => [...this.catalog.macros.values(), ...this.catalog.automacros.values()].filter((e) => e.file === file);
     const rec = this.book.get(file);
+    // Its subs go with it: macros of other files may call them.
+    const subs = rec?.blocks.filter((b) => b.kind === 'sub').map((b) => b.name) ?? [];
     if (owned().length === 0) {
       const existed = this.book.delete(file);
-      if (existed) this.recheckDependents(file, []);
+      if (existed) this.recheckDependents(file, subs);
       return { file, status: existed ? 'deleted' : 'ignored', hash: null, readSeq };
     }
     this.catalogValue = withFile(this.catalog, file, 'retire');
@@ -360,7 +362,7 @@ export class MacroRegistry {
       } finally {
         release();
       }
-      this.recheckDependents(file, gone);
+      this.recheckDependents(file, [...gone, ...subs]);
       return { file, status: 'deleted', hash: null, readSeq };
     }
   }
