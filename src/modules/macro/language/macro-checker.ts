@@ -1,7 +1,7 @@
 import type { Diagnostic, DiagnosticCode, Effect, MacroBlock, SourceLine } from './ast';
 import { ConditionError, conditionProblem, KEYWORDS, scanCondition } from './condition-text';
 import { clip, opensCommandBlock } from './file-parser';
-import { classifyCommand, classifyLine, findKeywordCall, findSubCall, type MacroLine, parseArgs, replaceKeywordCall, replaceSubCall, scanLabels } from './macro-lines';
+import { classifyLine, findKeywordCall, findSubCall, type MacroLine, parseArgs, replaceKeywordCall, replaceSubCall, scanLabels } from './macro-lines';
 import { findVariable } from './variables';
 
 /**
@@ -351,4 +351,3 @@ function splitLimit(text: string, re: RegExp, limit: number): string[] {
   return out;
 }
 
-export { classifyCommand };

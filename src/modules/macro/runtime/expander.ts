@@ -1,4 +1,5 @@
 import { perlNumber } from '../language/condition-text';
+import { BOT_ONLY_KEYWORDS } from '../language/macro-checker';
 import { findKeywordCall, findSubCall, parseArgs, replaceKeywordCall, replaceSubCall } from '../language/macro-lines';
 import { ARRAY_VARIABLE, findVariable, GENERAL_VARIABLE, HASH_VARIABLE, keyOrIndex, perlSplit, quoteMeta, SCALAR_VARIABLE, UNESCAPED, type VariableRef } from '../language/variables';
 import type { VariableStore } from './variable-store';
@@ -45,11 +46,7 @@ export interface Expansion {
   unevaluated: string[];
 }
 
-const BOT_KEYWORDS = new Set([
-  'cart', 'Cart', 'cartamount', 'config', 'inventory', 'Inventory', 'InventoryType', 'itemCard', 'itemCardAmount', 'itemOption', 'itemOptAmount',
-  'monster', 'npc', 'player', 'questStatus', 'questInactiveCount', 'questIncompleteCount', 'questCompleteCount', 'shopamount', 'storamount',
-  'storage', 'Storage', 'store', 'vender', 'venderitem', 'venderprice', 'venderamount',
-]);
+
 /** Keywords that read their argument before variables are expanded. */
 const RAW_ARGUMENT = new Set(['nick', 'push', 'unshift', 'pop', 'shift', 'delete', 'exists', 'defined', 'split', 'keys', 'values']);
 const ONCE = new Set(['random', 'rand', 'push', 'unshift', 'pop', 'shift', 'exists', 'delete', 'defined']);
@@ -200,7 +197,7 @@ export class Expander {
 
   /** A keyword's value; undefined when eventMacro leaves the text as it is. */
   private keyword(keyword: string, inside: string): string | undefined {
-    if (BOT_KEYWORDS.has(keyword)) throw new NeedsBotError(`&${keyword}(${inside})`);
+    if (BOT_ONLY_KEYWORDS.has(keyword)) throw new NeedsBotError(`&${keyword}(${inside})`);
     const parsed = RAW_ARGUMENT.has(keyword) ? inside : this.substitute(inside);
     switch (keyword) {
       case 'arg':
