@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockName } from '../src/common/concurrency';
 import { until, untilValue } from '../src/common/testing/wait.test-kit';
-import { request, ROOT, startEngine, tempDir, type RunningEngine } from './support/engine';
+import { request, startEngine, tempDir, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 
 const TOKEN = 'console-token-0123456789abcdef';
@@ -121,13 +121,20 @@ describe('console data routes', () => {
   });
 
   it('summary: the errors of the last failed macro reload, with their line numbers', async () => {
-    fs.writeFileSync(path.join(macroDir, 'farm.txt'), fs.readFileSync(path.join(ROOT, 'src/modules/macro/__fixtures__/valid/potions.txt')));
+    fs.writeFileSync(
+      path.join(macroDir, 'farm.txt'),
+      ['automacro lowHP {', '    CurrentHP < 45%', '    timeout 3', '    call drink', '}', '', 'macro drink {', '    do is White Potion', '    pause 0.5', '}', ''].join('\n'),
+    );
     await untilValue(
       async () => (await request(`${e.url}/api/v1/console/summary`, { headers: auth })).body.data.summary.macros,
       (m) => m.macros.length > 0,
       'the valid macro file loaded',
     );
-    fs.writeFileSync(path.join(macroDir, 'farm.txt'), fs.readFileSync(path.join(ROOT, 'src/modules/macro/__fixtures__/broken/missing-brace.txt')));
+    // The macro block is never closed: eventMacro refuses the whole file.
+    fs.writeFileSync(
+      path.join(macroDir, 'farm.txt'),
+      ['automacro lowHP {', '    CurrentHP < 50%', '    call heal', '}', '', 'macro heal {', '    do is Red Potion', '    pause 1', ''].join('\n'),
+    );
     const macros = await untilValue(
       async () => (await request(`${e.url}/api/v1/console/summary`, { headers: auth })).body.data.summary.macros,
       (m) => m.last_failed_reload !== null,
