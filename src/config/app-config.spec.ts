@@ -3,7 +3,7 @@ import { ConfigError, isLoopback, loadConfig } from './app-config';
 describe('loadConfig', () => {
   it('defaults to loopback:9901 and 9902 with the database under ./data', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 9901, compatPort: 9902, logLevel: 'info', rateLimitPerSecond: 100 });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 9901, compatPort: 9902, logLevel: 'info', rateLimitPerSecond: 0, sessionRateLimitPerSecond: 100 });
     expect(c.databasePath.endsWith('/data/openkore-ai.db')).toBe(true);
     expect(c.token).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
@@ -15,6 +15,7 @@ describe('loadConfig', () => {
     ['COMPAT_PORT', '-1'],
     ['LOG_LEVEL', 'loud'],
     ['RATE_LIMIT_RPS', '1.5'],
+    ['SESSION_RATE_LIMIT_RPS', '-1'],
     ['LOCK_ORDER_MODE', 'panic'],
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
@@ -23,6 +24,14 @@ describe('loadConfig', () => {
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('limits per session by default; per address only beyond loopback, unless told', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 0, sessionRateLimitPerSecond: 100 });
+    const lan = { HOST: '0.0.0.0', OPENKORE_AI_TOKEN: 'a-long-enough-token!' };
+    expect(loadConfig(lan).rateLimitPerSecond).toBe(2000);
+    expect(loadConfig({ ...lan, RATE_LIMIT_RPS: '0' }).rateLimitPerSecond).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_RPS: '50', SESSION_RATE_LIMIT_RPS: '0' })).toMatchObject({ rateLimitPerSecond: 50, sessionRateLimitPerSecond: 0 });
   });
 
   it('refuses a non-loopback host without a token, accepts it with one', () => {

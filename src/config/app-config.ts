@@ -27,8 +27,13 @@ export interface AppConfig {
   readonly modelDir: string;
   readonly token: string | undefined;
   readonly logLevel: LogLevel;
-  /** Requests per second per client address; 0 disables the limit. */
+  /**
+   * Requests per second per client address; 0 disables the limit. Off by default on loopback
+   * (every bot of a farm on this machine is 127.0.0.1), farm-sized when bound elsewhere.
+   */
   readonly rateLimitPerSecond: number;
+  /** Requests per second per session (one bot, one character); 0 disables the limit. */
+  readonly sessionRateLimitPerSecond: number;
   readonly sessionTtlMs: number;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -171,6 +176,14 @@ function httpUrl(env: Env, name: string): string | undefined {
   return url.toString();
 }
 
+/**
+ * A bot ticks at most 20 times a second (the field plugin decides every 2 s); five times that
+ * is only reached by a bot stuck in a loop, which is what the per-session limit is for.
+ */
+export const DEFAULT_SESSION_RATE_LIMIT_RPS = 100;
+/** Beyond loopback: 100 bots behind one address at 20 ticks/s. */
+export const DEFAULT_ADDRESS_RATE_LIMIT_RPS = 2_000;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function isLoopback(host: string): boolean {
@@ -214,7 +227,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     modelDir: path.resolve(str(env, 'MODEL_DIR', './models')),
     token,
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', 100, 0, 1_000_000),
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', isLoopback(host) ? 0 : DEFAULT_ADDRESS_RATE_LIMIT_RPS, 0, 1_000_000),
+    sessionRateLimitPerSecond: int(env, 'SESSION_RATE_LIMIT_RPS', DEFAULT_SESSION_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionTtlMs: int(env, 'SESSION_TTL_MS', 30 * 60_000, 1_000, 30 * 24 * 3_600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),

@@ -39,6 +39,7 @@ export async function startEngine(env: Record<string, string> = {}, options: Eng
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     RATE_LIMIT_RPS: '0',
+    SESSION_RATE_LIMIT_RPS: '0',
     ...env,
     DATA_DIR: dataDir,
     PORT: env.PORT ?? '0',
@@ -78,7 +79,7 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_00
   // Port 0 unless the test names one: the engine reports the port it got in its "listening" line.
   const proc = spawn(process.execPath, [MAIN_JS], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(proc);
