@@ -23,6 +23,7 @@ import { MetricsModule } from './modules/metrics/metrics.module';
 import { MemoryModule } from './modules/memory/memory.module';
 import { MlModule } from './modules/ml/ml.module';
 import { PdcaModule } from './modules/pdca/pdca.module';
+import { ProgressionModule } from './modules/progression';
 import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
 
@@ -52,6 +53,7 @@ export class AppModule {
         HealthModule,
         AdminModule,
         StateModule,
+        ProgressionModule,
         DecisionModule,
         FlagsModule,
         ReputationModule,

@@ -56,6 +56,8 @@ export interface AppConfig {
   readonly metricsMaxSeries: number;
   /** Rule tier rules (JSON); absent file = built-in rules. */
   readonly rulesFile: string;
+  /** The data tables (stat builds, skill plans, healing and junk items, jobs): JSON files, read at boot and on config reload. */
+  readonly tablesDir: string;
   /** The ML tier's answer is used only at or above this confidence. */
   readonly mlConfidence: number;
   /** How long a queued action stays deliverable. */
@@ -244,6 +246,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsRetentionDays: int(env, 'METRICS_RETENTION_DAYS', 7, 0, 3_650),
     metricsMaxSeries: int(env, 'METRICS_MAX_SERIES', 2_000, 16, 1_000_000),
     rulesFile: path.resolve(str(env, 'RULES_FILE', './control/rules.json')),
+    tablesDir: path.resolve(str(env, 'TABLES_DIR', './tables')),
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
