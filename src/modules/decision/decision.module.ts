@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
+import { ProgressionModule } from '../progression';
 import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { CompatController } from './compat.controller';
@@ -11,7 +12,7 @@ import { PlannerService } from './planner.service';
 import { RuleSetService } from './rule-set.service';
 
 @Module({
-  imports: [SessionModule, StateModule, HealthModule],
+  imports: [SessionModule, StateModule, HealthModule, ProgressionModule],
   controllers: [DecisionController, CompatController],
   providers: [DecisionService, DecisionLogWriter, PlannerService, RuleSetService],
   exports: [DecisionService, DecisionLogWriter, PlannerService, RuleSetService],

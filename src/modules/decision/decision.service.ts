@@ -11,7 +11,8 @@ import { ActionQueue, type ActionQueueStats, type QueuedAction } from './action-
 import { DecisionLogWriter } from './decision-log.writer';
 import { PlannerService, type PlannerTask } from './planner.service';
 import { RuleSetService } from './rule-set.service';
-import { fleeFrom, findHealingItem, REFLEX, reflexTier, type TierResult } from './tiers/reflex.tier';
+import { TablesService } from '../progression';
+import { BUILT_IN_HEALING, fleeFrom, findHealingItem, type HealingIds, isDying, reflexTier, type TierResult } from './tiers/reflex.tier';
 import { ruleTier } from './tiers/rules';
 
 export interface Decision {
@@ -78,6 +79,7 @@ export class DecisionService implements OnModuleInit {
     @Optional() @Inject(ML_PREDICTOR) private ml: MlPredictor | null = null,
     @Optional() private readonly moduleRef: ModuleRef | null = null,
     @Optional() @Inject(METRICS) metrics: MetricsPort | null = null,
+    @Optional() private readonly tables: TablesService | null = null,
   ) {
     if (metrics) {
       for (const t of DECISION_TIERS) this.tierSeries[t] = metrics.series(RECORDED_SERIES.decisionProcessingMs, { tier: t });
@@ -129,7 +131,8 @@ export class DecisionService implements OnModuleInit {
     let result: TierResult | undefined;
 
     const t0 = performance.now();
-    result = reflexTier(state);
+    const healing = this.healing();
+    result = reflexTier(state, healing);
     timings.reflex = us(performance.now() - t0);
     if (result) tier = 'reflex';
 
@@ -142,7 +145,7 @@ export class DecisionService implements OnModuleInit {
 
     if (!result && this.ml?.available) {
       const t2 = performance.now();
-      result = await this.mlTier(state);
+      result = await this.mlTier(state, healing);
       timings.ml = us(performance.now() - t2);
       if (result) tier = 'ml';
     }
@@ -262,18 +265,24 @@ export class DecisionService implements OnModuleInit {
     }
   }
 
-  /** Whatever a tier says, a dying character is never sent to fight. */
+  /** The healing table's items once loaded, else the built-in core of it. */
+  private healing(): HealingIds {
+    const table = this.tables?.current.healing;
+    return table && table.size > 0 ? table : BUILT_IN_HEALING;
+  }
+
+  /** Whatever a tier says, a dying character (HP at or below 15%) is never sent to fight. */
   private safetyNet(state: Readonly<GameState>, result: TierResult): TierResult {
-    if (hpRatio(state) >= REFLEX.critical || !OFFENSIVE.has(result.action.type)) return result;
+    if (!isDying(state) || !OFFENSIVE.has(result.action.type)) return result;
     const attackers = (state.monsters ?? []).filter((m) => m.is_attacking_me);
     return { action: fleeFrom(state, attackers, `HP ${Math.round(hpRatio(state) * 100)}%: refusing to attack, fleeing`), priority: ActionPriority.CRITICAL };
   }
 
-  private async mlTier(state: Readonly<GameState>): Promise<TierResult | undefined> {
+  private async mlTier(state: Readonly<GameState>, healing: HealingIds): Promise<TierResult | undefined> {
     try {
       const p = await this.ml!.predictState(state);
       if (p.confidence < this.config.mlConfidence) return undefined;
-      const action = materialize(p.action_type as ActionType, state);
+      const action = materialize(p.action_type as ActionType, state, healing);
       if (!action) return undefined;
       action.reason = `model v${p.model_version}: ${p.action_type} (${Math.round(p.confidence * 100)}%)`;
       return { action, priority: ActionPriority.NORMAL };
@@ -286,14 +295,14 @@ export class DecisionService implements OnModuleInit {
 }
 
 /** Turns a model's action type into a concrete action for this state, if it can be done here. */
-function materialize(type: ActionType, state: Readonly<GameState>): Action | undefined {
+function materialize(type: ActionType, state: Readonly<GameState>, healing: HealingIds): Action | undefined {
   switch (type) {
     case ActionType.ATTACK: {
       const target = [...(state.monsters ?? [])].sort((a, b) => (a.distance ?? Infinity) - (b.distance ?? Infinity))[0];
       return target ? { type, params: { target_id: target.id, target_name: target.name }, reason: '' } : undefined;
     }
     case ActionType.USE_ITEM: {
-      const item = findHealingItem(state as GameState);
+      const item = findHealingItem(state, healing);
       return item ? { type, params: { item_id: item.id, item_name: item.name }, reason: '' } : undefined;
     }
     case ActionType.SIT:

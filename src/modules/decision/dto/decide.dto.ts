@@ -34,17 +34,22 @@ export class DecideResponseDto {
   @ApiPropertyOptional({ format: 'uuid' }) pending_task_id?: string;
 }
 
+/** The field plugin sends success, failed, partial and abandoned; the others come from other clients. */
+const FEEDBACK_STATUSES = ['success', 'failure', 'failed', 'partial', 'abandoned', 'error', 'timeout', 'interrupted'];
+
 export class ActionFeedbackDto {
   @ApiProperty({ example: 'attack_monster' }) @IsString() @Length(1, 64) action: string;
-  @ApiProperty({ enum: ['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'] })
-  @IsIn(['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'])
+  @ApiProperty({ enum: FEEDBACK_STATUSES })
+  @IsIn(FEEDBACK_STATUSES)
   status: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 512) reason?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 2048) message?: string;
   @ApiPropertyOptional({ description: 'Links the outcome to a session when known' }) @IsOptional() @IsString() @Length(1, 64) character_name?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() session_id?: string;
+  @ApiPropertyOptional({ description: 'Supported by the field plugin, never sent by it' }) @IsOptional() @IsString() @Length(0, 128) plan_id?: string;
+  @ApiPropertyOptional({ description: 'Supported by the field plugin, never sent by it' }) @IsOptional() @IsString() @Length(0, 128) action_id?: string;
 }
 
 export class ConfigReloadDto {
-  @ApiPropertyOptional({ enum: ['rules'], default: 'rules' }) @IsOptional() @IsIn(['rules']) type?: 'rules';
+  @ApiPropertyOptional({ enum: ['rules', 'tables'], description: 'Absent: both' }) @IsOptional() @IsIn(['rules', 'tables']) type?: 'rules' | 'tables';
 }
