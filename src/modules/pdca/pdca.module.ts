@@ -4,6 +4,7 @@ import { HttpConnectionPool } from '../../common/network';
 import { METRICS } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DecisionModule } from '../decision/decision.module';
+import { ProgressionModule } from '../progression';
 import { DecisionService } from '../decision/decision.service';
 import { FlagService, FlagsModule } from '../flags';
 import { MacroModule, MacroService } from '../macro';
@@ -49,7 +50,7 @@ export function createPlanner(config: AppConfig, pool: HttpConnectionPool | null
  * plugin's `POST /api/v1/strategy/plan`.
  */
 @Module({
-  imports: [FlagsModule, MacroModule, SessionModule, StateModule, DecisionModule],
+  imports: [FlagsModule, MacroModule, SessionModule, StateModule, DecisionModule, ProgressionModule],
   controllers: [PdcaController, StrategyCompatController],
   providers: [
     { provide: PDCA_OPTIONS, useFactory: pdcaOptions, inject: [APP_CONFIG] },
