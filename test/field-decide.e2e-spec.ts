@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { OFFENSIVE_PLUGIN_ACTIONS, PLUGIN_ACTIONS, PLUGIN_HP_EMERGENCY_ITEMS } from '../src/modules/decision/plugin-action';
 import { request, type RunningEngine, startEngine } from './support/engine';
+import { fieldDecideBody } from './support/field-plugin';
 
 /**
  * Random decide bodies shaped the way the field plugin builds them (FIELD-PLUGIN.md §4.3):
@@ -159,5 +160,29 @@ describe('the decide route, fed plugin-shaped bodies at random', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('what is really wrong is still refused, with the error envelope (the plugin then decides locally)', async () => {
+    const good = fieldDecideBody({ name: 'Refused' });
+    const notANumber = structuredClone(good) as { game_state: { character: Record<string, unknown> } };
+    notANumber.game_state.character.hp = 'full';
+    const noCharacter = { ...good, game_state: { ...good.game_state, character: undefined } };
+    let deep: unknown = 1;
+    for (let i = 0; i < 40; i++) deep = { deep };
+    const cases: Array<[string, { body?: unknown; rawBody?: string }, number]> = [
+      ['hp not a number', { body: notANumber }, 400],
+      ['no character', { body: noCharacter }, 400],
+      ['nested too deep', { body: { ...good, extra: deep } }, 400],
+      ['prototype poisoning', { rawBody: JSON.stringify(good).replace('{', '{"__proto__":{"polluted":true},') }, 400],
+      ['larger than 1 MiB', { rawBody: JSON.stringify({ ...good, padding: 'x'.repeat(1024 * 1024) }) }, 413],
+      ['an array', { body: [good] }, 400],
+    ];
+    for (const [name, init, status] of cases) {
+      for (const base of [e.url, e.compatUrl!]) {
+        const res = await request(`${base}/api/v1/decide`, { ...init, headers: { 'content-type': 'application/json' } });
+        expect([name, res.status, res.body?.status, typeof res.body?.error?.code]).toEqual([name, status, 'error', 'string']);
+      }
+    }
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });
