@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { METRICS, type MetricSeriesHandle, type MetricsPort, RECORDED_SERIES } from '../../common/ports/metrics-sources.port';
 import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { type GameState, hpRatio, type StateSnapshot } from '../state/game-state';
 import { StateService } from '../state/state.service';
@@ -11,7 +12,6 @@ import { ActionQueue, type ActionQueueStats, type QueuedAction } from './action-
 import { DecisionLogWriter } from './decision-log.writer';
 import { PlannerService, type PlannerTask } from './planner.service';
 import { RuleSetService } from './rule-set.service';
-import { TablesService } from '../progression';
 import { BUILT_IN_HEALING, fleeFrom, findHealingItem, type HealingIds, isDying, reflexTier, type TierResult } from './tiers/reflex.tier';
 import { ruleTier } from './tiers/rules';
 

@@ -37,7 +37,7 @@ describe('planSale', () => {
     });
   });
 
-  it('keeps an item whose type is not the table’s, one listed twice, one without an index, and answers empty for nothing', () => {
+  it('keeps an item whose type is not the table’s, both rows of an index listed twice, one without an index, and answers empty for nothing', () => {
     const sale = planSale(
       tables,
       [
@@ -50,8 +50,15 @@ describe('planSale', () => {
       ],
       none,
     );
-    expect(sale.commands).toEqual(['sell 3 1']);
-    expect(sale.kept.map((k) => k.reason)).toEqual(['healing item', "type 5 is not the table's 3 for item 909", 'inventory index 3 listed twice', 'no inventory index', 'none held']);
+    expect(sale.commands).toEqual([]);
+    expect(sale.kept.map((k) => k.reason)).toEqual([
+      'healing item',
+      "type 5 is not the table's 3 for item 909",
+      'inventory index 3 listed twice',
+      'inventory index 3 listed twice',
+      'no inventory index',
+      'none held',
+    ]);
     expect(planSale(tables, [], none)).toEqual({ commands: [], estimatedZeny: 0, sold: [], kept: [] });
   });
 

@@ -145,7 +145,9 @@ export interface SellPlan {
 export function planSale(tables: Tables, rows: readonly SellRow[], keep: { ids: ReadonlySet<number>; names: ReadonlySet<string> }): SellPlan {
   const sold: SoldItem[] = [];
   const kept: KeptItem[] = [];
-  const seen = new Set<number>();
+  // An index listed twice is ambiguous (which item would `sell` take?): neither row is sold.
+  const listed = new Map<number, number>();
+  for (const row of rows) if (row.invIndex !== undefined) listed.set(row.invIndex, (listed.get(row.invIndex) ?? 0) + 1);
   const rawType = (t: number | string | undefined) => (typeof t === 'number' ? t : undefined);
   for (const row of rows) {
     const keepIt = (reason: string) => kept.push({ invIndex: row.invIndex, id: row.id, name: row.name, reason });
@@ -162,11 +164,10 @@ export function planSale(tables: Tables, rows: readonly SellRow[], keep: { ids: 
     else if (type !== undefined && type !== entry.type) keepIt(`type ${type} is not the table's ${entry.type} for item ${entry.id}`);
     else if ((tables.equipmentTypes.has(entry.type) || (type !== undefined && tables.equipmentTypes.has(type))) && row.equipped !== false) keepIt('may be worn');
     else if (row.invIndex === undefined) keepIt('no inventory index');
-    else if (seen.has(row.invIndex)) keepIt(`inventory index ${row.invIndex} listed twice`);
+    else if (listed.get(row.invIndex)! > 1) keepIt(`inventory index ${row.invIndex} listed twice`);
     else if (row.amount !== undefined && row.amount < 1) keepIt('none held');
     else {
       const amount = row.amount ?? 1;
-      seen.add(row.invIndex);
       sold.push({ invIndex: row.invIndex, id: entry.id, name: row.name ?? entry.name, amount, sell_price: entry.sellPrice, zeny: amount * entry.sellPrice });
     }
   }
