@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
 import { GameStateDto } from '../../state/dto/game-state.dto';
+import { PLUGIN_ACTIONS } from '../plugin-action';
 
 /** The body the GodTierAI plugin in the field sends to POST /api/v1/decide. */
 export class DecideDto {
@@ -22,9 +23,10 @@ export class DecideDto {
 }
 
 export class DecideResponseDto {
-  @ApiProperty({ example: 'attack_monster', description: 'attack_monster, use_item, use_skill, emergency_flee, rest, move_to_position, idle, …' })
+  @ApiProperty({ example: 'attack_monster', enum: PLUGIN_ACTIONS, description: 'An action type the field plugin executes (FIELD-PLUGIN.md §4.3)' })
   action: string;
-  @ApiProperty({ type: Object }) params: Record<string, unknown>;
+  @ApiProperty({ type: Object, example: { target_id: 11, target_name: 'Desert Wolf' }, description: 'What the plugin reads for that type (target_id, item, x/y, method, …)' })
+  params: Record<string, unknown>;
   @ApiProperty() reason: string;
   @ApiProperty({ enum: ['reflex', 'rule', 'ml', 'llm'] }) tier_used: string;
   @ApiProperty() latency_ms: number;
