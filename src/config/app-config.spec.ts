@@ -21,6 +21,13 @@ describe('loadConfig', () => {
     ['SESSION_TTL_MS', '5'],
     ['CONSOLE_MAX_STREAMS', '-1'],
     ['CONSOLE_INTERVAL_MS', '100'],
+    ['RETENTION_DECISION_LOG', '7'],
+    ['RETENTION_DECISION_LOG', '7 days'],
+    ['RETENTION_DECISION_LOG', '-1d'],
+    ['RETENTION_INTERACTIONS', '20000d'],
+    ['RETENTION_PRUNE_INTERVAL', '500ms'],
+    ['RETENTION_BATCH_ROWS', '5'],
+    ['STORAGE_LOW_DISK_MB', 'lots'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -58,5 +65,26 @@ describe('loadConfig', () => {
   it('knows loopback addresses', () => {
     for (const h of ['127.0.0.1', '127.3.2.1', 'localhost', '::1']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) expect(isLoopback(h)).toBe(false);
+  });
+
+  it('reads retention periods as durations with a unit, and keeps the training window at least what the trainer reads', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({
+      retentionDecisionLogMs: 7 * 86_400_000,
+      retentionInteractionsMs: 30 * 86_400_000,
+      retentionInteractionsKeep: 100,
+      retentionSnapshotsMs: 7 * 86_400_000,
+      retentionPdcaMs: 90 * 86_400_000,
+      retentionPruneIntervalMs: 600_000,
+      retentionTrainingRows: 250_000,
+      retentionTrainingFeedbackRows: 250_000,
+      storageLowDiskBytes: 1024 * 1024 * 1024,
+      storageCriticalDiskBytes: 256 * 1024 * 1024,
+    });
+    const c = loadConfig({ RETENTION_DECISION_LOG: '2m', RETENTION_INTERACTIONS: '90s', RETENTION_SNAPSHOTS: '12h', RETENTION_PDCA: '0', ML_TRAIN_MAX_SAMPLES: '1000' });
+    expect(c).toMatchObject({ retentionDecisionLogMs: 120_000, retentionInteractionsMs: 90_000, retentionSnapshotsMs: 43_200_000, retentionPdcaMs: 0, retentionTrainingRows: 1250 });
+    expect(() => loadConfig({ ML_TRAIN_MAX_SAMPLES: '1000', RETENTION_TRAINING_ROWS: '999' })).toThrow('RETENTION_TRAINING_ROWS');
+    expect(loadConfig({ RETENTION_TRAINING_ROWS: '0' }).retentionTrainingRows).toBe(0);
+    expect(() => loadConfig({ STORAGE_LOW_DISK_MB: '100', STORAGE_CRITICAL_DISK_MB: '200' })).toThrow('STORAGE_CRITICAL_DISK_MB');
   });
 });

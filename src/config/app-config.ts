@@ -117,6 +117,31 @@ export interface AppConfig {
   readonly consoleMaxStreams: number;
   /** Console: how often the decision charts are sampled and the open consoles are updated. */
   readonly consoleIntervalMs: number;
+  /** Retention: decision_log rows older than this are deleted (0: kept forever). */
+  readonly retentionDecisionLogMs: number;
+  /** Retention: training_data keeps the newest this many usable (successful) samples and every row after the oldest of them (0: keeps all). */
+  readonly retentionTrainingRows: number;
+  /** Retention: and, beyond those, the newest this many rows labelled by action feedback. */
+  readonly retentionTrainingFeedbackRows: number;
+  /** Retention: interaction_history rows older than this are deleted, except each player's newest `retentionInteractionsKeep` (0: kept forever). */
+  readonly retentionInteractionsMs: number;
+  readonly retentionInteractionsKeep: number;
+  /** Retention: the snapshot of a session expired longer ago than this is deleted (0: kept forever). */
+  readonly retentionSnapshotsMs: number;
+  /** Retention: finished PDCA cycles older than this are deleted (running ones never; 0: only the count bound). */
+  readonly retentionPdcaMs: number;
+  /** Retention: how often the prune job runs. */
+  readonly retentionPruneIntervalMs: number;
+  /** Retention: most rows one prune transaction deletes. */
+  readonly retentionBatchRows: number;
+  /** Storage: under this much free space on DATA_DIR's file system health is degraded (0: never). */
+  readonly storageLowDiskBytes: number;
+  /** Storage: under this much, optional writes (decision log, training samples) are shed (0: never). */
+  readonly storageCriticalDiskBytes: number;
+  /** Storage: how often free space is read (0: never). */
+  readonly storageCheckIntervalMs: number;
+  /** Storage: a database made without incremental auto-vacuum is converted at boot (one VACUUM) up to this size. */
+  readonly storageBootVacuumMaxBytes: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -185,6 +210,21 @@ function httpUrl(env: Env, name: string): string | undefined {
 export const DEFAULT_SESSION_RATE_LIMIT_RPS = 100;
 /** Beyond loopback: 100 bots behind one address at 20 ticks/s. */
 export const DEFAULT_ADDRESS_RATE_LIMIT_RPS = 2_000;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration with its unit (`500ms`, `90s`, `2m`, `12h`, `7d`), or `0`; in ms. */
+function duration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallbackMs;
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim().toLowerCase());
+  if (!m || (m[2] === undefined && m[1] !== '0')) throw new ConfigError(name, `must be a duration like 90s, 30m, 12h or 7d (or 0), got "${raw}"`);
+  const value = Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms'];
+  if (value !== 0 && (value < minMs || value > maxMs)) throw new ConfigError(name, `must be 0 or between ${minMs} ms and ${maxMs} ms, got "${raw}"`);
+  return value;
+}
+
+const MB = 1024 * 1024;
+const DAY_MS = 86_400_000;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
@@ -213,6 +253,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
   const production = (env.NODE_ENV ?? '').toLowerCase() === 'production';
+  const mlTrainMaxSamples = int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000);
+  // The trainer's newest samples plus a quarter: a run asking a little more still finds them.
+  const trainingRows = int(env, 'RETENTION_TRAINING_ROWS', Math.ceil(mlTrainMaxSamples * 1.25), 0, 100_000_000);
+  if (trainingRows !== 0 && trainingRows < mlTrainMaxSamples) {
+    throw new ConfigError('RETENTION_TRAINING_ROWS', `must be 0 or at least ML_TRAIN_MAX_SAMPLES (${mlTrainMaxSamples}): training would lose samples it reads, got ${trainingRows}`);
+  }
+  const lowDiskMb = int(env, 'STORAGE_LOW_DISK_MB', 1_024, 0, 16 * 1_048_576);
+  const criticalDiskMb = int(env, 'STORAGE_CRITICAL_DISK_MB', 256, 0, 16 * 1_048_576);
+  if (criticalDiskMb > lowDiskMb) throw new ConfigError('STORAGE_CRITICAL_DISK_MB', `must not exceed STORAGE_LOW_DISK_MB (${lowDiskMb}), got ${criticalDiskMb}`);
   return Object.freeze({
     host,
     port,
@@ -256,7 +305,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
     mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
     mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),
-    mlTrainMaxSamples: int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000),
+    mlTrainMaxSamples,
     mlTrainTimeoutMs: int(env, 'ML_TRAIN_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     memoryEmbeddingProvider: oneOf<'hashing'>(env, 'MEMORY_EMBEDDING_PROVIDER', 'hashing', ['hashing']),
     memoryEmbeddingConcurrency: int(env, 'MEMORY_EMBEDDING_CONCURRENCY', 5, 1, 256),
@@ -278,5 +327,18 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
     consoleMaxStreams: int(env, 'CONSOLE_MAX_STREAMS', 8, 0, 1_000),
     consoleIntervalMs: int(env, 'CONSOLE_INTERVAL_MS', 2_000, 250, 60_000),
+    retentionDecisionLogMs: duration(env, 'RETENTION_DECISION_LOG', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionTrainingRows: trainingRows,
+    retentionTrainingFeedbackRows: int(env, 'RETENTION_TRAINING_FEEDBACK_ROWS', trainingRows, 0, 100_000_000),
+    retentionInteractionsMs: duration(env, 'RETENTION_INTERACTIONS', 30 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionInteractionsKeep: int(env, 'RETENTION_INTERACTIONS_KEEP', 100, 0, 1_000_000),
+    retentionSnapshotsMs: duration(env, 'RETENTION_SNAPSHOTS', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionPdcaMs: duration(env, 'RETENTION_PDCA', 90 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionPruneIntervalMs: duration(env, 'RETENTION_PRUNE_INTERVAL', 10 * 60_000, 1_000, DAY_MS),
+    retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 1_000, 10, 100_000),
+    storageLowDiskBytes: lowDiskMb * MB,
+    storageCriticalDiskBytes: criticalDiskMb * MB,
+    storageCheckIntervalMs: int(env, 'STORAGE_CHECK_INTERVAL_MS', 10_000, 0, 3_600_000),
+    storageBootVacuumMaxBytes: int(env, 'STORAGE_BOOT_VACUUM_MAX_MB', 512, 0, 16 * 1_048_576) * MB,
   });
 }
