@@ -26,6 +26,7 @@ import { PdcaModule } from './modules/pdca/pdca.module';
 import { ProgressionModule } from './modules/progression';
 import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
+import { StorageModule } from './modules/storage';
 
 @Module({})
 export class AppModule {
@@ -63,6 +64,7 @@ export class AppModule {
         MacroModule,
         PdcaModule,
         ConsoleModule,
+        StorageModule,
         ...extraImports,
       ],
       providers: [

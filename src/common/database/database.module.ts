@@ -1,11 +1,12 @@
 import { Global, Module } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DatabaseService } from './database.service';
+import { RetentionRegistry } from './retention';
 import { STORAGE_GUARD_OPTIONS, StorageGuard, type StorageGuardOptions } from './storage-guard';
 import { WalCheckpointer } from './wal-checkpointer.service';
 
 export function storageGuardOptions(config: AppConfig): StorageGuardOptions {
-  return { dir: config.dataDir, lowBytes: config.storageLowDiskBytes, criticalBytes: config.storageCriticalDiskBytes };
+  return { dir: config.dataDir, databaseFile: config.databasePath, lowBytes: config.storageLowDiskBytes, criticalBytes: config.storageCriticalDiskBytes };
 }
 
 @Global()
@@ -15,7 +16,8 @@ export function storageGuardOptions(config: AppConfig): StorageGuardOptions {
     StorageGuard,
     DatabaseService,
     WalCheckpointer,
+    RetentionRegistry,
   ],
-  exports: [DatabaseService, WalCheckpointer, StorageGuard],
+  exports: [DatabaseService, WalCheckpointer, StorageGuard, RetentionRegistry],
 })
 export class DatabaseModule {}

@@ -1,4 +1,5 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
+import { statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { STORAGE_FULL_RETRY_AFTER_SECONDS } from '../errors/storage.errors';
 
@@ -29,6 +30,8 @@ export const statfsReader: FreeSpaceReader = async (dir) => {
 export interface StorageGuardOptions {
   /** DATA_DIR; without it free space is never read (level `unknown`). */
   dir?: string;
+  /** The database file, whose size (and its WAL's) the status reports. */
+  databaseFile?: string;
   /** Under this many free bytes the disk is `low`: health and readiness say degraded (0: never). */
   lowBytes: number;
   /** Under this many free bytes it is `critical`: optional writes are shed (0: never). */
@@ -46,6 +49,9 @@ export const STORAGE_GUARD_OPTIONS = Symbol('STORAGE_GUARD_OPTIONS');
 
 export interface StorageStatus {
   data_dir: string | null;
+  /** Size of the database file and of its write-ahead log (null when unknown). */
+  database_bytes: number | null;
+  wal_bytes: number | null;
   level: DiskLevel;
   free_bytes: number | null;
   total_bytes: number | null;
@@ -92,9 +98,9 @@ const DEFAULT_FREED_MARGIN = 4 * MB;
  * Any successful commit ends the failing state: everything resumes by itself once space is freed.
  */
 @Injectable()
-export class StorageGuard {
+export class StorageGuard implements OnModuleDestroy {
   private readonly logger = new Logger(StorageGuard.name);
-  private readonly options: Required<Omit<StorageGuardOptions, 'dir'>> & { dir?: string };
+  private readonly options: Required<Omit<StorageGuardOptions, 'dir' | 'databaseFile'>> & { dir?: string; databaseFile?: string };
   private readonly now: () => number;
   private reader: FreeSpaceReader;
   private free: FreeSpace | undefined;
@@ -110,6 +116,7 @@ export class StorageGuard {
   private readonly shedCounts: Record<OptionalWrite, number> = { decision_log: 0, training_data: 0 };
   private sheddingSince: number | null = null;
   private loggedLevel: DiskLevel = 'unknown';
+  private draining = false;
 
   constructor(@Optional() @Inject(STORAGE_GUARD_OPTIONS) options: StorageGuardOptions | null = null) {
     const o = options ?? { lowBytes: 0, criticalBytes: 0 };
@@ -117,6 +124,7 @@ export class StorageGuard {
     this.reader = o.reader ?? statfsReader;
     this.options = {
       dir: o.dir,
+      databaseFile: o.databaseFile,
       lowBytes: o.lowBytes,
       criticalBytes: o.criticalBytes,
       reader: this.reader,
@@ -204,9 +212,17 @@ export class StorageGuard {
    * pause is not over). The first call past the pause gets false: that flush is the probe.
    */
   deferBackground(): boolean {
-    if (this.failingSince === null || this.now() >= this.retryAt) return false;
+    if (this.failingSince === null || this.draining || this.now() >= this.retryAt) return false;
     this.deferred += 1;
     return true;
+  }
+
+  /**
+   * Shutdown: every module's destroy hook runs before any final flush (beforeApplicationShutdown),
+   * so from here each flush gets its one try instead of being deferred.
+   */
+  onModuleDestroy(): void {
+    this.draining = true;
   }
 
   /** Optional writes ask before buffering: true means drop it (counted). */
@@ -234,8 +250,11 @@ export class StorageGuard {
   }
 
   status(): StorageStatus {
+    const file = this.options.databaseFile;
     return {
       data_dir: this.options.dir ?? null,
+      database_bytes: file === undefined ? null : fileSize(file),
+      wal_bytes: file === undefined ? null : fileSize(`${file}-wal`),
       level: this.level,
       free_bytes: this.free?.freeBytes ?? null,
       total_bytes: this.free?.totalBytes ?? null,
@@ -288,4 +307,12 @@ export class StorageGuard {
 
 function formatMb(bytes: number): string {
   return `${(bytes / MB).toFixed(1)} MB`;
+}
+
+function fileSize(file: string): number | null {
+  try {
+    return statSync(file).size;
+  } catch {
+    return null;
+  }
 }

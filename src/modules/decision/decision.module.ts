@@ -6,6 +6,7 @@ import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { CompatController } from './compat.controller';
 import { DecisionLogWriter } from './decision-log.writer';
+import { DecisionLogRetention } from './decision-log.retention';
 import { DecisionController } from './decision.controller';
 import { DecisionService } from './decision.service';
 import { PlannerService } from './planner.service';
@@ -14,7 +15,7 @@ import { RuleSetService } from './rule-set.service';
 @Module({
   imports: [SessionModule, StateModule, HealthModule, ProgressionModule],
   controllers: [DecisionController, CompatController],
-  providers: [DecisionService, DecisionLogWriter, PlannerService, RuleSetService],
+  providers: [DecisionService, DecisionLogWriter, DecisionLogRetention, PlannerService, RuleSetService],
   exports: [DecisionService, DecisionLogWriter, PlannerService, RuleSetService],
 })
 export class DecisionModule {

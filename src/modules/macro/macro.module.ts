@@ -5,6 +5,7 @@ import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { MacroController } from './macro.controller';
 import { MacroService } from './macro.service';
+import { MacroVersionRetention } from './macro-version.retention';
 
 /**
  * eventMacro files (spec §6): the language as eventMacro loads it (language/), the registry of
@@ -15,7 +16,7 @@ import { MacroService } from './macro.service';
 @Module({
   imports: [DecisionModule, SessionModule, StateModule],
   controllers: [MacroController],
-  providers: [MacroService],
+  providers: [MacroService, MacroVersionRetention],
   exports: [MacroService],
 })
 export class MacroModule {

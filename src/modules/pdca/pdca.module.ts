@@ -21,6 +21,7 @@ import type { PdcaPlanner } from './pdca.types';
 import { BuiltInPlanner } from './planners/built-in.planner';
 import { FallbackPlanner } from './planners/fallback.planner';
 import { LlmPlanner } from './planners/llm.planner';
+import { PdcaCycleRetention } from './pdca-cycle.retention';
 
 const PDCA_LLM_POOL = Symbol('PDCA_LLM_POOL');
 
@@ -62,6 +63,7 @@ export function createPlanner(config: AppConfig, pool: HttpConnectionPool | null
       inject: [FlagService, MacroService, SessionService, StateService, DecisionService, { token: METRICS, optional: true }],
     },
     PdcaCycleStore,
+    PdcaCycleRetention,
     PdcaService,
   ],
   exports: [PdcaService],
