@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,6 +32,7 @@ function guardWith(over: Partial<StorageGuardOptions> = {}) {
 const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
 
 describe('StorageGuard', () => {
+  beforeAll(() => Logger.overrideLogger(false));
   it('reads the level from the free space: unknown, ok, low (degraded), critical (shedding)', async () => {
     const { guard, setFree } = guardWith();
     expect(guard.level).toBe('unknown');
