@@ -71,6 +71,8 @@ export class VacuumService implements OnModuleInit {
   ) {}
 
   get mode(): AutoVacuumMode {
+    // A read first: the connection re-reads the header then, seeing a VACUUM another connection made.
+    this.db.get('SELECT 1 AS x FROM sqlite_master LIMIT 1');
     return MODES[Number(this.db.connection.pragma('auto_vacuum', { simple: true }))] ?? 'none';
   }
 
