@@ -119,6 +119,8 @@ export interface AppConfig {
   readonly consoleIntervalMs: number;
   /** Retention: decision_log rows older than this are deleted (0: kept forever). */
   readonly retentionDecisionLogMs: number;
+  /** Retention: and beyond this many rows, the oldest are deleted (0: no cap). */
+  readonly retentionDecisionLogRows: number;
   /** Retention: training_data keeps the newest this many usable (successful) samples and every row after the oldest of them (0: keeps all). */
   readonly retentionTrainingRows: number;
   /** Retention: and, beyond those, the newest this many rows labelled by action feedback. */
@@ -328,6 +330,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     consoleMaxStreams: int(env, 'CONSOLE_MAX_STREAMS', 8, 0, 1_000),
     consoleIntervalMs: int(env, 'CONSOLE_INTERVAL_MS', 2_000, 250, 60_000),
     retentionDecisionLogMs: duration(env, 'RETENTION_DECISION_LOG', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionDecisionLogRows: int(env, 'RETENTION_DECISION_LOG_ROWS', 20_000_000, 0, 2_000_000_000),
     retentionTrainingRows: trainingRows,
     retentionTrainingFeedbackRows: int(env, 'RETENTION_TRAINING_FEEDBACK_ROWS', trainingRows, 0, 100_000_000),
     retentionInteractionsMs: duration(env, 'RETENTION_INTERACTIONS', 30 * DAY_MS, 1_000, 3_650 * DAY_MS),

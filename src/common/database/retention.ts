@@ -91,6 +91,23 @@ export async function pruneOldestFirst(ctx: PruneContext, table: string, timeCol
 }
 
 /**
+ * Deletes the rows of a table with a growing integer `id` whose id is below `bound`, lowest
+ * first, `batchRows` ids per batch.
+ */
+export async function pruneBelowId(ctx: PruneContext, table: string, bound: number): Promise<number> {
+  let deleted = 0;
+  for (;;) {
+    const first = ctx.get<{ id: number }>(`SELECT id FROM ${table} ORDER BY id LIMIT 1`);
+    if (!first || first.id >= bound) return deleted;
+    const last = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
+    const hi = Math.min(last ? last.id : bound - 1, bound - 1);
+    const n = await ctx.batch((tx) => tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ?`, [first.id, hi]).changes);
+    deleted += n;
+    if (n === 0) return deleted;
+  }
+}
+
+/**
  * The id of the `n`-th newest row matching `where` (n ≥ 1), or undefined when there are fewer.
  * Walked down from the newest in steps of `step` rows with a turn of the event loop between, so
  * finding the 250,000th row never blocks the loop for the whole scan.

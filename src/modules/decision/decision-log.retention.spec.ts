@@ -20,7 +20,7 @@ describe('DecisionLogRetention', () => {
     db.connection.transaction(() => times.forEach((t) => stmt.run(t)))();
   };
   const remaining = () => (db.connection.prepare('SELECT created_at FROM decision_log ORDER BY id').all() as Array<{ created_at: number }>).map((r) => r.created_at);
-  const policy = (retention = '1h') => new DecisionLogRetention(loadConfig({ RETENTION_DECISION_LOG: retention }), new RetentionRegistry());
+  const policy = (retention = '1h', rows = '0') => new DecisionLogRetention(loadConfig({ RETENTION_DECISION_LOG: retention, RETENTION_DECISION_LOG_ROWS: rows }), new RetentionRegistry());
 
   it('deletes the rows older than the retention in batches of at most batchRows, and nothing younger', async () => {
     const old = Array.from({ length: 250 }, (_, i) => NOW - 2 * HOUR + i);
@@ -38,6 +38,19 @@ describe('DecisionLogRetention', () => {
     insert([1, 2, 3]);
     expect((await prunePolicy(db, policy('0'), { now: NOW, batchRows: 100 })).deleted).toBe(0);
     expect(remaining()).toHaveLength(3);
+  });
+
+  it('keeps at most RETENTION_DECISION_LOG_ROWS rows: the oldest beyond go, whatever their age', async () => {
+    insert(Array.from({ length: 230 }, (_, i) => NOW - 1_000 + i));
+    const result = await prunePolicy(db, policy('1h', '100'), { now: NOW, batchRows: 50 });
+    expect(result.deleted).toBe(130);
+    expect(Math.max(...result.batches)).toBeLessThanOrEqual(50);
+    expect(remaining()).toEqual(Array.from({ length: 100 }, (_, i) => NOW - 1_000 + 130 + i));
+    // Both limits: the age first, then the cap.
+    db.connection.exec('DELETE FROM decision_log');
+    insert([...Array.from({ length: 20 }, () => NOW - 2 * HOUR), ...Array.from({ length: 150 }, () => NOW)]);
+    expect((await prunePolicy(db, policy('1h', '100'), { now: NOW, batchRows: 50 })).deleted).toBe(70);
+    expect(remaining()).toHaveLength(100);
   });
 
   it('stops between batches when the job stops (shutdown), keeping what it has not reached', async () => {
