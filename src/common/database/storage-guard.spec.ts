@@ -100,6 +100,14 @@ describe('StorageGuard', () => {
     expect(guard.health().status).toBe('healthy');
   });
 
+  it('at shutdown every flush gets its try: nothing is deferred once modules are being destroyed', () => {
+    const { guard } = guardWith({ backoffBaseMs: 60_000 });
+    guard.noteOutOfSpace(full());
+    expect(guard.deferBackground()).toBe(true);
+    guard.onModuleDestroy();
+    expect(guard.deferBackground()).toBe(false);
+  });
+
   it('space freed on the disk ends the pause at once', async () => {
     const { guard, setFree } = guardWith({ backoffBaseMs: 60_000, freedMarginBytes: 4 * MB });
     await setFree(0);
