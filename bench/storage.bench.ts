@@ -202,7 +202,7 @@ export async function runSoakBench(): Promise<void> {
   const pruneEvery = process.env.SOAK_PRUNE_INTERVAL ?? '30s';
   const reportMs = Number(process.env.SOAK_REPORT_SECONDS ?? 60) * 1000;
   const retentionMs = parseDuration(retention);
-  const trainWindow = 20_000;
+  const trainWindow = Number(process.env.SOAK_TRAINING_ROWS ?? 20_000);
 
   const dataDir = tempDataDir();
   const file = path.join(dataDir, 'openkore-ai.db');
