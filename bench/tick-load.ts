@@ -20,6 +20,8 @@ export interface TickLoadOptions {
   body: (session: number) => string;
   /** Also report the ticks due before / from this many seconds apart (`head` / `tail`). */
   splitAtSeconds?: number;
+  /** Called with every answer: when its tick was due (ms from the start), its latency, its status (0: no answer). */
+  onSample?: (dueMs: number, latencyMs: number, status: number) => void;
 }
 
 export interface LatencySummary {
@@ -87,6 +89,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
               previousDone = performance.now();
               latencies.push(previousDone - from);
               dueAt.push(from - started);
+              options.onSample?.(from - started, previousDone - from, res.statusCode ?? 0);
               schedule();
             });
           },
@@ -95,6 +98,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
         req.once('error', () => {
           errors++;
           previousDone = performance.now();
+          options.onSample?.(from - started, previousDone - from, 0);
           schedule();
         });
         req.end(payload);

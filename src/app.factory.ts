@@ -1,14 +1,14 @@
 import { Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
 import { ServiceUnavailableError } from './common/errors/app.error';
-import { assertBearer, digest } from './common/http/auth.guard';
+import { digest } from './common/http/auth.guard';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { installLeanRoutes } from './common/http/lean-route';
@@ -20,6 +20,7 @@ import { AccessLogController } from './common/logging/access-log.controller';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
+import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -37,6 +38,41 @@ export interface Engine {
 function isHealthPath(url: string): boolean {
   return url === '/health' || url.startsWith('/health/') || url.startsWith('/health?') || url.startsWith('/api/v1/health');
 }
+
+/** A console's event stream lasts as long as the page stays open: its duration is no response time. */
+function isEventStream(res: http.ServerResponse): boolean {
+  return String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
+}
+
+const BEARER = 'bearer';
+
+/**
+ * Every operation but health declares the bearer scheme, so Swagger UI sends the token it was
+ * given (Authorize) with each "Try it out" — also for controllers that do not say so themselves.
+ */
+export function applyBearerSecurity(document: OpenAPIObject): OpenAPIObject {
+  for (const [route, item] of Object.entries(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.security = isHealthPath(route) ? [] : [{ [BEARER]: [] }];
+    }
+  }
+  return document;
+}
+
+/**
+ * Swagger UI keeps an authorization it should persist in localStorage (every tab, after the
+ * browser closes); this moves that one key to sessionStorage: the token lasts for the tab.
+ * Runs before the UI starts (its init runs on window load).
+ */
+const TAB_SCOPED_AUTHORIZATION = `(function () {
+  var proto = Storage.prototype, get = proto.getItem, set = proto.setItem, remove = proto.removeItem;
+  function target(store, key) { return store === window.localStorage && key === 'authorized' ? window.sessionStorage : store; }
+  proto.getItem = function (key) { return get.call(target(this, key), key); };
+  proto.setItem = function (key, value) { return set.call(target(this, key), key, value); };
+  proto.removeItem = function (key) { return remove.call(target(this, key), key); };
+})();`;
 
 export interface EngineOptions {
   /** Runs before the app is initialised: tests add routes to the Fastify instance here. */
@@ -83,15 +119,17 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     void reply.header('x-request-id', request.id);
     stats.started();
-    onResponseDone(request.raw, reply.raw, () => stats.finished(request.method, request.routeOptions.url, finalStatus(reply.raw), reply.elapsedTime));
+    onResponseDone(request.raw, reply.raw, () => {
+      const status = finalStatus(reply.raw);
+      if (isEventStream(reply.raw)) stats.finishedUntimed(status);
+      else stats.finished(request.method, request.routeOptions.url, status, reply.elapsedTime);
+    });
     try {
       if (draining) throw new ServiceUnavailableError('Engine is shutting down');
       const url = request.url;
-      if (!isHealthPath(url)) {
-        limiter.take(request.ip);
-        // Swagger's routes are not Nest controllers, so the guard does not see them.
-        if (tokenDigest && url.startsWith('/docs')) assertBearer(request.headers.authorization, tokenDigest);
-      }
+      // /docs, its document and the console's static files need no token (a browser cannot send
+      // one when it navigates; they hold no data): the data routes they call do.
+      if (!isHealthPath(url)) limiter.take(request.ip);
       done();
     } catch (err) {
       done(err as Error);
@@ -111,10 +149,16 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
           '{status:"error", error:{code, message, details}, metadata:{timestamp, request_id}}.',
       )
       .setVersion(SERVER_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' }, BEARER)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, applyBearerSecurity(document), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: `${SERVER_NAME} API`,
+    customJsStr: TAB_SCOPED_AUTHORIZATION,
+    swaggerOptions: { persistAuthorization: true },
+  });
+  registerConsoleAssets(fastify);
   options.beforeInit?.(app);
   let leanRoutes: ReturnType<typeof installLeanRoutes>;
   try {
@@ -142,6 +186,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   let shutdownPromise: Promise<void> | undefined;
 
   const serializer = app.get(SessionSerializer);
+  const consoles = app.get(ConsoleService);
   const waitForInFlight = async (deadline: number): Promise<void> => {
     // Requests finish on their own; this only bounds how long shutdown lets them. A request whose
     // client left is no longer in flight, but its handler may still run in its session turn.
@@ -178,6 +223,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         draining = true;
         const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
         const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        // An event stream never finishes by itself: end them so the drain waits only for real requests.
+        consoles.closeStreams();
         await waitForInFlight(Date.now() + config.shutdownTimeoutMs);
         if (stats.inFlight > 0 || serializer.inFlight > 0) {
           logger.warn({ in_flight: stats.inFlight, session_turns: serializer.inFlight }, 'shutdown timeout: closing remaining connections');

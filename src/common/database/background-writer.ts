@@ -25,6 +25,12 @@ export interface SliceWriterOptions<T> {
   sliceRows: number;
   /** Writes one slice in one transaction; resolves once committed, rejects if rolled back. */
   writeSlice: (slice: readonly T[]) => Promise<void>;
+  /**
+   * Asked before each run: true skips it and keeps every row pending (the storage guard's
+   * back-off while writes fail for lack of space). Not asked once the writer is closing: the
+   * final flushes always try.
+   */
+  defer?: () => boolean;
 }
 
 export interface WriterStats {
@@ -73,7 +79,7 @@ abstract class SliceWriter<T> {
   /**
    * Writes everything pending, slice by slice. Resolves true once a run that began after this
    * call has committed all it took, false if a slice failed (its rows and the rest are kept and
-   * retried by the next flush). Never rejects.
+   * retried by the next flush) or the run was deferred (nothing taken). Never rejects.
    */
   flush(): Promise<boolean> {
     return this.task.run();
@@ -106,6 +112,7 @@ abstract class SliceWriter<T> {
   }
 
   private async run(): Promise<boolean> {
+    if (!this.closed && this.options.defer?.() === true) return false;
     const rows = this.take();
     let written = 0;
     while (written < rows.length) {

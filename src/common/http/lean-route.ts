@@ -16,6 +16,7 @@ import { assertBearer } from './auth.guard';
 import { envelope } from './envelope.interceptor';
 import type { LeanReply, LeanRequest } from './http-exchange';
 import { IS_PUBLIC, RAW_RESPONSE } from './public.decorator';
+import { SessionRateLimiter } from './session-rate-limiter';
 import { defaultSessionKey, SESSION_KEY, type SessionKeyExtractor, turnForResponse, usableSessionKey } from './session-turn.guard';
 
 export type { LeanReply, LeanRequest } from './http-exchange';
@@ -63,6 +64,7 @@ function leanHandler(
   target: { instance: object; method: (...args: unknown[]) => unknown; args: LeanArgs },
   options: { tokenDigest: Buffer | undefined; isPublic: boolean; raw: boolean; status: number; sessionKey: SessionKeyExtractor },
   serializer: SessionSerializer,
+  limiter: SessionRateLimiter,
 ): LeanHandler {
   const { instance, method, args } = target;
   const invoke = (values: unknown[]) => method.apply(instance, values);
@@ -76,6 +78,7 @@ function leanHandler(
     if (key === undefined) {
       result = await invoke(values);
     } else {
+      limiter.take(key);
       const pending = turnForResponse(serializer, key, request.raw, reply.raw);
       const state = pending instanceof Promise ? await pending : pending;
       result = await state.runHandler(() => invoke(values));
@@ -95,6 +98,7 @@ export function installLeanRoutes(
 ): { assertInstalled(): void; readonly routes: ReadonlyMap<string, LeanRouteEntry> } {
   const reflector = app.get(Reflector);
   const serializer = app.get(SessionSerializer);
+  const limiter = app.get(SessionRateLimiter);
   /** Lean routes by "METHOD /url". */
   const handlers = new Map<string, LeanRouteEntry>();
   for (const wrapper of app.get(DiscoveryService).getControllers()) {
@@ -128,6 +132,7 @@ export function installLeanRoutes(
           sessionKey: reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, targets) ?? defaultSessionKey,
         },
         serializer,
+        limiter,
       );
       handlers.set(`${verb} ${url}`, { method: verb, url, handler, isPublic });
     }

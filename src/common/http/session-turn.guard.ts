@@ -1,4 +1,4 @@
-import { type CallHandler, type CanActivate, type ExecutionContext, Injectable, type NestInterceptor, SetMetadata } from '@nestjs/common';
+import { type CallHandler, type CanActivate, type ExecutionContext, Injectable, type NestInterceptor, Optional, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -6,6 +6,7 @@ import { finalize, Observable } from 'rxjs';
 import { LockAbortedError, SessionSerializer, type SessionTurn } from '../concurrency';
 import type { LeanRequest } from './http-exchange';
 import { connectionGone, onResponseDone } from './response-done';
+import { SessionRateLimiter } from './session-rate-limiter';
 
 /** How a route names the session its request belongs to; undefined = not session-bound. */
 export type SessionKeyExtractor = (request: LeanRequest) => unknown;
@@ -120,6 +121,7 @@ export class SessionTurnGuard implements CanActivate {
   constructor(
     private readonly serializer: SessionSerializer,
     private readonly reflector: Reflector,
+    @Optional() private readonly limiter: SessionRateLimiter | null = null,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -132,6 +134,7 @@ export class SessionTurnGuard implements CanActivate {
       defaultSessionKey;
     const key = usableSessionKey(extractor(request));
     if (key === undefined) return true;
+    this.limiter?.take(key);
 
     const pending = turnForResponse(this.serializer, key, request.raw, reply.raw);
     request[TURN] = pending instanceof Promise ? await pending : pending;

@@ -52,6 +52,8 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
       maxPending: MAX_BUFFERED,
       flushAt: FLUSH_AT,
       writeSlice: (slice) => this.db.write((tx) => insertRows(tx, slice), { label: 'decision_log.flush' }),
+      // While writes fail for lack of space, flushes back off instead of failing every tick.
+      defer: () => this.db.storage.deferBackground(),
     });
   }
 
@@ -65,6 +67,8 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
 
   /** O(1), never waits; never writes here (a flush starts on the next turn of the loop). */
   push(entry: DecisionLogEntry): void {
+    // Optional: dropped (and counted by the guard) when the disk is critical or writes fail.
+    if (this.db.storage.shed('decision_log')) return;
     this.writer.push(entry);
   }
 

@@ -2,6 +2,7 @@ import type { DataSource } from 'typeorm';
 import { yieldToLoop } from '../../common/async/wait';
 import { LockManager, LockName, withLock } from '../../common/concurrency';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
+import { StorageGuard } from '../../common/database/storage-guard';
 import type { MlPredictor } from '../../common/ports/ml-predictor.port';
 import type { AppConfig } from '../../config/app-config';
 import type { WarmupContext } from '../health/warmup.service';
@@ -61,6 +62,9 @@ function rehearsalDatabase(db: DatabaseService): DatabaseService {
     },
     get: () => undefined,
     all: () => [],
+    // Its own guard: the warm-up's optional rows are never shed nor its flushes deferred on the
+    // engine's guard, whose counters stay untouched.
+    storage: new StorageGuard(),
   } as unknown as DatabaseService;
 }
 

@@ -37,11 +37,14 @@ export class HealthController {
 
   @Get('health/ready')
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers and the hot path is warm (warm-up done)' })
+  @ApiOperation({
+    summary:
+      'Readiness: the database answers, the hot path is warm (warm-up done) and writes do not fail for lack of disk space (indicator `disk`: degraded details under the low threshold)',
+  })
   @ApiResponse({ status: 503, description: 'not ready' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | unknown> {
     try {
-      return await this.terminus.check([() => this.databaseIndicator(), () => this.warmupIndicator()]);
+      return await this.terminus.check([() => this.databaseIndicator(), () => this.warmupIndicator(), () => this.diskIndicator()]);
     } catch (err) {
       // Keep terminus' own body (it names the failing indicator) rather than the error envelope.
       if (err instanceof ServiceUnavailableException) {
@@ -56,6 +59,14 @@ export class HealthController {
     const session = this.indicator.check('warmup');
     const r = this.warmup.report();
     return this.warmup.ready ? session.up({ rounds: r.rounds, duration_ms: r.duration_ms }) : session.down({ message: `warm-up ${r.status}` });
+  }
+
+  /** Down (503, naming the disk) only while writes fail for lack of space; low space is reported, not a refusal. */
+  private diskIndicator(): HealthIndicatorResult {
+    const session = this.indicator.check('disk');
+    const disk = this.health.diskHealth();
+    const details = { state: disk.status, message: disk.detail };
+    return disk.status === 'unhealthy' ? session.down(details) : session.up(details);
   }
 
   private databaseIndicator(): HealthIndicatorResult {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { LockManager } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
-import { MetricsCollector, type MetricsCollectorOptions, RETENTION_DELETE_ROWS, ROWS_PER_TRANSACTION } from './metrics-collector.service';
+import { MetricsCollector, type MetricsCollectorOptions, ROWS_PER_TRANSACTION } from './metrics-collector.service';
 
 interface Row {
   name: string;
@@ -32,7 +32,7 @@ describe('MetricsCollector', () => {
 
   const make = (over: Partial<MetricsCollectorOptions> = {}, scheduler?: SchedulerRegistry) => {
     const c = new MetricsCollector(
-      { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, retentionMs: 0, maxSeries: 5000, now: () => clock, ...over },
+      { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, maxSeries: 5000, now: () => clock, ...over },
       db.service,
       new LockManager(),
       scheduler,
@@ -171,26 +171,12 @@ describe('MetricsCollector', () => {
     expect(rows('kept')).toHaveLength(1);
   });
 
-  it('deletes rollups older than the retention', async () => {
-    const c = make({ retentionMs: 60_000 });
-    const old = Date.now() - 120_000;
+  it('writes rollups in transactions of bounded size, serving the loop between, and deletes nothing (retention is the prune job\'s)', async () => {
+    const c = make();
+    const old = Date.now() - 30 * 86_400_000;
     db.connection
       .prepare(`INSERT INTO metrics (name, labels, period_start, period_end, sample_count, value_sum, value_min, value_max, p50, p95, p99, created_at) VALUES ('old', '{}', ?, ?, 1, 1, 1, 1, 1, 1, 1, ?)`)
       .run(old, old, old);
-    c.record('new', 1);
-    await c.flush({ closePeriod: true });
-    expect(rows().map((r) => r.name)).toEqual(['new']);
-  });
-
-  it('writes rollups and deletes a backlog of expired ones in transactions of bounded size, serving the loop between', async () => {
-    const c = make({ retentionMs: 60_000 });
-    const old = Date.now() - 120_000;
-    const insert = db.connection.prepare(
-      `INSERT INTO metrics (name, labels, period_start, period_end, sample_count, value_sum, value_min, value_max, p50, p95, p99, created_at) VALUES ('old', '{}', ?, ?, 1, 1, 1, 1, 1, 1, 1, ?)`,
-    );
-    db.connection.transaction(() => {
-      for (let i = 0; i < RETENTION_DELETE_ROWS * 2 + 7; i++) insert.run(old, old - i, old);
-    })();
     const series = ROWS_PER_TRANSACTION * 2 + 3;
     for (let i = 0; i < series; i++) c.record(`s${i}`, i);
     const perCommit: number[] = [];
@@ -214,11 +200,9 @@ describe('MetricsCollector', () => {
     } finally {
       clearInterval(ticking);
     }
-    expect(rows().filter((r) => r.name === 'old')).toHaveLength(0);
-    expect(rows()).toHaveLength(series);
-    expect(perCommit.reduce((a, b) => a + b, 0)).toBe(series + RETENTION_DELETE_ROWS * 2 + 7);
-    expect(Math.max(...perCommit)).toBe(RETENTION_DELETE_ROWS);
-    expect(perCommit.slice(0, 3)).toEqual([ROWS_PER_TRANSACTION, ROWS_PER_TRANSACTION, 3]);
+    expect(rows().filter((r) => r.name === 'old')).toHaveLength(1);
+    expect(rows()).toHaveLength(series + 1);
+    expect(perCommit).toEqual([ROWS_PER_TRANSACTION, ROWS_PER_TRANSACTION, 3]);
     expect(turns).toBeGreaterThan(0);
   });
 

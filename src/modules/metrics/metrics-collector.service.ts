@@ -18,8 +18,6 @@ export interface MetricsCollectorOptions {
   windowSeconds: number;
   /** A rollup row per active series is closed this often and persisted to `metrics`. */
   rollupIntervalMs: number;
-  /** Rollups older than this are deleted; 0 keeps them forever. */
-  retentionMs: number;
   maxSeries: number;
   /** Values kept per series for percentiles. */
   maxSamples?: number;
@@ -78,8 +76,6 @@ const DEFAULT_MAX_SAMPLES = 2048;
 const DEFAULT_IDLE_MS = 3_600_000;
 /** Rollup rows per transaction: ~5 µs each (bench/README.md), ~0.5 ms of loop time a slice. */
 export const ROWS_PER_TRANSACTION = 100;
-/** Expired rollups deleted per transaction (a backlog after downtime is deleted slice by slice). */
-export const RETENTION_DELETE_ROWS = 500;
 /** Rollups waiting for the database (it was unavailable); beyond this the oldest are dropped. */
 const MAX_PENDING_ROWS = 100_000;
 const FLUSH_INTERVAL_NAME = 'metrics-flush';
@@ -358,9 +354,11 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
 
   /**
    * Slices of rows, one write transaction each with a turn of the event loop between; a failed
-   * slice goes back in front for the next flush. Then expired rollups, also slice by slice.
+   * slice goes back in front for the next flush. (Expired rollups are the storage module's prune job's.)
    */
   private async writeRows(): Promise<boolean> {
+    // While writes fail for lack of space, rollups wait (bounded by MAX_PENDING_ROWS) instead of failing every flush.
+    if (this.db.storage.deferBackground()) return false;
     let wrote = false;
     while (this.pendingRows.length > 0) {
       if (wrote) await yieldToLoop();
@@ -387,24 +385,7 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
         return false;
       }
     }
-    if (wrote && this.options.retentionMs > 0) await this.deleteExpired(Date.now() - this.options.retentionMs);
     return true;
-  }
-
-  /** Rollups that ended before `before`, at most RETENTION_DELETE_ROWS per transaction. */
-  private async deleteExpired(before: number): Promise<void> {
-    try {
-      for (let deleted = RETENTION_DELETE_ROWS; deleted === RETENTION_DELETE_ROWS; ) {
-        await yieldToLoop();
-        deleted = await this.db.write(
-          (tx) => tx.run(`DELETE FROM metrics WHERE id IN (SELECT id FROM metrics WHERE period_end < ? ORDER BY period_end LIMIT ${RETENTION_DELETE_ROWS})`, [before]).changes,
-          { label: 'metrics.retention' },
-        );
-      }
-    } catch (err) {
-      // Retried after the next rollup; nothing is lost by deleting later.
-      this.logger.warn({ err }, 'expired metrics rollups not deleted; retried after the next rollup');
-    }
   }
 
   private sampleProcess(): void {

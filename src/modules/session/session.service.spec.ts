@@ -7,6 +7,7 @@ import { yieldToLoop } from '../../common/async/wait';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
+import { StorageGuard } from '../../common/database/storage-guard';
 import type { AppConfig } from '../../config/app-config';
 import { SESSION_SLICE_ROWS, SessionService } from './session.service';
 
@@ -31,6 +32,7 @@ describe('SessionService shutdown', () => {
         events.push(`write ${options?.label ?? ''}`);
         return result;
       },
+      storage: new StorageGuard(),
     } as unknown as DatabaseService;
     // TTL 10 s: sweeps every 2.5 s.
     const svc = new SessionService({ sessionTtlMs: 10_000 } as AppConfig, noRows, db);

@@ -44,6 +44,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       name: 'player_sessions',
       sliceRows: SESSION_SLICE_ROWS,
       writeSlice: (slice) => this.db.write((tx) => slice.forEach(([, row]) => upsertRow(tx, row)), { label: 'session.persist' }),
+      // While writes fail for lack of space, flushes back off (the rows stay pending, in memory).
+      defer: () => this.db.storage.deferBackground(),
     });
   }
 

@@ -6,6 +6,7 @@ import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from
 import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
 import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
+import { StorageGuard } from '../../common/database/storage-guard';
 import type { SessionService } from '../session/session.service';
 import type { GameState } from './game-state';
 import { StateService } from './state.service';
@@ -26,6 +27,7 @@ describe('StateService shutdown', () => {
       written.push(versions);
     };
     const db = {
+      storage: new StorageGuard(),
       write,
       writeChunked: async <T>(items: T[], body: (tx: Tx, chunk: T[]) => void) => {
         await write((tx) => body(tx, items));

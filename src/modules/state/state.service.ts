@@ -45,6 +45,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
       name: 'state.snapshots',
       sliceRows: StateService.SLICE_ROWS,
       writeSlice: (slice) => this.db.write((tx) => writeSnapshots(tx, slice), { label: 'state.flush' }),
+      // While writes fail for lack of space, flushes back off (snapshots stay pending, in memory).
+      defer: () => this.db.storage.deferBackground(),
     });
   }
 
