@@ -5,15 +5,14 @@ import { LenientBodyPipe } from '../../common/validation/lenient-body.pipe';
 import { LeanRoute } from '../../common/http/lean-route';
 import { RawResponse } from '../../common/http/public.decorator';
 import { SerializeBy } from '../../common/http/session-turn.guard';
-import { planSale, type SellRow, type Tables, TablesService } from '../progression';
+import { TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
-import type { GameState } from '../state/game-state';
 import { StateService } from '../state/state.service';
 import { DecisionService } from './decision.service';
 import { ActionFeedbackDto, DecideDto, DecideResponseDto } from './dto/decide.dto';
 import { type DecideBody, DecideBodyPipe } from './dto/hot-path.pipes';
-import { type PluginKnowledge, toPluginAnswer } from './plugin-action';
-import { BUILT_IN_HEALING } from './tiers/reflex.tier';
+import { toPluginAnswer } from './plugin-action';
+import { pluginKnowledge } from './plugin-knowledge';
 
 const decideBody = new DecideBodyPipe();
 
@@ -54,7 +53,7 @@ export class CompatController {
     const sessionId = await this.sessions.touchCharacter(dto.game_state.character.name);
     const snapshot = await this.state.apply(sessionId, { full: dto.game_state });
     const decision = await this.decisions.decide(snapshot);
-    const answer = toPluginAnswer(decision.action, snapshot.state, knowledge(this.tables.current));
+    const answer = toPluginAnswer(decision.action, snapshot.state, pluginKnowledge(this.tables.current));
     return {
       action: answer.action,
       params: answer.params,
@@ -82,17 +81,3 @@ export class CompatController {
     return { success: true, recorded: { action: dto.action, success } };
   }
 }
-
-/** What the answer mapping needs from the data tables (the built-in healing ids before they load). */
-function knowledge(tables: Tables): PluginKnowledge {
-  return {
-    healing: tables.healing.size > 0 ? tables.healing : BUILT_IN_HEALING,
-    holdsJunk: (state: Readonly<GameState>) => {
-      const rows: SellRow[] = (state.inventory ?? []).map((i, index) => ({ index, id: i.id, name: i.name, amount: i.amount, type: i.type, invIndex: i.invIndex, equipped: i.equipped }));
-      return planSale(tables, rows, NOTHING_KEPT).commands.length > 0;
-    },
-    skillHandle: (id) => tables.skillsById.get(id)?.handle,
-  };
-}
-
-const NOTHING_KEPT = { ids: new Set<number>(), names: new Set<string>() };

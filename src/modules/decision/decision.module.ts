@@ -6,7 +6,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { HealthModule } from '../health/health.module';
 import { HealthService } from '../health/health.service';
 import { WarmupService } from '../health/warmup.service';
-import { ProgressionModule } from '../progression';
+import { ProgressionModule, TablesService } from '../progression';
 import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { CompatController } from './compat.controller';
@@ -28,6 +28,7 @@ export class DecisionModule {
   constructor(
     health: HealthService,
     rules: RuleSetService,
+    tables: TablesService,
     warmup: WarmupService,
     db: DatabaseService,
     @Inject(APP_CONFIG) config: AppConfig,
@@ -40,7 +41,7 @@ export class DecisionModule {
         return null;
       }
     };
-    warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, db, ml }, ctx));
+    warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, tables, db, ml }, ctx));
     const ok = { status: 'healthy' as const };
     health.registerDecisionEngine('reflex', () => ok);
     health.registerDecisionEngine('rule', () => ({ status: 'healthy', detail: `${rules.rules.rules.length} rules from ${rules.rules.source}` }));

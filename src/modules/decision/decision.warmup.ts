@@ -6,12 +6,14 @@ import { StorageGuard } from '../../common/database/storage-guard';
 import type { MlPredictor } from '../../common/ports/ml-predictor.port';
 import type { AppConfig } from '../../config/app-config';
 import type { WarmupContext } from '../health/warmup.service';
+import type { TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { StateService } from '../state/state.service';
-import { toPluginAction } from './action';
 import { DecisionLogWriter } from './decision-log.writer';
 import { DecisionService } from './decision.service';
 import { DecideBodyPipe, StateUpdateBodyPipe } from './dto/hot-path.pipes';
+import { toPluginAnswer } from './plugin-action';
+import { pluginKnowledge } from './plugin-knowledge';
 import { PlannerService } from './planner.service';
 import type { RuleSetService } from './rule-set.service';
 
@@ -20,34 +22,73 @@ const CHARACTERS = 64;
 /** A turn of the event loop every this many ticks: the throwaway writers flush meanwhile. */
 const YIELD_EVERY = 64;
 
-function gameState(name: string, i: number, kind: 'farm' | 'hurt' | 'empty' | 'dead'): Record<string, unknown> {
+type Kind = 'farm' | 'hurt' | 'dying' | 'cornered' | 'empty' | 'heavy' | 'dead';
+
+/**
+ * A decide body's game state as the OpenKore plugin in the field builds it (FIELD-PLUGIN.md
+ * §4.3): skills by handle without id, monsters with `is_aggressive` only, players without id,
+ * `party_members` `{}`, equipment slots as numbers or "unknown", raw values as numbers or
+ * decimal strings — so the validator's and the answer mapping's branches the farm takes are warm.
+ */
+function gameState(name: string, i: number, kind: Kind): Record<string, unknown> {
+  const text = i % 2 === 1;
+  const raw = (n: number): number | string => (text ? String(n) : n);
   const monsters =
     kind === 'empty'
       ? []
       : [
-          { id: 1002 + (i % 7), name: 'Poring', level: 1, hp: 50, max_hp: 50, distance: 3 + (i % 5), is_aggressive: false, is_attacking_me: kind === 'hurt' },
-          { id: 1113, name: 'Drops', level: 3, hp: 60, max_hp: 60, distance: 7, is_aggressive: true, is_attacking_me: false },
+          { id: 20 + (i % 7), name: 'Poring', hp: 0, max_hp: 0, distance: 3 + (i % 5), is_aggressive: kind === 'hurt' || kind === 'dying' || kind === 'cornered' },
+          { id: 31, name: 'Drops', hp: 0, max_hp: 0, distance: 7, is_aggressive: false },
         ];
+  const hp = kind === 'dead' ? 0 : kind === 'hurt' ? 300 : kind === 'dying' || kind === 'cornered' ? 90 : 800 - (i % 200);
+  const inventory: Array<Record<string, unknown>> =
+    kind === 'cornered'
+      ? []
+      : [
+          { id: 501, name: 'Red Potion', amount: 5, type: kind === 'dying' ? 'misc' : raw(0), equipped: false, invIndex: 0 },
+          { id: 909, name: 'Jellopy', amount: 12 + (i % 5), type: raw(3), equipped: false, invIndex: 1 },
+          { id: 1116, name: 'Katana', amount: 1, type: raw(5), equipped: true, invIndex: 2 },
+          { id: 601, name: 'Fly Wing', amount: 3, type: raw(2), equipped: false, invIndex: 3 },
+        ];
+  if (kind === 'dying') inventory.splice(0, 1);
   return {
     character: {
       name,
       level: 50 + (i % 40),
-      hp: kind === 'dead' ? 0 : kind === 'hurt' ? 90 : 800 - (i % 200),
+      job_level: 30,
+      base_exp: 1_000 + i,
+      base_exp_max: 90_000,
+      job_exp: 0,
+      job_exp_max: 40_000,
+      hp,
       max_hp: 1000,
       sp: 150,
       max_sp: 200,
+      points_free: 0,
+      points_skill: 0,
+      ...{ str: 50, agi: 40, vit: 20, int: 1, dex: 30, luk: 1 },
+      ...{ points_str: 6, points_agi: 5, points_vit: 3, points_int: 2, points_dex: 4, points_luk: 2 },
       position: { map: i % 2 ? 'prt_fild08' : 'pay_fild04', x: 100 + (i % 50), y: 120 },
-      weight: 300,
+      weight: kind === 'heavy' ? 1900 : 300,
       max_weight: 2000,
       zeny: 5000 + i,
       job_class: 'Knight',
-      is_sitting: false,
+      status_effects: [],
+      equipment: [
+        { slot: raw(2), name: 'Katana', id: 1116 },
+        { slot: 'unknown', name: 'Muffler', id: 2503 },
+      ],
+      guild: { name: '', id: '', position: '' },
+      active_quests: 0,
     },
-    skills: [{ id: 5, name: 'Bash', level: 10, sp_cost: 15 }],
+    skills: [
+      { name: 'NV_BASIC', level: 9, sp_cost: 0 },
+      { name: 'SM_BASH', level: 10, sp_cost: 15 },
+    ],
     monsters,
-    inventory: [{ id: 501, name: 'Red Potion', amount: 5, type: 'usable' }],
-    nearby_players: [{ id: 150001, name: 'Someone', level: 70, distance: 8 }],
-    party_members: [],
+    inventory,
+    nearby_players: [{ name: 'Someone', level: 70, guild: '', distance: 8, is_party_member: false, job_class: 'Priest' }],
+    party_members: {},
     timestamp_ms: Date.now(),
   };
 }
@@ -71,6 +112,8 @@ function rehearsalDatabase(db: DatabaseService): DatabaseService {
 export interface DecisionWarmupDeps {
   config: AppConfig;
   rules: RuleSetService;
+  /** The data tables (read only): the answer mapping and the healing items read them. */
+  tables: TablesService;
   db: DatabaseService;
   ml: () => MlPredictor | null;
 }
@@ -92,16 +135,16 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
   const planner = new PlannerService();
   const real = deps.ml();
   const ml: MlPredictor | null = real?.rehearse && real.available ? { available: true, predictState: (s) => real.rehearse!(s) } : null;
-  const decisions = new DecisionService(deps.config, deps.rules, planner, log, state, sessions, ml, null, ctx.metrics);
+  const decisions = new DecisionService(deps.config, deps.rules, planner, log, state, sessions, ml, null, ctx.metrics, deps.tables);
   const decideBody = new DecideBodyPipe();
   const stateBody = new StateUpdateBodyPipe();
   const turn = locks.resolve(LockName.SESSION);
-  const kinds = ['farm', 'farm', 'hurt', 'empty', 'farm', 'dead'] as const;
+  const kinds: readonly Kind[] = ['farm', 'farm', 'hurt', 'empty', 'farm', 'dying', 'heavy', 'cornered', 'farm', 'dead'];
   try {
     for (let i = 0; i < ctx.rounds; i++) {
       const name = `warmup-${i % CHARACTERS}`;
       const kind = kinds[i % kinds.length];
-      const text = JSON.stringify({ game_state: gameState(name, i, kind), request_id: i, timestamp_ms: Date.now() });
+      const text = JSON.stringify({ game_state: gameState(name, i, kind), request_id: `req_${Date.now()}_${i}`, timestamp_ms: Date.now() });
       // What CompatController.decide does, inside a session turn as a request would be.
       await withLock(
         turn,
@@ -111,10 +154,11 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
           const sessionId = sessions.touchCharacterNow(dto.game_state.character.name);
           const snapshot = await state.apply(sessionId, { full: dto.game_state });
           const decision = await decisions.decide(snapshot);
+          const answer = toPluginAnswer(decision.action, snapshot.state, pluginKnowledge(deps.tables.current));
           JSON.stringify({
-            action: toPluginAction(decision.action),
-            params: decision.action.params,
-            reason: decision.action.reason,
+            action: answer.action,
+            params: answer.params,
+            reason: answer.reason,
             tier_used: decision.decision_tier,
             latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
             request_id: dto.request_id,
