@@ -3,10 +3,13 @@ import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
+import { ConsoleService } from '../src/modules/console';
+import { DecisionService } from '../src/modules/decision/decision.service';
 import { HealthModule } from '../src/modules/health/health.module';
 import { WarmupService } from '../src/modules/health/warmup.service';
 import { parsePrometheusText, promSum } from '../src/modules/metrics/prometheus-text.test-kit';
 import { request, spawnEngine, startEngine, tempDir } from './support/engine';
+import { fieldDecideBody } from './support/field-plugin';
 import { pluginGameState } from './support/game-state';
 
 /** Asks for readiness, through the engine's own HTTP stack, while the warm-up is still running. */
@@ -27,6 +30,12 @@ class ReadinessProbe {
 class ReadinessProbeModule {}
 
 const TABLES = ['player_sessions', 'game_state_snapshots', 'decision_log', 'training_data', 'memories', 'interaction_history'] as const;
+
+/** The real decision service's per-session maps (the console's last decisions, the action queues): private, read here to show they stay empty. */
+function perSessionMaps(decisions: DecisionService): { last: number; queues: number } {
+  const d = decisions as unknown as { last: Map<string, unknown>; queues: Map<string, unknown> };
+  return { last: d.last.size, queues: d.queues.size };
+}
 
 function counts(dataDir: string): Record<string, number> {
   const db = new Database(path.join(dataDir, 'openkore-ai.db'), { readonly: true });
@@ -63,16 +72,61 @@ describe('cold start: readiness after the warm-up, and the warm-up leaves no tra
       expect(promSum(prom, 'openkore_http_request_duration_seconds', { route: '/api/v1/decide' }, 'openkore_http_request_duration_seconds_count')).toBe(0);
       expect(promSum(prom, 'openkore_lock_acquisitions_total', { lock: 'state' })).toBe(0);
       expect(promSum(prom, 'openkore_ml_inferences_total')).toBe(0);
+      expect(promSum(prom, 'openkore_storage_shed_total')).toBe(0);
+      expect(promSum(prom, 'openkore_storage_deferred_flushes_total')).toBe(0);
 
-      // The first real tick is served as usual.
+      // The operator console: no bot, no decision, no last decision kept, a flat chart.
+      const decisions = e.engine.app.get(DecisionService);
+      expect(perSessionMaps(decisions)).toEqual({ last: 0, queues: 0 });
+      const consoleService = e.engine.app.get(ConsoleService);
+      consoleService.tick(Date.now() + 1_000);
+      const summary = (await request(`${e.url}/api/v1/console/summary`)).body.data.summary;
+      expect(summary.bots).toMatchObject({ total: 0, rows: [] });
+      expect(summary.decisions.totals.total).toBe(0);
+      expect(summary.decisions.latency).toMatchObject({ p50: null, p99: null });
+      const points = consoleService.historyPoints();
+      expect(points.length).toBeGreaterThan(0);
+      for (const point of points) expect(point).toMatchObject({ rates: { reflex: 0, rule: 0, ml: 0, llm: 0 }, p50: null, p99: null });
+
+      // The storage module: nothing shed, deferred or failed on the engine's guard, no rows to prune.
+      const storage = (await request(`${e.url}/api/v1/admin/storage`)).body.data;
+      expect(storage.disk).toMatchObject({ shed: { decision_log: 0, training_data: 0 }, deferred_flushes: 0, out_of_space_errors: 0, writes_failing: false });
+      const rows = Object.fromEntries(storage.tables.map((t: { table: string; rows: number }) => [t.table, t.rows]));
+      expect(rows).toMatchObject({ decision_log: 0, training_data: 0, game_state_snapshots: 0 });
+      expect(storage.prune.runs).toBe(0);
+
+      // The first real tick is served as usual, and shows where the warm-up's would have.
       const tick = await request(`${e.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: 'FirstBot' }) } });
       expect(tick.status).toBe(200);
       expect((await request(`${e.url}/api/v1/metrics`)).body.data.decision_stats.total_decisions).toBe(1);
+      expect(perSessionMaps(decisions)).toEqual({ last: 1, queues: 1 });
+      const after = (await request(`${e.url}/api/v1/console/summary`)).body.data.summary;
+      expect(after.bots.rows).toEqual([expect.objectContaining({ character: 'FirstBot', tier: expect.any(String), action: expect.any(String) })]);
     } finally {
       await e.stop();
     }
     // After shutdown every background writer has drained: only the real tick's rows are there.
     expect(counts(e.dataDir)).toMatchObject({ player_sessions: 1, game_state_snapshots: 1, decision_log: 1, training_data: 0 });
+  }, 60_000);
+
+  it('on a critical disk the warm-up sheds nothing on the engine\'s guard (its rows go to a throwaway one); a real tick is shed and counted', async () => {
+    // Thresholds above any real free space: the disk is critical from the first reading, before the warm-up.
+    const huge = String(16 * 1_048_576);
+    const e = await startEngine({ WARMUP_ROUNDS: '200', STORAGE_LOW_DISK_MB: huge, STORAGE_CRITICAL_DISK_MB: huge });
+    try {
+      const report = e.engine.app.get(WarmupService).report();
+      expect(report.steps.find((s) => s.name === 'decision path')).toBeDefined();
+      expect(report.steps.filter((s) => s.error)).toEqual([]);
+      const before = (await request(`${e.url}/api/v1/metrics`)).body.data.storage;
+      expect(before).toMatchObject({ level: 'critical', shedding: true, shed: { decision_log: 0, training_data: 0 }, deferred_flushes: 0 });
+
+      const tick = await request(`${e.compatUrl ?? e.url}/api/v1/decide`, { body: fieldDecideBody({ name: 'ShedBot' }) });
+      expect(tick.status).toBe(200);
+      expect((await request(`${e.url}/api/v1/metrics`)).body.data.storage.shed).toEqual({ decision_log: 1, training_data: 0 });
+    } finally {
+      await e.stop();
+    }
+    expect(counts(e.dataDir)).toMatchObject({ player_sessions: 1, decision_log: 0, training_data: 0 });
   }, 60_000);
 
   it('the built engine (default warm-up) is ready as soon as it listens; a herd of new characters each gets its own session at once, the rows follow', async () => {
