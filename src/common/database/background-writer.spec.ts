@@ -102,6 +102,32 @@ describe('AppendWriter', () => {
     expect(w.stats().dropped).toBe(1);
   });
 
+  it('a deferred run takes nothing: the rows stay pending, in order, and are written once when it is no longer deferred; a closing writer always tries', async () => {
+    const s = sink<number>();
+    let defer = true;
+    let asked = 0;
+    const w = new AppendWriter<number>({ name: 't', sliceRows: 4, maxPending: 1000, flushAt: 3, writeSlice: s.writeSlice, defer: () => (asked++, defer) });
+    for (let i = 0; i < 10; i++) w.push(i);
+    // flushAt reached: the flush that starts on the next turn is deferred too.
+    await yieldToLoop();
+    await yieldToLoop();
+    expect(await w.flush()).toBe(false);
+    expect(asked).toBeGreaterThanOrEqual(2);
+    expect(s.slices).toHaveLength(0);
+    expect(w.stats()).toMatchObject({ pending: 10, written: 0, slices: 0, failed_slices: 0, dropped: 0 });
+    w.push(10);
+    defer = false;
+    expect(await w.flush()).toBe(true);
+    expect(s.rows()).toEqual(Array.from({ length: 11 }, (_, i) => i));
+    // Shutdown: still deferred, yet every row is written (the one try a final flush gets).
+    defer = true;
+    for (let i = 11; i < 20; i++) w.push(i);
+    const askedBeforeClose = asked;
+    expect(await w.close()).toBe(true);
+    expect(asked).toBe(askedBeforeClose);
+    expect(s.rows()).toEqual(Array.from({ length: 20 }, (_, i) => i));
+  });
+
   it('a flush kicked from inside a held lock writes outside it (no inherited locks)', async () => {
     const s = sink<number>();
     const w = new AppendWriter<number>({ name: 't', sliceRows: 10, maxPending: 1000, flushAt: 1, writeSlice: s.writeSlice });
@@ -185,6 +211,20 @@ describe('LatestWriter', () => {
     s.state.fail = () => false;
     expect(await w.flush()).toBe(true);
     expect(Object.fromEntries(s.rows())).toEqual({ a: 2, b: 1 });
+    await w.close();
+  });
+
+  it('deferred, it keeps each key\'s latest value for the run that is not', async () => {
+    const s = sink<[string, number]>();
+    let defer = true;
+    const w = new LatestWriter<string, number>({ name: 't', sliceRows: 10, writeSlice: s.writeSlice, defer: () => defer });
+    w.set('a', 1);
+    expect(await w.flush()).toBe(false);
+    w.set('a', 2);
+    w.set('b', 1);
+    defer = false;
+    expect(await w.flush()).toBe(true);
+    expect(s.slices).toEqual([[['a', 2], ['b', 1]]]);
     await w.close();
   });
 });
