@@ -3,6 +3,15 @@ import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
 import { LockManager } from '../concurrency';
 import { DatabaseService } from './database.service';
 import { applySqlitePragmas } from './sqlite-pragmas';
+import type { StorageGuard } from './storage-guard';
+
+/**
+ * Makes the database "full" the way SQLite says it (SQLITE_FULL) without filling a disk: no page
+ * beyond those it has now; `limitPages(connection, null)` lifts the limit.
+ */
+export function limitPages(connection: Database.Database, pages: number | null = Number(connection.pragma('page_count', { simple: true }))): void {
+  connection.pragma(`max_page_count = ${pages ?? 1_073_741_823}`);
+}
 
 /**
  * A DatabaseService on a plain better-sqlite3 connection with the engine's pragmas, without
@@ -15,11 +24,11 @@ export interface StandaloneDatabase {
   close(): void;
 }
 
-export function openStandaloneDatabase(file: string, locks: LockManager = new LockManager()): StandaloneDatabase {
+export function openStandaloneDatabase(file: string, locks: LockManager = new LockManager(), storage?: StorageGuard): StandaloneDatabase {
   const connection = new Database(file);
   applySqlitePragmas(connection);
   const dataSource = { driver: { databaseConnection: connection } } as unknown as DataSource;
-  const service = new DatabaseService(dataSource, locks);
+  const service = new DatabaseService(dataSource, locks, storage);
   return {
     connection,
     service,

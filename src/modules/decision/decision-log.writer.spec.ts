@@ -2,7 +2,9 @@ import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { LockManager } from '../../common/concurrency';
+import { applyMigrations, limitPages, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { StorageGuard } from '../../common/database/storage-guard';
 import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
 import { until } from '../../common/testing/wait.test-kit';
 import { type DecisionLogEntry, DecisionLogWriter, FLUSH_AT, SLICE_ROWS } from './decision-log.writer';
@@ -115,5 +117,84 @@ describe('DecisionLogWriter', () => {
         created_at: e.created_at,
       })),
     );
+  });
+});
+
+describe('DecisionLogWriter when writes fail for lack of space', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  let clock: number;
+  let guard: StorageGuard;
+  let writer: DecisionLogWriter;
+  const rows = () => db.connection.prepare('SELECT COUNT(*) FROM decision_log').pluck().get() as number;
+
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-dlog-full-'));
+    clock = 1_700_000_000_000;
+    guard = new StorageGuard({ lowBytes: 0, criticalBytes: 0, now: () => clock });
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'), new LockManager(), guard);
+    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
+    writer = new DecisionLogWriter(db.service);
+  });
+
+  afterEach(async () => {
+    await writer.beforeApplicationShutdown();
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Rows pushed while there was room to buffer; the flush they start fails with SQLITE_FULL. */
+  async function fillUp(n: number): Promise<void> {
+    limitPages(db.connection);
+    for (let i = 0; i < n; i++) writer.push(entry(i));
+    await until(() => writer.stats().failed_slices === 1, 'the first flush to fail for lack of space');
+    expect(guard.writesFailing).toBe(true);
+    expect(writer.pending).toBe(n);
+  }
+
+  it('sheds new rows (counted), backs off instead of retrying every flush, and writes what it kept once, in order, when a probe succeeds', async () => {
+    const n = SLICE_ROWS + 10;
+    await fillUp(n);
+    // Optional rows are dropped while writes fail: counted by the guard, never buffered.
+    writer.push(entry(n));
+    expect(writer.pending).toBe(n);
+    expect(guard.status().shed.decision_log).toBe(1);
+    // Inside the pause a flush leaves the database alone.
+    const write = jest.spyOn(db.service, 'write');
+    await writer.flush();
+    await writer.flush();
+    expect(write).not.toHaveBeenCalled();
+    expect(guard.status().deferred_flushes).toBe(2);
+    // The probe at the end of the pause fails: the next pause is twice as long.
+    clock += 1_000;
+    await writer.flush();
+    expect(write).toHaveBeenCalledTimes(1);
+    expect(guard.status().background_backoff_ms).toBe(2_000);
+    // Room again: the next probe writes everything kept and ends the failing state.
+    limitPages(db.connection, null);
+    clock += 1_000;
+    await writer.flush();
+    expect(write).toHaveBeenCalledTimes(1);
+    clock += 1_000;
+    await writer.flush();
+    expect(guard.writesFailing).toBe(false);
+    expect(rows()).toBe(n);
+    expect(db.connection.prepare('SELECT state_version FROM decision_log ORDER BY id').pluck().all()).toEqual(Array.from({ length: n }, (_, i) => i));
+    // And it is an ordinary writer again.
+    writer.push(entry(n + 1));
+    await writer.flush();
+    expect(rows()).toBe(n + 1);
+  });
+
+  it('a final flush at shutdown tries even inside the pause', async () => {
+    await fillUp(SLICE_ROWS + 3);
+    limitPages(db.connection, null);
+    await writer.flush();
+    expect(rows()).toBe(0);
+    await writer.beforeApplicationShutdown();
+    expect(rows()).toBe(SLICE_ROWS + 3);
+    expect(guard.writesFailing).toBe(false);
   });
 });

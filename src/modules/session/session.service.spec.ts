@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { yieldToLoop } from '../../common/async/wait';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
-import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { LockManager } from '../../common/concurrency';
+import { applyMigrations, limitPages, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
 import { StorageGuard } from '../../common/database/storage-guard';
 import type { AppConfig } from '../../config/app-config';
@@ -132,5 +133,42 @@ describe('SessionService persistence', () => {
     // A second ensureRow changes nothing.
     await db.service.write((tx) => svc.ensureRow(tx, id));
     expect(row(id)).toMatchObject({ social_interactions: 1, request_count: 2 });
+  });
+});
+
+describe('SessionService when writes fail for lack of space', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  let guard: StorageGuard;
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-session-full-'));
+    guard = new StorageGuard({ lowBytes: 0, criticalBytes: 0, now: () => 1_700_000_000_000 });
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'), new LockManager(), guard);
+    await applyMigrations(db.connection, MIGRATIONS);
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('new characters still get their sessions at once; their rows wait in memory while flushes back off, and shutdown writes them', async () => {
+    const svc = new SessionService({ sessionTtlMs: 60_000 } as AppConfig, noRows, db.service);
+    limitPages(db.connection);
+    const n = SESSION_SLICE_ROWS + 20;
+    const ids = Array.from({ length: n }, (_, i) => svc.touchCharacterNow(`Full${i}`));
+    await svc.flush();
+    expect(guard.writesFailing).toBe(true);
+    expect(svc.writerStats()).toMatchObject({ pending: n, failed_slices: 1 });
+    const write = jest.spyOn(db.service, 'write');
+    svc.touch(ids[0]);
+    await svc.flush();
+    expect(write).not.toHaveBeenCalled();
+    expect(guard.status().deferred_flushes).toBe(1);
+    limitPages(db.connection, null);
+    await svc.beforeApplicationShutdown();
+    expect(db.connection.prepare('SELECT COUNT(*) FROM player_sessions').pluck().get()).toBe(n);
+    expect(db.connection.prepare('SELECT request_count FROM player_sessions WHERE session_id = ?').pluck().get(ids[0])).toBe(2);
+    expect(guard.writesFailing).toBe(false);
   });
 });

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { applyMigrations, limitPages, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { CreateStateAndDecisions1764201700000 } from '../../common/database/migrations/1764201700000-create-state-and-decisions';
 import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
@@ -85,5 +85,44 @@ describe('StateService persistence', () => {
     // Each session once (the latest value), never more than a slice per transaction.
     expect(perCommit.reduce((a, b) => a + b, 0)).toBe(sessions);
     expect(Math.max(...perCommit)).toBe(StateService.SLICE_ROWS);
+  });
+});
+
+describe('StateService when writes fail for lack of space', () => {
+  let dir: string;
+  let db: StandaloneDatabase;
+  let guard: StorageGuard;
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-state-full-'));
+    guard = new StorageGuard({ lowBytes: 0, criticalBytes: 0, now: () => 1_700_000_000_000 });
+    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'), new LockManager(), guard);
+    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
+  });
+  afterEach(() => {
+    db.close();
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keeps the snapshots in memory and backs off its flushes; the final flush writes the latest of each', async () => {
+    const big = (hp: number) => ({ character: { name: 'K', hp }, note: 'x'.repeat(400) }) as unknown as GameState;
+    const svc = new StateService(db.service, {} as SessionService, new LockManager());
+    limitPages(db.connection);
+    for (let i = 0; i < 40; i++) await svc.apply(`s${i}`, { full: big(i) });
+    await svc.flush();
+    expect(guard.writesFailing).toBe(true);
+    // Inside the pause the periodic flush leaves the database alone; the snapshots are still served.
+    const write = jest.spyOn(db.service, 'write');
+    await svc.apply('s0', { full: big(1000) });
+    await svc.flush();
+    expect(write).not.toHaveBeenCalled();
+    expect(guard.status().deferred_flushes).toBe(1);
+    expect(svc.current('s0')?.state.character.hp).toBe(1000);
+    limitPages(db.connection, null);
+    await svc.beforeApplicationShutdown();
+    const stored = db.connection.prepare('SELECT session_id, version FROM game_state_snapshots').all() as Array<{ session_id: string; version: number }>;
+    expect(stored).toHaveLength(40);
+    expect(stored.find((r) => r.session_id === 's0')?.version).toBe(2);
+    expect(guard.writesFailing).toBe(false);
   });
 });
