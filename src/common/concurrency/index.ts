@@ -15,7 +15,7 @@ export type { HeldLockInfo, LockReport, WaitingLockInfo } from './lock-report';
 export { type LockLogger, type LockOrderMode, type OrderViolationReport } from './lock-runtime';
 export { withLock, withLocks, type KeyedLockCallOptions, type Lockable, type LockRequest } from './with-lock';
 export { WithLock, type WithLockOptions } from './with-lock.decorator';
-export { runInTask, heldLocks, detached } from './lock-context';
+export { runInTask, heldLocks, detached, RequestScope } from './lock-context';
 export {
   SessionSerializer,
   SESSION_SERIALIZER_OPTIONS,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { QueueFullError } from './concurrency.errors';
 import { Hold } from './hold';
 import type { KeyedLock } from './keyed-lock';
-import { lockScope } from './lock-context';
+import { lockScope, type RequestScope } from './lock-context';
 import { LockManager } from './lock-manager.service';
 import { LockName, LockOrder } from './lock-order.enum';
 import type { Mutex } from './mutex';
@@ -22,12 +22,14 @@ export interface SessionSerializerOptions {
 
 /**
  * A granted turn. Calling it ends the turn (idempotent). `run(fn)` runs `fn`
- * with the SESSION lock on the async context's held-lock stack.
+ * with the SESSION lock on the async context's held-lock stack; `holdFor(scope)`
+ * puts it at the base of a request's whole scope instead.
  */
 export interface SessionTurn {
   (): void;
   readonly sessionId: string;
   run<T>(fn: () => T): T;
+  holdFor(scope: RequestScope): void;
 }
 
 export interface SessionSerializerStats {
@@ -49,7 +51,11 @@ function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
     slot.release();
     turn.release();
   };
-  return Object.assign(end, { sessionId, run: <T>(fn: () => T): T => lockScope.run(turn, fn) });
+  return Object.assign(end, {
+    sessionId,
+    run: <T>(fn: () => T): T => lockScope.run(turn, fn),
+    holdFor: (scope: RequestScope): void => scope.adopt(turn),
+  });
 }
 
 /**
@@ -61,13 +67,11 @@ function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
  * slot (a semaphore) is taken second, so waiting requests of one busy session
  * never occupy slots other sessions could use.
  *
- * Async context: the guard that calls `acquireTurn` and the route handler run
- * in different async contexts, so the turn is not pushed on anybody's
- * held-lock stack by default; the handler's own locks (all of order > 2 by
- * design) are then checked among themselves only. Glue that wraps the handler
- * (an interceptor, a Fastify hook) can call `turn.run(handler)` to push it, so
+ * Async context: a granted turn is on nobody's held-lock stack until it is
+ * pushed: `turn.run(fn)` runs `fn` under it, and `turn.holdFor(scope)` makes a
+ * request's whole RequestScope hold it (the HTTP pipeline's session guard), so
  * that taking e.g. CONFIG inside a request is reported as a violation and the
- * deadlock detector sees the turn as held by the handler's flow.
+ * deadlock detector sees the turn as held by the request's flows.
  */
 @Injectable()
 export class SessionSerializer {
