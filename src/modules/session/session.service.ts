@@ -9,6 +9,7 @@ import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/h
 import { PlayerSessionEntity } from './entities/player-session.entity';
 import { SessionNotFoundError } from './session.errors';
 import { SerialTask } from '../../common/async/serial-task';
+import type { SessionDirectory, SessionRef } from '../../common/ports/session-directory.port';
 
 export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
@@ -19,7 +20,7 @@ export type SessionExpiredListener = (sessionId: string) => void;
  * record, written at handshake and by the periodic sweep that also expires idle sessions.
  */
 @Injectable()
-export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
+export class SessionService implements OnModuleInit, BeforeApplicationShutdown, SessionDirectory {
   private readonly logger = new Logger(SessionService.name);
   private readonly active = new Map<string, PlayerSessionEntity>();
   private readonly byCharacter = new Map<string, string>();
@@ -69,18 +70,42 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     this.expiredListeners.push(listener);
   }
 
+  /**
+   * Opens a session — or, for a character that has one (its plugin's, made on first sight),
+   * returns that one with the client's details: one bot, one session.
+   */
   async handshake(dto: HandshakeDto): Promise<HandshakeResponseDto> {
-    const now = Date.now();
-    const row = this.newRow(dto.client, dto.client_version, dto.pid ?? null, dto.capabilities ?? [], dto.character_name ?? null, now);
-    await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
-    this.remember(row);
-    this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
+    const existing = dto.character_name === undefined ? undefined : this.sessionForCharacter(dto.character_name);
+    const row = existing ? this.active.get(existing)! : this.newRow(dto.client, dto.client_version, dto.pid ?? null, dto.capabilities ?? [], dto.character_name ?? null, Date.now());
+    if (existing) {
+      row.client = dto.client;
+      row.clientVersion = dto.client_version;
+      row.pid = dto.pid ?? null;
+      row.capabilities = dto.capabilities ?? [];
+      await this.db.write(
+        (tx) =>
+          tx.run('UPDATE player_sessions SET client = ?, client_version = ?, pid = ?, capabilities = ? WHERE session_id = ?', [
+            row.client,
+            row.clientVersion,
+            row.pid,
+            JSON.stringify(row.capabilities),
+            row.sessionId,
+          ]),
+        { label: 'session.handshake' },
+      );
+      this.touch(row.sessionId);
+      this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session joined');
+    } else {
+      await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
+      this.remember(row);
+      this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
+    }
     return {
       session_id: row.sessionId,
       server: { name: SERVER_NAME, version: SERVER_VERSION },
       capabilities: SERVER_CAPABILITIES,
       session_ttl_ms: this.config.sessionTtlMs,
-      created_at: new Date(now).toISOString(),
+      created_at: new Date(row.createdAt).toISOString(),
     };
   }
 
@@ -108,6 +133,12 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
       },
       { label: 'session.createForCharacter' },
     );
+  }
+
+  /** SessionDirectory: the session a request names (one identity per bot, see the port). */
+  sessionIdFor(ref: SessionRef): string | Promise<string> {
+    if ('sessionId' in ref) return ref.sessionId;
+    return this.sessionForCharacter(ref.characterName) ?? this.createForCharacter(ref.characterName);
   }
 
   /** The active session of a character (the plugin's key), if any. */
