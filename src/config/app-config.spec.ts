@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     ['LOCK_ORDER_MODE', 'panic'],
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
+    ['HTTP_FRONT_DOOR', 'sometimes'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
@@ -37,6 +38,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).lockOrderMode).toBe('throw');
     expect(loadConfig({ NODE_ENV: 'production' }).lockOrderMode).toBe('log');
     expect(loadConfig({ NODE_ENV: 'production', LOCK_ORDER_MODE: 'throw' }).lockOrderMode).toBe('throw');
+  });
+
+  it('serves the per-tick routes through the front door unless HTTP_FRONT_DOOR=0', () => {
+    expect(loadConfig({}).frontDoor).toBe(true);
+    expect(loadConfig({ HTTP_FRONT_DOOR: '0' }).frontDoor).toBe(false);
+    expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
   });
 
   it('knows loopback addresses', () => {

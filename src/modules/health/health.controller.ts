@@ -7,7 +7,6 @@ import { type EngineHealth, HealthService } from './health.service';
 
 @ApiTags('health')
 @Public()
-@RawResponse()
 @Controller()
 export class HealthController {
   constructor(
@@ -17,6 +16,7 @@ export class HealthController {
   ) {}
 
   @Get(['api/v1/health', 'health'])
+  @RawResponse()
   @ApiOperation({ summary: 'Engine health in the spec shape (no token needed); 503 when unhealthy' })
   @ApiOkResponse({ description: '{status, uptime_seconds, active_sessions, decision_engines, performance, issues}' })
   @ApiResponse({ status: 503, description: 'unhealthy, with `issues`' })
@@ -27,6 +27,7 @@ export class HealthController {
   }
 
   @Get('health/live')
+  @RawResponse()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process answers' })
   live(): Promise<HealthCheckResult> {
@@ -34,6 +35,7 @@ export class HealthController {
   }
 
   @Get('health/ready')
+  @RawResponse()
   @HealthCheck()
   @ApiOperation({ summary: 'Readiness: the database answers' })
   @ApiResponse({ status: 503, description: 'not ready' })
