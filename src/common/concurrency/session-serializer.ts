@@ -3,7 +3,8 @@ import { QueueFullError } from './concurrency.errors';
 import { Hold } from './hold';
 import type { KeyedLock } from './keyed-lock';
 import { lockScope, type RequestScope } from './lock-context';
-import { LockManager } from './lock-manager.service';
+import { type CatalogLock, LockManager } from './lock-manager.service';
+import { InjectLock } from './lock-providers';
 import { LockName, LockOrder } from './lock-order.enum';
 import type { Mutex } from './mutex';
 import type { AcquireOptions } from './ordered-lock';
@@ -85,11 +86,14 @@ export class SessionSerializer {
   constructor(
     private readonly locks: LockManager,
     @Optional() @Inject(SESSION_SERIALIZER_OPTIONS) options: SessionSerializerOptions | null = null,
+    @Optional() @InjectLock(LockName.SESSION) turns: CatalogLock<typeof LockName.SESSION> | null = null,
   ) {
     this.maxQueueDepth = options?.maxQueueDepth ?? 1000;
     this.maxInFlight = options?.maxInFlight ?? 100;
     this.timeoutMs = options?.timeoutMs ?? 30_000;
-    this.turns = locks.keyedMutex(LockName.SESSION, LockOrder.SESSION);
+    // The SESSION level's lock (standalone, without DI: the manager's).
+    this.turns = turns ?? locks.resolve(LockName.SESSION);
+    // Part of the SESSION level: MAX_IN_FLIGHT turns at once, taken with the turn, never nested in it.
     this.slots = locks.semaphore(`${LockName.SESSION}-slots`, LockOrder.SESSION, this.maxInFlight);
   }
 
