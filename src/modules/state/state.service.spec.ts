@@ -1,4 +1,3 @@
-import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
 import type { SessionService } from '../session/session.service';
 import type { GameState } from './game-state';
@@ -26,7 +25,7 @@ describe('StateService shutdown', () => {
         return { written: items.length };
       },
     } as unknown as DatabaseService;
-    const svc = new StateService(db, {} as SessionService, new LockManager());
+    const svc = new StateService(db, {} as SessionService);
     await svc.apply('s1', { full: state(1) });
     const tick = svc.flush();
     await svc.apply('s1', { full: state(2) });

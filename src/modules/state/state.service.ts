@@ -1,5 +1,4 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { type KeyedLock, LockManager, LockName, type RwLock, withLock } from '../../common/concurrency';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService } from '../../common/database/database.service';
 import { SessionService } from '../session/session.service';
@@ -21,15 +20,17 @@ export interface StateUpdate {
 /**
  * Per session, the current game state as an immutable snapshot (spec §9.1 copy-on-write):
  * readers take the published snapshot without any lock; a writer builds the next one and
- * publishes it under the session's STATE write lock, bumping the version (§9.2) by one for
- * every applied update. Snapshots are persisted by a throttled flusher, off the request path.
+ * publishes it, bumping the version (§9.2) by one for every applied update. An update is one
+ * synchronous step — check the version, merge, publish — so no other update or read can come
+ * between its parts; this, and the session's turn around every writer, is what the STATE level
+ * of the hierarchy stands for here (docs/architecture.md). Snapshots are persisted by a
+ * throttled flusher, off the request path.
  */
 @Injectable()
 export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StateService.name);
   private readonly snapshots = new Map<string, StateSnapshot>();
   private readonly dirty = new Set<string>();
-  private readonly lock: KeyedLock<RwLock>;
   private flushTimer: NodeJS.Timeout | undefined;
   /** One flush at a time; a call during one gets the next (which sees what was dirtied meanwhile). */
   private readonly flusher = new SerialTask(() => this.flushOnce());
@@ -38,10 +39,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
-    locks: LockManager,
-  ) {
-    this.lock = locks.resolve(LockName.STATE) as KeyedLock<RwLock>;
-  }
+  ) {}
 
   onModuleInit(): void {
     // Resume: the last persisted snapshot of every session that is still active.
@@ -85,12 +83,13 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     return snap;
   }
 
+  /** Synchronous from start to publication: nothing else runs between reading the base and publishing the next. */
   async apply(sessionId: string, update: StateUpdate): Promise<StateSnapshot> {
     if (!update.full === !update.patch) throw new InvalidRequestError('Send exactly one of game_state (whole) or patch (partial)');
-    return withLock(this.lock, () => this.applyLocked(sessionId, update), { key: sessionId, mode: 'write' });
+    return this.applyNow(sessionId, update);
   }
 
-  private applyLocked(sessionId: string, update: StateUpdate): StateSnapshot {
+  private applyNow(sessionId: string, update: StateUpdate): StateSnapshot {
     const base = this.snapshots.get(sessionId);
     const version = base?.version ?? 0;
     if (update.expectedVersion !== undefined && update.expectedVersion !== version) {
