@@ -7,6 +7,7 @@ type Suite = { name: string; load: () => Promise<() => Promise<void>> };
 const SUITES: Suite[] = [
   { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
+  { name: 'http-cpu', load: async () => (await import('./http-cpu.bench')).runHttpCpuBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
