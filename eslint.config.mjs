@@ -23,6 +23,16 @@ export default tseslint.config(
     },
   },
   {
+    // The console page's script runs in the browser, as is (no build step).
+    files: ['src/modules/console/public/**/*.js'],
+    languageOptions: {
+      sourceType: 'script',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'AbortController', 'TextDecoder', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map((g) => [g, 'readonly']),
+      ),
+    },
+  },
+  {
     files: ['**/*.spec.ts', 'test/**/*.ts'],
     // Tests read loosely typed JSON responses.
     rules: { '@typescript-eslint/no-non-null-assertion': 'off', '@typescript-eslint/no-explicit-any': 'off' },

@@ -2,7 +2,7 @@
  * `npm run bench [-- name ...]`: runs the benchmark suites (all by default) and prints their
  * tables. Benchmarks are not tests: they measure and print, they never assert timings.
  */
-type Suite = { name: string; load: () => Promise<() => Promise<void>> };
+type Suite = { name: string; load: () => Promise<() => Promise<void>>; explicit?: boolean };
 
 const SUITES: Suite[] = [
   { name: 'locks', load: async () => (await import('./locks.bench')).runLockBench },
@@ -12,6 +12,10 @@ const SUITES: Suite[] = [
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
   { name: 'memory', load: async () => (await import('./memory.bench')).runMemoryBench },
+  { name: 'console', load: async () => (await import('./console.bench')).runConsoleBench },
+  { name: 'disk-use', load: async () => (await import('./storage.bench')).runDiskUseBench },
+  // Long (SOAK_MINUTES, default 10): not part of a plain `npm run bench`; `npm run bench -- soak`.
+  { name: 'soak', load: async () => (await import('./storage.bench')).runSoakBench, explicit: true },
 ];
 
 async function main(): Promise<void> {
@@ -21,7 +25,7 @@ async function main(): Promise<void> {
   const os = await import('node:os');
   console.log(`# openkore-ai-engine bench — node ${process.version}, ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'cpu'}, ${Math.round(os.totalmem() / 2 ** 30)} GiB`);
   for (const suite of SUITES) {
-    if (wanted.length && !wanted.includes(suite.name)) continue;
+    if (wanted.length ? !wanted.includes(suite.name) : suite.explicit) continue;
     console.log(`\n## ${suite.name}`);
     const run = await suite.load();
     await run();

@@ -31,7 +31,7 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 const fmt = (n: number, digits = 1): number => Math.round(n * 10 ** digits) / 10 ** digits;
 
 function options(over: Partial<MetricsCollectorOptions> = {}): MetricsCollectorOptions {
-  return { ringCapacity: 65_536, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, retentionMs: 0, maxSeries: 2_000, ...over };
+  return { ringCapacity: 65_536, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, maxSeries: 2_000, ...over };
 }
 
 function tempDb() {

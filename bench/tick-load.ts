@@ -18,6 +18,8 @@ export interface TickLoadOptions {
   ticksPerSecond: number;
   seconds: number;
   body: (session: number) => string;
+  /** Called with every answer: when its tick was due (ms from the start), its latency, its status (0: no answer). */
+  onSample?: (dueMs: number, latencyMs: number, status: number) => void;
 }
 
 export interface TickLoadResult {
@@ -72,6 +74,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
             res.once('end', () => {
               previousDone = performance.now();
               latencies.push(previousDone - from);
+              options.onSample?.(from - started, previousDone - from, res.statusCode ?? 0);
               schedule();
             });
           },
@@ -80,6 +83,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
         req.once('error', () => {
           errors++;
           previousDone = performance.now();
+          options.onSample?.(from - started, previousDone - from, 0);
           schedule();
         });
         req.end(payload);

@@ -1,24 +1,24 @@
 import { Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
-import { digest } from './common/http/auth.guard';
 import { EngineFastifyAdapter } from './common/http/engine-fastify.adapter';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
-import { RequestPipeline } from './common/http/request-pipeline';
+import { isHealthPath, RequestPipeline } from './common/http/request-pipeline';
 import { genRequestId } from './common/http/request-id';
 import { RequestStats } from './common/http/request-stats';
 import { PipelineLogController } from './common/logging/access-log';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
+import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
@@ -33,6 +33,36 @@ export interface Engine {
   /** Stops accepting, lets in-flight requests finish (bounded), runs module hooks, closes the database. */
   shutdown(reason?: string): Promise<void>;
 }
+
+const BEARER = 'bearer';
+
+/**
+ * Every operation but health declares the bearer scheme, so Swagger UI sends the token it was
+ * given (Authorize) with each "Try it out" — also for controllers that do not say so themselves.
+ */
+export function applyBearerSecurity(document: OpenAPIObject): OpenAPIObject {
+  for (const [route, item] of Object.entries(document.paths)) {
+    for (const method of ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const) {
+      const operation = item[method];
+      if (!operation) continue;
+      operation.security = isHealthPath(route) ? [] : [{ [BEARER]: [] }];
+    }
+  }
+  return document;
+}
+
+/**
+ * Swagger UI keeps an authorization it should persist in localStorage (every tab, after the
+ * browser closes); this moves that one key to sessionStorage: the token lasts for the tab.
+ * Runs before the UI starts (its init runs on window load).
+ */
+const TAB_SCOPED_AUTHORIZATION = `(function () {
+  var proto = Storage.prototype, get = proto.getItem, set = proto.setItem, remove = proto.removeItem;
+  function target(store, key) { return store === window.localStorage && key === 'authorized' ? window.sessionStorage : store; }
+  proto.getItem = function (key) { return get.call(target(this, key), key); };
+  proto.setItem = function (key, value) { return set.call(target(this, key), key, value); };
+  proto.removeItem = function (key) { return remove.call(target(this, key), key); };
+})();`;
 
 export interface EngineOptions {
   /** Runs before the app is initialised: tests add routes to the Fastify instance here. */
@@ -75,9 +105,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   });
   const fastify = app.getHttpAdapter().getInstance();
   const stats = app.get(RequestStats);
-  const tokenDigest = config.token === undefined ? undefined : digest(config.token);
-  const pipeline = new RequestPipeline({ stats, logger: rootLogger, rateLimitPerSecond: config.rateLimitPerSecond, tokenDigest });
-  // Before any route is registered (Swagger's below, Nest's at init): every route runs through the pipeline.
+  const pipeline = new RequestPipeline({ stats, logger: rootLogger, rateLimitPerSecond: config.rateLimitPerSecond });
+  // Before any route is registered (Swagger's and the console's below, Nest's at init): every route runs through the pipeline.
   fastify.addHook('onRoute', pipeline.onRoute);
   fastify.addHook('onRequest', pipeline.onRequest);
   // JSON only: any other body type (text, form, multipart) is a 415, not parsed and guessed at.
@@ -93,10 +122,18 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
           '{status:"error", error:{code, message, details}, metadata:{timestamp, request_id}}.',
       )
       .setVersion(SERVER_VERSION)
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' })
+      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' }, BEARER)
       .build(),
   );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // /docs, its document and the console's static files need no token (a browser cannot send one
+  // when it navigates; they hold no data): the data routes they call do (AuthGuard).
+  SwaggerModule.setup('docs', app, applyBearerSecurity(document), {
+    jsonDocumentUrl: 'docs-json',
+    customSiteTitle: `${SERVER_NAME} API`,
+    customJsStr: TAB_SCOPED_AUTHORIZATION,
+    swaggerOptions: { persistAuthorization: true },
+  });
+  registerConsoleAssets(fastify);
   options.beforeInit?.(app);
   try {
     await app.init();
@@ -114,6 +151,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   let shutdownPromise: Promise<void> | undefined;
 
   const serializer = app.get(SessionSerializer);
+  const consoles = app.get(ConsoleService);
   const waitForInFlight = async (deadline: number): Promise<void> => {
     // Requests finish on their own; this only bounds how long shutdown lets them. A request whose
     // client left is no longer in flight, but its handler may still run in its session turn.
@@ -151,6 +189,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         pipeline.startDraining();
         const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
         const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
+        // An event stream never finishes by itself: end them so the drain waits only for real requests.
+        consoles.closeStreams();
         await waitForInFlight(Date.now() + config.shutdownTimeoutMs);
         if (stats.inFlight > 0 || serializer.inFlight > 0) {
           logger.warn({ in_flight: stats.inFlight, session_turns: serializer.inFlight }, 'shutdown timeout: closing remaining connections');

@@ -12,17 +12,20 @@ import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
 import { AdminModule } from './modules/admin/admin.module';
+import { ConsoleModule } from './modules/console';
 import { DecisionModule } from './modules/decision/decision.module';
 import { FlagsModule } from './modules/flags/flags.module';
 import { StateModule } from './modules/state/state.module';
 import { HealthModule } from './modules/health/health.module';
-import { MacroModule } from './modules/macro/macro.module';
+import { MacroModule } from './modules/macro';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { MemoryModule } from './modules/memory/memory.module';
 import { MlModule } from './modules/ml/ml.module';
 import { PdcaModule } from './modules/pdca/pdca.module';
+import { ProgressionModule } from './modules/progression';
 import { ReputationModule } from './modules/reputation/reputation.module';
 import { SessionModule } from './modules/session/session.module';
+import { StorageModule } from './modules/storage';
 
 @Module({})
 export class AppModule {
@@ -48,6 +51,7 @@ export class AppModule {
         HealthModule,
         AdminModule,
         StateModule,
+        ProgressionModule,
         DecisionModule,
         FlagsModule,
         ReputationModule,
@@ -56,6 +60,8 @@ export class AppModule {
         MetricsModule,
         MacroModule,
         PdcaModule,
+        ConsoleModule,
+        StorageModule,
         ...extraImports,
       ],
       // The Nest stages of the request pipeline (src/common/http/request-pipeline.ts), on every route.

@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SQLITE_PRAGMAS } from '../src/common/database/sqlite-pragmas';
+import { SQLITE_PRAGMAS, WAL_SIZE_LIMIT_BYTES } from '../src/common/database/sqlite-pragmas';
 import { BACKSTOP_WAL_PAGES, WalCheckpointer } from '../src/common/database/wal-checkpointer.service';
 import { until } from '../src/common/testing/wait.test-kit';
 import { freePort, request, spawnEngine, startEngine, tempDir } from './support/engine';
@@ -26,6 +26,9 @@ describe('database on first start', () => {
       expect(read('wal_autocheckpoint')).toBe(BACKSTOP_WAL_PAGES);
       expect(read('temp_store')).toBe(2); // MEMORY
       expect(read('foreign_keys')).toBe(1);
+      // Freed pages go back to the file system (incremental vacuum), and the WAL is cut back after a reset.
+      expect(read('auto_vacuum')).toBe(2); // INCREMENTAL
+      expect(read('journal_size_limit')).toBe(WAL_SIZE_LIMIT_BYTES);
       expect(SQLITE_PRAGMAS.map(([n]) => n).sort()).toEqual(
         ['busy_timeout', 'cache_size', 'foreign_keys', 'journal_mode', 'synchronous', 'temp_store', 'wal_autocheckpoint'],
       );

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockManager } from '../src/common/concurrency';
-import { MacroService } from '../src/modules/macro/macro.service';
+import { MacroService } from '../src/modules/macro';
 import { request, startEngine, tempDir, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 
@@ -53,14 +53,14 @@ describe('macro registry over real HTTP with a real watched folder', () => {
   afterAll(() => e.stop());
 
   it('a dropped file serves as version 1; a broken edit keeps version 1 and is reported; a fixed edit becomes version 2', async () => {
-    write('drop.txt', 'automacro dropAuto {\n    hp < 30%\n    call dropA\n}\n\nmacro dropA {\n    log one\n    pause 0.1\n}\n');
+    write('drop.txt', 'automacro dropAuto {\n    CurrentHP < 30%\n    call dropA\n}\n\nmacro dropA {\n    log one\n    pause 0.1\n}\n');
     const v1 = await until(() => macro('dropA'), (r) => r.status === 200, 10_000, 'dropA to load');
     expect(v1.body.data).toMatchObject({ name: 'dropA', kind: 'macro', version: 1, file: 'drop.txt', active_executions: 0, errors: [], last_rejected: null });
     expect(v1.body.data.content).toContain('log one');
     expect((await macro('dropAuto', 'automacro')).body.data).toMatchObject({ kind: 'automacro', version: 1 });
 
     // Broken: the macro's closing brace is missing (line 6 opens it).
-    write('drop.txt', 'automacro dropAuto {\n    hp < 30%\n    call dropA\n}\n\nmacro dropA {\n    log two\n    pause 0.1\n');
+    write('drop.txt', 'automacro dropAuto {\n    CurrentHP < 30%\n    call dropA\n}\n\nmacro dropA {\n    log two\n    pause 0.1\n');
     const rejected = await until(list, (l) => l.files.find((f: any) => f.file === 'drop.txt')?.rejection, 10_000, 'the rejection');
     const file = rejected.files.find((f: any) => f.file === 'drop.txt');
     expect(file.rejection).toMatchObject({ code: 'VALIDATION', errors: [{ code: 'UNBALANCED_BRACES', line: 6 }] });
@@ -70,7 +70,7 @@ describe('macro registry over real HTTP with a real watched folder', () => {
     expect(still.errors).toEqual([expect.objectContaining({ code: 'UNBALANCED_BRACES', line: 6 })]);
     expect(still.last_rejected).toMatchObject({ code: 'VALIDATION', file: 'drop.txt' });
 
-    write('drop.txt', 'automacro dropAuto {\n    hp < 30%\n    call dropA\n}\n\nmacro dropA {\n    log two\n    pause 0.1\n}\n');
+    write('drop.txt', 'automacro dropAuto {\n    CurrentHP < 30%\n    call dropA\n}\n\nmacro dropA {\n    log two\n    pause 0.1\n}\n');
     const v2 = await until(() => macro('dropA'), (r) => r.body.data?.version === 2, 10_000, 'version 2');
     expect(v2.body.data.content).toContain('log two');
     expect(v2.body.data.errors).toEqual([]);
@@ -79,14 +79,29 @@ describe('macro registry over real HTTP with a real watched folder', () => {
     // The automacro did not change: no new version.
     expect((await macro('dropAuto', 'automacro')).body.data.version).toBe(1);
 
-    // A new file that is broken from the start: nothing serves, the refusal is listed.
-    write('newbroken.txt', 'macro fresh {\n    doo sit\n}\n');
+    // A new file eventMacro refuses from the start (its loader dies on a condition it has no
+    // module for): nothing serves, the refusal is listed with its first error and line.
+    write('newbroken.txt', 'macro fresh {\n    doo sit\n}\nautomacro freshAuto {\n    hp < 5%\n    call fresh\n}\n');
     const l = await until(list, (x) => x.rejected.some((r: any) => r.name === 'fresh'), 10_000, 'the refused new file');
-    expect(l.rejected.find((r: any) => r.name === 'fresh')).toMatchObject({ kind: 'macro', file: 'newbroken.txt', rejection: { errors: [{ code: 'UNKNOWN_KEYWORD', line: 2 }] } });
+    expect(l.rejected.find((r: any) => r.name === 'fresh')).toMatchObject({ kind: 'macro', file: 'newbroken.txt', rejection: { errors: [{ code: 'UNKNOWN_CONDITION', line: 5 }] } });
+    expect(l.files.find((f: any) => f.file === 'newbroken.txt')).toMatchObject({ status: 'rejected', blocks: [], first_error: { line: 5, code: 'UNKNOWN_CONDITION' } });
     expect((await macro('fresh')).status).toBe(404);
     const metrics = await fetch(`${e.url}/metrics`).then((r) => r.text());
     expect(metrics).toMatch(/openkore_macros_loaded\{kind="macro"\} \d+/);
     expect(metrics).toMatch(/openkore_macro_files_rejected [1-9]/);
+
+    // A line eventMacro only stops on when it runs ("doo sit") does not refuse the file: it loads,
+    // and the file's report lists its blocks and the warning with its line.
+    write('newbroken.txt', 'macro fresh {\n    doo sit\n}\nautomacro freshAuto {\n    CurrentHP < 5%\n    call fresh\n}\n');
+    const loaded = await until(list, (x) => x.files.find((f: any) => f.file === 'newbroken.txt')?.status === 'loaded', 10_000, 'the fixed file');
+    expect(loaded.files.find((f: any) => f.file === 'newbroken.txt')).toMatchObject({
+      first_error: null,
+      blocks: [
+        { kind: 'macro', name: 'fresh', line: 1, status: 'loaded' },
+        { kind: 'automacro', name: 'freshAuto', line: 4, status: 'loaded' },
+      ],
+      warnings: [{ code: 'STATEMENT', effect: 'stops_macro', line: 2 }],
+    });
   });
 
   it('watches subfolders and retires the macros of a deleted file', async () => {
@@ -219,13 +234,15 @@ describe('macro registry over real HTTP with a real watched folder', () => {
     const broken = await request(api('/macro/putMacro'), { method: 'PUT', body: { content: 'macro putMacro {\n    do sit\n    if ($x >) {\n    }\n' } });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBe('INVALID_REQUEST');
-    expect(broken.body.error.details.errors).toEqual(
-      expect.arrayContaining([expect.objectContaining({ code: 'SYNTAX', line: 3 }), expect.objectContaining({ code: 'UNBALANCED_BRACES', line: 1 })]),
-    );
-    const undefinedCall = await request(api('/macro/putMacro'), { method: 'PUT', body: { content: 'call nowhere' } });
-    expect(undefinedCall.status).toBe(400);
-    expect(undefinedCall.body.error.details.errors).toEqual([expect.objectContaining({ code: 'UNDEFINED_MACRO', line: 2 })]);
+    expect(broken.body.error.details.errors).toEqual([expect.objectContaining({ code: 'UNBALANCED_BRACES', effect: 'file_refused', line: 1 })]);
+    const unknown = await request(api('/macro/putMacro'), { method: 'PUT', body: { content: 'automacro putAuto {\n    aggressives > 2\n    call putMacro\n}\nmacro putMacro {\n    do sit\n}\n' } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.details.errors).toEqual([expect.objectContaining({ code: 'UNKNOWN_CONDITION', line: 2 })]);
     expect(fs.readFileSync(path.join(dir, 'putMacro.txt'), 'utf8')).toContain('do sit');
+    // A call no file answers is what eventMacro stops on when it runs it: the macro loads, with the warning.
+    const dangling = await request(api('/macro/putDangling'), { method: 'PUT', body: { content: 'call nowhere' } });
+    expect(dangling.status).toBe(200);
+    expect(dangling.body.data.warnings).toEqual([expect.objectContaining({ code: 'UNDEFINED_MACRO', effect: 'stops_macro', line: 2 })]);
 
     // A macro of a multi-block file: only its block is replaced.
     write('multi.txt', 'macro multiA {\n    log A1\n}\n\n# keep me\nmacro multiB {\n    log B1\n}\n');

@@ -133,7 +133,8 @@ describe('state and decisions over real HTTP', () => {
     expect(typeof res.body.reason).toBe('string');
     expect(typeof res.body.latency_ms).toBe('number');
     const low = await request(`${e.url}/api/v1/decide`, { body: { ...body, game_state: pluginGameState({ name: 'PluginChar', hp: 60 }) } });
-    expect(low.body).toMatchObject({ action: 'use_item', tier_used: 'reflex', session_id: res.body.session_id, state_version: 2 });
+    // A Red Potion held at 6% HP: the plugin's emergency_heal (it drinks the first of its own potion list it holds).
+    expect(low.body).toMatchObject({ action: 'emergency_heal', tier_used: 'reflex', session_id: res.body.session_id, state_version: 2 });
     for (const r of [res, low]) expect(PLUGIN_ACTIONS).toContain(r.body.action);
     const feedback = await request(`${e.url}/api/v1/action_feedback`, { body: { action: 'use_item', status: 'success', reason: 'ok', message: '' } });
     expect(feedback.status).toBe(200);

@@ -3,7 +3,7 @@ import { ConfigError, isLoopback, loadConfig } from './app-config';
 describe('loadConfig', () => {
   it('defaults to loopback:9901 and 9902 with the database under ./data', () => {
     const c = loadConfig({});
-    expect(c).toMatchObject({ host: '127.0.0.1', port: 9901, compatPort: 9902, logLevel: 'info', rateLimitPerSecond: 100 });
+    expect(c).toMatchObject({ host: '127.0.0.1', port: 9901, compatPort: 9902, logLevel: 'info', rateLimitPerSecond: 0, sessionRateLimitPerSecond: 100 });
     expect(c.databasePath.endsWith('/data/openkore-ai.db')).toBe(true);
     expect(c.token).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
@@ -15,13 +15,31 @@ describe('loadConfig', () => {
     ['COMPAT_PORT', '-1'],
     ['LOG_LEVEL', 'loud'],
     ['RATE_LIMIT_RPS', '1.5'],
+    ['SESSION_RATE_LIMIT_RPS', '-1'],
     ['LOCK_ORDER_MODE', 'panic'],
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
     ['HTTP_FRONT_DOOR', 'sometimes'],
+    ['CONSOLE_MAX_STREAMS', '-1'],
+    ['CONSOLE_INTERVAL_MS', '100'],
+    ['RETENTION_DECISION_LOG', '7'],
+    ['RETENTION_DECISION_LOG', '7 days'],
+    ['RETENTION_DECISION_LOG', '-1d'],
+    ['RETENTION_INTERACTIONS', '20000d'],
+    ['RETENTION_PRUNE_INTERVAL', '500ms'],
+    ['RETENTION_BATCH_ROWS', '5'],
+    ['STORAGE_LOW_DISK_MB', 'lots'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);
+  });
+
+  it('limits per session by default; per address only beyond loopback, unless told', () => {
+    expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 0, sessionRateLimitPerSecond: 100 });
+    const lan = { HOST: '0.0.0.0', OPENKORE_AI_TOKEN: 'a-long-enough-token!' };
+    expect(loadConfig(lan).rateLimitPerSecond).toBe(2000);
+    expect(loadConfig({ ...lan, RATE_LIMIT_RPS: '0' }).rateLimitPerSecond).toBe(0);
+    expect(loadConfig({ RATE_LIMIT_RPS: '50', SESSION_RATE_LIMIT_RPS: '0' })).toMatchObject({ rateLimitPerSecond: 50, sessionRateLimitPerSecond: 0 });
   });
 
   it('refuses a non-loopback host without a token, accepts it with one', () => {
@@ -46,8 +64,34 @@ describe('loadConfig', () => {
     expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
   });
 
+  it('bounds the console streams and their update interval', () => {
+    expect(loadConfig({})).toMatchObject({ consoleMaxStreams: 8, consoleIntervalMs: 2000 });
+    expect(loadConfig({ CONSOLE_MAX_STREAMS: '0', CONSOLE_INTERVAL_MS: '250' })).toMatchObject({ consoleMaxStreams: 0, consoleIntervalMs: 250 });
+  });
+
   it('knows loopback addresses', () => {
     for (const h of ['127.0.0.1', '127.3.2.1', 'localhost', '::1']) expect(isLoopback(h)).toBe(true);
     for (const h of ['0.0.0.0', '10.0.0.1', '::', 'example.com']) expect(isLoopback(h)).toBe(false);
+  });
+
+  it('reads retention periods as durations with a unit, and keeps the training window at least what the trainer reads', () => {
+    const d = loadConfig({});
+    expect(d).toMatchObject({
+      retentionDecisionLogMs: 7 * 86_400_000,
+      retentionInteractionsMs: 30 * 86_400_000,
+      retentionInteractionsKeep: 100,
+      retentionSnapshotsMs: 7 * 86_400_000,
+      retentionPdcaMs: 90 * 86_400_000,
+      retentionPruneIntervalMs: 600_000,
+      retentionTrainingRows: 250_000,
+      retentionTrainingFeedbackRows: 250_000,
+      storageLowDiskBytes: 1024 * 1024 * 1024,
+      storageCriticalDiskBytes: 256 * 1024 * 1024,
+    });
+    const c = loadConfig({ RETENTION_DECISION_LOG: '2m', RETENTION_INTERACTIONS: '90s', RETENTION_SNAPSHOTS: '12h', RETENTION_PDCA: '0', ML_TRAIN_MAX_SAMPLES: '1000' });
+    expect(c).toMatchObject({ retentionDecisionLogMs: 120_000, retentionInteractionsMs: 90_000, retentionSnapshotsMs: 43_200_000, retentionPdcaMs: 0, retentionTrainingRows: 1250 });
+    expect(() => loadConfig({ ML_TRAIN_MAX_SAMPLES: '1000', RETENTION_TRAINING_ROWS: '999' })).toThrow('RETENTION_TRAINING_ROWS');
+    expect(loadConfig({ RETENTION_TRAINING_ROWS: '0' }).retentionTrainingRows).toBe(0);
+    expect(() => loadConfig({ STORAGE_LOW_DISK_MB: '100', STORAGE_CRITICAL_DISK_MB: '200' })).toThrow('STORAGE_CRITICAL_DISK_MB');
   });
 });

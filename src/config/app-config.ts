@@ -27,8 +27,13 @@ export interface AppConfig {
   readonly modelDir: string;
   readonly token: string | undefined;
   readonly logLevel: LogLevel;
-  /** Requests per second per client address; 0 disables the limit. */
+  /**
+   * Requests per second per client address; 0 disables the limit. Off by default on loopback
+   * (every bot of a farm on this machine is 127.0.0.1), farm-sized when bound elsewhere.
+   */
   readonly rateLimitPerSecond: number;
+  /** Requests per second per session (one bot, one character); 0 disables the limit. */
+  readonly sessionRateLimitPerSecond: number;
   readonly sessionTtlMs: number;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -53,6 +58,8 @@ export interface AppConfig {
   readonly metricsMaxSeries: number;
   /** Rule tier rules (JSON); absent file = built-in rules. */
   readonly rulesFile: string;
+  /** The data tables (stat builds, skill plans, healing and junk items, jobs): JSON files, read at boot and on config reload. */
+  readonly tablesDir: string;
   /** The ML tier's answer is used only at or above this confidence. */
   readonly mlConfidence: number;
   /** How long a queued action stays deliverable. */
@@ -108,6 +115,37 @@ export interface AppConfig {
   readonly pdcaLlmAcquireTimeoutMs: number;
   /** PDCA: bound on one LLM request (then the built-in planner answers). */
   readonly pdcaLlmTimeoutMs: number;
+  /** Console: event streams open at once (one per open console page); 0: the page polls instead. */
+  readonly consoleMaxStreams: number;
+  /** Console: how often the decision charts are sampled and the open consoles are updated. */
+  readonly consoleIntervalMs: number;
+  /** Retention: decision_log rows older than this are deleted (0: kept forever). */
+  readonly retentionDecisionLogMs: number;
+  /** Retention: and beyond this many rows, the oldest are deleted (0: no cap). */
+  readonly retentionDecisionLogRows: number;
+  /** Retention: training_data keeps the newest this many usable (successful) samples and every row after the oldest of them (0: keeps all). */
+  readonly retentionTrainingRows: number;
+  /** Retention: and, beyond those, the newest this many rows labelled by action feedback. */
+  readonly retentionTrainingFeedbackRows: number;
+  /** Retention: interaction_history rows older than this are deleted, except each player's newest `retentionInteractionsKeep` (0: kept forever). */
+  readonly retentionInteractionsMs: number;
+  readonly retentionInteractionsKeep: number;
+  /** Retention: the snapshot of a session expired longer ago than this is deleted (0: kept forever). */
+  readonly retentionSnapshotsMs: number;
+  /** Retention: finished PDCA cycles older than this are deleted (running ones never; 0: only the count bound). */
+  readonly retentionPdcaMs: number;
+  /** Retention: how often the prune job runs. */
+  readonly retentionPruneIntervalMs: number;
+  /** Retention: most rows one prune transaction deletes. */
+  readonly retentionBatchRows: number;
+  /** Storage: under this much free space on DATA_DIR's file system health is degraded (0: never). */
+  readonly storageLowDiskBytes: number;
+  /** Storage: under this much, optional writes (decision log, training samples) are shed (0: never). */
+  readonly storageCriticalDiskBytes: number;
+  /** Storage: how often free space is read (0: never). */
+  readonly storageCheckIntervalMs: number;
+  /** Storage: a database made without incremental auto-vacuum is converted at boot (one VACUUM) up to this size. */
+  readonly storageBootVacuumMaxBytes: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -169,6 +207,29 @@ function httpUrl(env: Env, name: string): string | undefined {
   return url.toString();
 }
 
+/**
+ * A bot ticks at most 20 times a second (the field plugin decides every 2 s); five times that
+ * is only reached by a bot stuck in a loop, which is what the per-session limit is for.
+ */
+export const DEFAULT_SESSION_RATE_LIMIT_RPS = 100;
+/** Beyond loopback: 100 bots behind one address at 20 ticks/s. */
+export const DEFAULT_ADDRESS_RATE_LIMIT_RPS = 2_000;
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** A duration with its unit (`500ms`, `90s`, `2m`, `12h`, `7d`), or `0`; in ms. */
+function duration(env: Env, name: string, fallbackMs: number, minMs: number, maxMs: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallbackMs;
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim().toLowerCase());
+  if (!m || (m[2] === undefined && m[1] !== '0')) throw new ConfigError(name, `must be a duration like 90s, 30m, 12h or 7d (or 0), got "${raw}"`);
+  const value = Number(m[1]) * DURATION_UNITS[m[2] ?? 'ms'];
+  if (value !== 0 && (value < minMs || value > maxMs)) throw new ConfigError(name, `must be 0 or between ${minMs} ms and ${maxMs} ms, got "${raw}"`);
+  return value;
+}
+
+const MB = 1024 * 1024;
+const DAY_MS = 86_400_000;
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function isLoopback(host: string): boolean {
@@ -196,6 +257,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
   const production = (env.NODE_ENV ?? '').toLowerCase() === 'production';
+  const mlTrainMaxSamples = int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000);
+  // The trainer's newest samples plus a quarter: a run asking a little more still finds them.
+  const trainingRows = int(env, 'RETENTION_TRAINING_ROWS', Math.ceil(mlTrainMaxSamples * 1.25), 0, 100_000_000);
+  if (trainingRows !== 0 && trainingRows < mlTrainMaxSamples) {
+    throw new ConfigError('RETENTION_TRAINING_ROWS', `must be 0 or at least ML_TRAIN_MAX_SAMPLES (${mlTrainMaxSamples}): training would lose samples it reads, got ${trainingRows}`);
+  }
+  const lowDiskMb = int(env, 'STORAGE_LOW_DISK_MB', 1_024, 0, 16 * 1_048_576);
+  const criticalDiskMb = int(env, 'STORAGE_CRITICAL_DISK_MB', 256, 0, 16 * 1_048_576);
+  if (criticalDiskMb > lowDiskMb) throw new ConfigError('STORAGE_CRITICAL_DISK_MB', `must not exceed STORAGE_LOW_DISK_MB (${lowDiskMb}), got ${criticalDiskMb}`);
   return Object.freeze({
     host,
     port,
@@ -212,7 +282,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     modelDir: path.resolve(str(env, 'MODEL_DIR', './models')),
     token,
     logLevel: oneOf<LogLevel>(env, 'LOG_LEVEL', 'info', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
-    rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', 100, 0, 1_000_000),
+    rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', isLoopback(host) ? 0 : DEFAULT_ADDRESS_RATE_LIMIT_RPS, 0, 1_000_000),
+    sessionRateLimitPerSecond: int(env, 'SESSION_RATE_LIMIT_RPS', DEFAULT_SESSION_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionTtlMs: int(env, 'SESSION_TTL_MS', 30 * 60_000, 1_000, 30 * 24 * 3_600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
@@ -229,6 +300,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     metricsRetentionDays: int(env, 'METRICS_RETENTION_DAYS', 7, 0, 3_650),
     metricsMaxSeries: int(env, 'METRICS_MAX_SERIES', 2_000, 16, 1_000_000),
     rulesFile: path.resolve(str(env, 'RULES_FILE', './control/rules.json')),
+    tablesDir: path.resolve(str(env, 'TABLES_DIR', './tables')),
     mlConfidence: int(env, 'ML_CONFIDENCE_PCT', 60, 0, 100) / 100,
     actionTtlMs: int(env, 'ACTION_TTL_MS', 2000, 50, 600_000),
     actionQueueSize: int(env, 'ACTION_QUEUE_SIZE', 32, 1, 10_000),
@@ -238,7 +310,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     mlFlushIntervalMs: int(env, 'ML_FLUSH_INTERVAL_MS', 5_000, 0, 3_600_000),
     mlAutoPromote: oneOf<'better' | 'always' | 'never'>(env, 'ML_AUTO_PROMOTE', 'better', ['better', 'always', 'never']),
     mlTrainMinSamples: int(env, 'ML_TRAIN_MIN_SAMPLES', 50, 1, 10_000_000),
-    mlTrainMaxSamples: int(env, 'ML_TRAIN_MAX_SAMPLES', 200_000, 1, 10_000_000),
+    mlTrainMaxSamples,
     mlTrainTimeoutMs: int(env, 'ML_TRAIN_TIMEOUT_MS', 600_000, 1_000, 24 * 3_600_000),
     memoryEmbeddingProvider: oneOf<'hashing'>(env, 'MEMORY_EMBEDDING_PROVIDER', 'hashing', ['hashing']),
     memoryEmbeddingConcurrency: int(env, 'MEMORY_EMBEDDING_CONCURRENCY', 5, 1, 256),
@@ -258,5 +330,21 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pdcaLlmMaxConnections: int(env, 'PDCA_LLM_MAX_CONNECTIONS', 2, 1, 64),
     pdcaLlmAcquireTimeoutMs: int(env, 'PDCA_LLM_ACQUIRE_TIMEOUT_MS', 1_000, 0, 60_000),
     pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
+    consoleMaxStreams: int(env, 'CONSOLE_MAX_STREAMS', 8, 0, 1_000),
+    consoleIntervalMs: int(env, 'CONSOLE_INTERVAL_MS', 2_000, 250, 60_000),
+    retentionDecisionLogMs: duration(env, 'RETENTION_DECISION_LOG', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionDecisionLogRows: int(env, 'RETENTION_DECISION_LOG_ROWS', 20_000_000, 0, 2_000_000_000),
+    retentionTrainingRows: trainingRows,
+    retentionTrainingFeedbackRows: int(env, 'RETENTION_TRAINING_FEEDBACK_ROWS', trainingRows, 0, 100_000_000),
+    retentionInteractionsMs: duration(env, 'RETENTION_INTERACTIONS', 30 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionInteractionsKeep: int(env, 'RETENTION_INTERACTIONS_KEEP', 100, 0, 1_000_000),
+    retentionSnapshotsMs: duration(env, 'RETENTION_SNAPSHOTS', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionPdcaMs: duration(env, 'RETENTION_PDCA', 90 * DAY_MS, 1_000, 3_650 * DAY_MS),
+    retentionPruneIntervalMs: duration(env, 'RETENTION_PRUNE_INTERVAL', 10 * 60_000, 1_000, DAY_MS),
+    retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 1_000, 10, 100_000),
+    storageLowDiskBytes: lowDiskMb * MB,
+    storageCriticalDiskBytes: criticalDiskMb * MB,
+    storageCheckIntervalMs: int(env, 'STORAGE_CHECK_INTERVAL_MS', 10_000, 0, 3_600_000),
+    storageBootVacuumMaxBytes: int(env, 'STORAGE_BOOT_VACUUM_MAX_MB', 512, 0, 16 * 1_048_576) * MB,
   });
 }

@@ -39,6 +39,7 @@ export async function startEngine(env: Record<string, string> = {}, options: Eng
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     RATE_LIMIT_RPS: '0',
+    SESSION_RATE_LIMIT_RPS: '0',
     ...env,
     DATA_DIR: dataDir,
     PORT: env.PORT ?? '0',
@@ -73,12 +74,14 @@ export interface SpawnedEngine {
 }
 
 /** The built engine (`dist/`) as a real child process; resolves once it logs that it listens. */
-export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000): Promise<SpawnedEngine> {
+export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000, options: { wrap?: string[] } = {}): Promise<SpawnedEngine> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run "npm run build" first`);
+  // `wrap`: a command prefix that execs the engine (e.g. inside another mount namespace); same pid.
+  const [command, ...args] = [...(options.wrap ?? []), process.execPath, MAIN_JS];
   // Port 0 unless the test names one: the engine reports the port it got in its "listening" line.
-  const proc = spawn(process.execPath, [MAIN_JS], {
+  const proc = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(proc);

@@ -24,4 +24,4 @@ export function pluginGameState(over: { name?: string; hp?: number; max_hp?: num
   };
 }
 
-export const PLUGIN_ACTIONS = ['attack_monster', 'use_item', 'use_skill', 'emergency_flee', 'rest', 'move_to_position', 'idle'];
+export { PLUGIN_ACTIONS } from '../../src/modules/decision/plugin-action';

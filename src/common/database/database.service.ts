@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
@@ -6,6 +6,8 @@ import { type CatalogLock, InjectLock, LockName, WithLock } from '../concurrency
 import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
 import { tableRank, writeTarget } from './table-order';
 import { yieldToLoop } from '../async/wait';
+import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
+import { StorageGuard } from './storage-guard';
 
 export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
 
@@ -88,10 +90,16 @@ export class DatabaseService {
   /** The connection's own busy_timeout (spec pragma), restored after each BEGIN IMMEDIATE. */
   private connectionBusyTimeout: number | undefined;
 
+  /** The disk's state: writers ask it before optional writes and background flushes. */
+  readonly storage: StorageGuard;
+
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
     @InjectLock(LockName.DATABASE) private readonly databaseLock: CatalogLock<typeof LockName.DATABASE>,
-  ) {}
+    @Optional() storage?: StorageGuard,
+  ) {
+    this.storage = storage ?? new StorageGuard();
+  }
 
   /** The raw connection, for reads and for tests; writes go through `write()`. */
   get connection(): Database {
@@ -162,6 +170,11 @@ export class DatabaseService {
       try {
         return this.runOnce(body);
       } catch (err) {
+        if (isOutOfSpace(err)) {
+          // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
+          this.storage.noteOutOfSpace(err, options.label);
+          throw new StorageFullError(undefined, { label: options.label ?? null, reason: (err as { code?: unknown }).code ?? null }, this.storage.retryAfterSeconds);
+        }
         if (!isBusy(err)) throw err;
         const now = Date.now();
         if (now >= deadline || options.signal?.aborted) {
@@ -219,6 +232,7 @@ export class DatabaseService {
       }
       this.prepare('COMMIT').run();
       this.counters.commits += 1;
+      this.storage.noteWriteOk();
       return result;
     } catch (err) {
       if (db.inTransaction) {

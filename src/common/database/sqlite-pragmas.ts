@@ -14,8 +14,26 @@ export const SQLITE_PRAGMAS: ReadonlyArray<readonly [string, string | number]> =
   ['foreign_keys', 'ON'],
 ];
 
+/**
+ * Freed pages go back to the file system on request (`PRAGMA incremental_vacuum`, run in slices
+ * after each prune) instead of staying in the file forever. It takes effect on a database that
+ * has no table yet, so it is set first, before journal_mode writes the header; a database made
+ * before it needs one VACUUM (the storage module does it at boot when small enough).
+ */
+export const AUTO_VACUUM = 'INCREMENTAL';
+
+/**
+ * When a checkpoint has copied the whole WAL and the next writer starts it over, SQLite truncates
+ * the file to this size: a WAL that grew past it (a long reader held checkpoints back) gives the
+ * space back. The checkpoint worker keeps it far smaller in normal running; the engine's own
+ * backstop checkpoints at the same size (BACKSTOP_WAL_PAGES × 4 KiB).
+ */
+export const WAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024;
+
 export function applySqlitePragmas(db: Database): void {
+  db.pragma(`auto_vacuum = ${AUTO_VACUUM}`);
   for (const [name, value] of SQLITE_PRAGMAS) {
     db.pragma(`${name} = ${value}`);
   }
+  db.pragma(`journal_size_limit = ${WAL_SIZE_LIMIT_BYTES}`);
 }

@@ -14,6 +14,7 @@ export const CHECKPOINT_INTERVAL_MS = 250;
  */
 export const BACKSTOP_WAL_PAGES = 16_000;
 const STOP_TIMEOUT_MS = 2_000;
+const ERROR_LOG_EVERY_MS = 60_000;
 
 /**
  * Moves WAL checkpoints off the event loop. With SQLite's autocheckpoint (spec: 1000 pages), the
@@ -29,6 +30,8 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
   private worker: Worker | undefined;
   private stopping = false;
   private ready = false;
+  private lastError: string | undefined;
+  private lastErrorLoggedAt = 0;
 
   constructor(private readonly db: DatabaseService) {}
 
@@ -77,7 +80,13 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
       if (!msg.busy) this.db.counters.wal_checkpoints += 1;
     } else {
       this.db.counters.wal_checkpoint_errors += 1;
-      this.logger.warn({ reason: msg.message }, 'WAL checkpoint failed; retried on the next tick');
+      // Every 250 ms on a full disk: say so once a minute, or when the reason changes.
+      const now = Date.now();
+      if (msg.message !== this.lastError || now - this.lastErrorLoggedAt >= ERROR_LOG_EVERY_MS) {
+        this.logger.warn({ reason: msg.message, errors: this.db.counters.wal_checkpoint_errors }, 'WAL checkpoint failed; retried on the next tick');
+        this.lastError = msg.message;
+        this.lastErrorLoggedAt = now;
+      }
     }
   }
 

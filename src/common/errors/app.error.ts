@@ -19,6 +19,7 @@ export type ErrorCode =
   | 'RATE_LIMIT'
   | 'LOCK_TIMEOUT'
   | 'SERVICE_UNAVAILABLE'
+  | 'STORAGE_FULL'
   | 'DEADLOCK'
   | 'LOCK_ORDER_VIOLATION'
   | 'INTERNAL_ERROR';

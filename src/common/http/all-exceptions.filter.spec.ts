@@ -1,6 +1,7 @@
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 import { InvalidRequestError, VersionConflictError } from '../errors/app.error';
 import { MethodNotAllowedError, RateLimitError } from '../errors/http.errors';
+import { StorageFullError } from '../errors/storage.errors';
 import { errorReply, mapError } from './all-exceptions.filter';
 
 describe('mapError', () => {
@@ -39,5 +40,18 @@ describe('mapError', () => {
     expect(reply.status).toBe(405);
     expect(reply.headers).toEqual({ 'x-request-id': 'rid', allow: 'POST' });
     expect(reply.body).toMatchObject({ status: 'error', error: { code: 'METHOD_NOT_ALLOWED' }, metadata: { request_id: 'rid' } });
+  });
+
+  it('maps a full disk to 503 STORAGE_FULL with Retry-After, never 500, however it arrives', () => {
+    expect(mapError(new StorageFullError())).toMatchObject({ status: 503, code: 'STORAGE_FULL', retryAfterSeconds: 30 });
+    // Raw errors from a path that did not convert them: SQLite's code, the OS's errno codes.
+    const sqlite = Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC', errno: -28 });
+    const quota = Object.assign(new Error('EDQUOT: disk quota exceeded'), { code: 'EDQUOT' });
+    for (const err of [sqlite, enospc, quota]) {
+      expect(mapError(err)).toMatchObject({ status: 503, code: 'STORAGE_FULL', retryAfterSeconds: 30 });
+    }
+    // Other I/O errors are not a full disk.
+    expect(mapError(Object.assign(new Error('disk I/O error'), { code: 'SQLITE_IOERR_WRITE' })).code).toBe('INTERNAL_ERROR');
   });
 });

@@ -1,6 +1,7 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { ServerResponse } from 'node:http';
 import { AppError, type ErrorCode } from '../errors/app.error';
+import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
 
 export interface ErrorEnvelope {
   status: 'error';
@@ -77,6 +78,8 @@ export function mapError(exception: unknown): Mapped {
       details: exception.code ? { reason: exception.code } : undefined,
     };
   }
+  // A full disk reached by a path that does not convert it itself (a file write, a raw query).
+  if (isOutOfSpace(exception)) return mapError(new StorageFullError());
   return { status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' };
 }
 

@@ -27,7 +27,7 @@ const DESCRIPTIONS: Record<number, string> = {
   415: 'UNSUPPORTED_MEDIA_TYPE: only application/json bodies are accepted',
   422: 'UNPROCESSABLE',
   429: 'RATE_LIMIT or QUEUE_FULL (see Retry-After)',
-  503: 'LOCK_TIMEOUT, DEADLOCK or SERVICE_UNAVAILABLE',
+  503: 'LOCK_TIMEOUT, DEADLOCK, SERVICE_UNAVAILABLE or STORAGE_FULL (no disk space for the write; see Retry-After)',
 };
 
 /** Documents the error envelope for the given statuses (plus the ones every route can give). */

@@ -27,7 +27,7 @@ function fakeRequest(over: Partial<{ method: string; url: string; headers: Recor
 type Handler = (request: { body: unknown; id: string }, reply: { code(n: number): unknown; header(k: string, v: string): unknown; send(p?: unknown): unknown }) => unknown;
 
 function pipelineWith(stats: RequestStats, routes: Array<{ url: string; frontDoor?: boolean; handler: Handler }>, rateLimitPerSecond = 0): RequestPipeline {
-  const pipeline = new RequestPipeline({ stats, logger: pino({ level: 'silent' }), rateLimitPerSecond, tokenDigest: undefined });
+  const pipeline = new RequestPipeline({ stats, logger: pino({ level: 'silent' }), rateLimitPerSecond });
   for (const r of routes) {
     const entry: RouteEntry = { method: 'POST', url: r.url, config: { frontDoor: r.frontDoor ?? true }, handler: r.handler as RouteEntry['handler'] };
     pipeline.routes.add(entry);

@@ -17,6 +17,8 @@ export class RateLimiter {
   constructor(
     private readonly ratePerSecond: number,
     private readonly now: () => number = () => performance.now(),
+    /** What the budget is counted per, for the refusal's message. */
+    private readonly per = 'client address',
   ) {}
 
   get enabled(): boolean {
@@ -46,7 +48,7 @@ export class RateLimiter {
       return;
     }
     const retryAfterSeconds = Math.max(1, Math.ceil((1 - bucket.tokens) / this.ratePerSecond));
-    throw new RateLimitError(`Rate limit of ${this.ratePerSecond} requests/s exceeded`, retryAfterSeconds);
+    throw new RateLimitError(`Rate limit of ${this.ratePerSecond} requests/s per ${this.per} exceeded`, retryAfterSeconds);
   }
 
   private sweep(now: number): void {

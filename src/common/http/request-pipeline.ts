@@ -6,7 +6,6 @@ import { MethodNotAllowedError } from '../errors/http.errors';
 import { accessLogLevel, logRequestCompleted, REQUEST_ID_LOG_LABEL, responseTimeMs } from '../logging/access-log';
 import { lazyRequestLogger } from '../logging/lazy-child.logger';
 import { sendError } from './all-exceptions.filter';
-import { assertBearer } from './auth.guard';
 import type { PipelineRequest } from './http-exchange';
 import type { PipelineRouteConfig } from './public.decorator';
 import { RateLimiter } from './rate-limiter';
@@ -21,8 +20,6 @@ export interface RequestPipelineOptions {
   readonly logger: Logger;
   /** Requests per second per client address (RATE_LIMIT_RPS); 0 = off. Health routes are exempt. */
   readonly rateLimitPerSecond: number;
-  /** SHA-256 of OPENKORE_AI_TOKEN: the OpenAPI UI and document (not Nest routes) are checked here. */
-  readonly tokenDigest: Buffer | undefined;
 }
 
 /** Paths that answer without token and outside the rate limit (orchestrators poll them). */
@@ -33,6 +30,11 @@ export function isHealthPath(url: string): boolean {
 function pathOf(url: string): string {
   const q = url.indexOf('?');
   return q === -1 ? url : url.slice(0, q);
+}
+
+/** A console's event stream lasts as long as its page stays open: its duration is no response time. */
+function isEventStream(res: ServerResponse): boolean {
+  return String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
@@ -90,7 +92,8 @@ export class RequestPipeline {
       this.inFlight.delete(res);
       const elapsed = performance.now() - startedAt;
       const status = finalStatus(res);
-      stats.finished(req.method ?? '', route, status, elapsed);
+      if (isEventStream(res)) stats.finishedUntimed(status);
+      else stats.finished(req.method ?? '', route, status, elapsed);
       // One line per response sent; a client gone first gets none.
       if (!res.writableFinished || !logger.isLevelEnabled(accessLogLevel(status, undefined))) return;
       try {
@@ -115,10 +118,9 @@ export class RequestPipeline {
       const path = pathOf(url);
       const allow = this.routes.methodsFor(path);
       if (allow.length > 0) throw new MethodNotAllowedError(req.method ?? '', path, allow);
-    } else if (this.options.tokenDigest && url.startsWith('/docs')) {
-      // The OpenAPI UI and document are not Nest routes: the auth guard does not see them.
-      assertBearer(req.headers.authorization, this.options.tokenDigest);
     }
+    // No token check here: the routes that are not Nest's (the OpenAPI UI and document, the
+    // console's static files) are public, and every Nest route has the auth guard.
   }
 
   /**

@@ -14,6 +14,7 @@ export class RequestStats implements OnApplicationShutdown {
   errorsTotal = 0;
   inFlight = 0;
   private latencySumMs = 0;
+  private untimed = 0;
   private readonly startedAt = Date.now();
   private readonly observers: RequestObserver[] = [];
   private readonly logger = new Logger(RequestStats.name);
@@ -44,6 +45,17 @@ export class RequestStats implements OnApplicationShutdown {
     }
   }
 
+  /**
+   * A long-lived response (an event stream) ended: counted, but its duration is how long a page
+   * stayed open, not a response time — kept out of the averages and the observers' histograms.
+   */
+  finishedUntimed(statusCode: number): void {
+    this.inFlight -= 1;
+    this.requestsTotal += 1;
+    this.untimed += 1;
+    if (statusCode >= 500) this.errorsTotal += 1;
+  }
+
   /** Called once per finished request (response sent, or the client gone). */
   observe(observer: RequestObserver): void {
     this.observers.push(observer);
@@ -55,11 +67,12 @@ export class RequestStats implements OnApplicationShutdown {
 
   snapshot() {
     const total = this.requestsTotal;
+    const timed = total - this.untimed;
     return {
       requests_total: total,
       errors_total: this.errorsTotal,
       in_flight: this.inFlight,
-      avg_response_time_ms: total === 0 ? 0 : Math.round((this.latencySumMs / total) * 1000) / 1000,
+      avg_response_time_ms: timed === 0 ? 0 : Math.round((this.latencySumMs / timed) * 1000) / 1000,
       requests_per_second: this.uptimeSeconds === 0 ? total : Math.round((total / this.uptimeSeconds) * 100) / 100,
       event_loop_lag_ms: Math.round((this.loopDelay.percentile(99) / 1e6) * 100) / 100,
       memory_rss_mb: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,

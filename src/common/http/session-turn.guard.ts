@@ -7,6 +7,7 @@ import { SESSION_DIRECTORY, type SessionDirectory, type SessionRef } from '../po
 import type { PipelineRequest } from './http-exchange';
 import { clientGoneError, RequestRun, TurnState } from './request-run';
 import { connectionGone, onResponseDone } from './response-done';
+import { SessionRateLimiter } from './session-rate-limiter';
 import { defaultSessionRef, PUBLISHED_READ, SESSION_FROM, type SessionRefExtractor } from './session-scope.decorator';
 
 export { TurnState } from './request-run';
@@ -52,7 +53,9 @@ async function waitForTurn(serializer: SessionSerializer, key: string, request: 
  * session directory turns that into the one session id of the bot — found by id or by
  * character name — and the request waits for that session's turn (FIFO, bounded by
  * REQUEST_TIMEOUT_MS, QUEUE_FULL past the queue depth; a client that goes away leaves the
- * queue). The request's scope adopts the turn, so the handler and every lock it takes run
+ * queue). Before it queues, the request is counted against its session's rate limit
+ * (SESSION_RATE_LIMIT_RPS, keyed by the resolved session id, so a bot is one budget whichever
+ * way it names itself; 429 RATE_LIMIT past it). The request's scope adopts the turn, so the handler and every lock it takes run
  * inside it, and keeps it until the response is closed and the pipeline has settled.
  * Requests of other sessions are not held up; `@PublishedRead` routes take no turn.
  *
@@ -67,6 +70,8 @@ export class SessionTurnGuard implements CanActivate {
     private readonly serializer: SessionSerializer,
     private readonly reflector: Reflector,
     @Optional() @Inject(SESSION_DIRECTORY) private readonly directory: SessionDirectory | null = null,
+    // Named explicitly: a `T | null` parameter's design type is Object, which Nest cannot resolve.
+    @Optional() @Inject(SessionRateLimiter) private readonly limiter: SessionRateLimiter | null = null,
   ) {}
 
   canActivate(context: ExecutionContext): boolean | Promise<boolean> {
@@ -92,6 +97,8 @@ export class SessionTurnGuard implements CanActivate {
   }
 
   private enter(key: string, run: RequestRun, req: IncomingMessage, res: ServerResponse): true | Promise<true> {
+    // A runaway bot is refused before it takes a place in its session's queue.
+    this.limiter?.take(key);
     const pending = turnForResponse(this.serializer, key, req, res);
     if (pending instanceof TurnState) return this.hold(pending, run, req, res);
     return pending.then((state) => this.hold(state, run, req, res));

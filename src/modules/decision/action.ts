@@ -39,25 +39,29 @@ export interface Action {
 export const MOVEMENT = new Set<ActionType>([ActionType.MOVE_TO, ActionType.TELEPORT]);
 
 /**
- * The action strings the OpenKore plugin in the field executes. Fleeing is a movement the
- * plugin knows by its own name; anything it has no name for is sent lower-cased.
+ * The field plugin's usual name for an action type, without a state to check it against (the
+ * decide route answers with plugin-action.ts, which also picks emergency_heal, teleport or
+ * sell_items by what the bot holds). Used to match action_feedback to a delivered action.
  */
 export function toPluginAction(action: Action): string {
   switch (action.type) {
     case ActionType.ATTACK:
+    case ActionType.USE_SKILL:
       return 'attack_monster';
     case ActionType.USE_ITEM:
       return 'use_item';
-    case ActionType.USE_SKILL:
-      return 'use_skill';
     case ActionType.MOVE_TO:
       return action.params.flee ? 'emergency_flee' : 'move_to_position';
     case ActionType.TELEPORT:
-      return 'emergency_flee';
+      return 'teleport';
     case ActionType.SIT:
       return 'rest';
+    case ActionType.STAND:
+      return 'idle_recover';
+    case ActionType.STORAGE_PUT:
+      return 'sell_items';
     case ActionType.NO_ACTION:
-      return 'idle';
+      return 'continue';
     default:
       return action.type.toLowerCase();
   }
@@ -65,17 +69,26 @@ export function toPluginAction(action: Action): string {
 
 const FROM_PLUGIN: Record<string, ActionType> = {
   attack_monster: ActionType.ATTACK,
+  attack_nearest: ActionType.ATTACK,
   use_item: ActionType.USE_ITEM,
   use_skill: ActionType.USE_SKILL,
+  emergency_heal: ActionType.USE_ITEM,
   emergency_flee: ActionType.MOVE_TO,
   move_to_position: ActionType.MOVE_TO,
+  move_to_map: ActionType.MOVE_TO,
+  retreat: ActionType.MOVE_TO,
+  teleport: ActionType.TELEPORT,
+  return_to_town: ActionType.TELEPORT,
   rest: ActionType.SIT,
+  idle_recover: ActionType.STAND,
+  sell_items: ActionType.STORAGE_PUT,
+  continue: ActionType.NO_ACTION,
   idle: ActionType.NO_ACTION,
 };
 
 /** The engine's action type for a plugin action string (feedback), or undefined if unknown. */
 export function fromPluginAction(action: string): ActionType | undefined {
-  if (FROM_PLUGIN[action]) return FROM_PLUGIN[action];
+  if (Object.hasOwn(FROM_PLUGIN, action)) return FROM_PLUGIN[action];
   const upper = action.toUpperCase();
   return (Object.values(ActionType) as string[]).includes(upper) ? (upper as ActionType) : undefined;
 }

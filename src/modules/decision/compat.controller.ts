@@ -3,12 +3,16 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { FrontDoor, RawResponse } from '../../common/http/public.decorator';
 import { bodyFields, characterRef, SessionFrom, sessionIdRef } from '../../common/http/session-scope.decorator';
+import { LenientBodyPipe } from '../../common/validation/lenient-body.pipe';
+import { planSale, type SellRow, type Tables, TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
+import type { GameState } from '../state/game-state';
 import { StateService } from '../state/state.service';
-import { toPluginAction } from './action';
 import { DecisionService } from './decision.service';
 import { ActionFeedbackDto, DecideDto, DecideResponseDto } from './dto/decide.dto';
 import { type DecideBody, DecideBodyPipe } from './dto/hot-path.pipes';
+import { type PluginKnowledge, toPluginAnswer } from './plugin-action';
+import { BUILT_IN_HEALING } from './tiers/reflex.tier';
 
 /** The plugin sends no session id: its character's session (created on first sight) is the request's. */
 function decideSession(body: unknown) {
@@ -23,6 +27,7 @@ export class CompatController {
     private readonly sessions: SessionService,
     private readonly state: StateService,
     private readonly decisions: DecisionService,
+    private readonly tables: TablesService,
   ) {}
 
   @Post('decide')
@@ -30,7 +35,13 @@ export class CompatController {
   @RawResponse()
   @FrontDoor()
   @SessionFrom((req) => decideSession(req.body))
-  @ApiOperation({ summary: 'Plugin decide route: same path as POST /state, keyed by character name; flat response' })
+  @ApiOperation({
+    summary: 'Plugin decide route: same path as POST /state, keyed by character name; flat response',
+    description:
+      'Answers one of the action types the field plugin executes (attack_monster, use_item, emergency_heal, emergency_flee, ' +
+      'teleport, return_to_town, move_to_position, move_to_map, rest, idle_recover, sell_items, continue), checked against ' +
+      'the state it sent: targets among its monsters, items it holds; never a fight at or below 15% HP.',
+  })
   @ApiBody({ type: DecideDto })
   @ApiOkResponse({ type: DecideResponseDto })
   @ApiErrors()
@@ -39,10 +50,11 @@ export class CompatController {
     const sessionId = await this.sessions.touchCharacter(dto.game_state.character.name);
     const snapshot = await this.state.apply(sessionId, { full: dto.game_state });
     const decision = await this.decisions.decide(snapshot);
+    const answer = toPluginAnswer(decision.action, snapshot.state, knowledge(this.tables.current));
     return {
-      action: toPluginAction(decision.action),
-      params: decision.action.params,
-      reason: decision.action.reason,
+      action: answer.action,
+      params: answer.params,
+      reason: answer.reason,
       tier_used: decision.decision_tier,
       latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
       ...(dto.request_id !== undefined ? { request_id: dto.request_id } : {}),
@@ -57,12 +69,28 @@ export class CompatController {
   @RawResponse()
   // The same bot's session as its decide route: by session id, else by character name.
   @SessionFrom((req) => sessionIdRef(bodyFields(req).session_id) ?? characterRef(bodyFields(req).character_name))
-  @ApiOperation({ summary: 'Plugin reports how an action went; counted per action type and fed to training' })
+  @ApiOperation({ summary: 'Plugin reports how an action went; counted per action type and fed to training (unknown fields ignored)' })
+  @ApiBody({ type: ActionFeedbackDto })
   @ApiErrors()
-  feedback(@Body() dto: ActionFeedbackDto) {
+  // Readonly<…>: not the class itself, so the global pipe (which refuses unknown fields) leaves the body to the lenient one.
+  feedback(@Body(new LenientBodyPipe(ActionFeedbackDto)) dto: Readonly<ActionFeedbackDto>) {
     const sessionId = dto.session_id ?? (dto.character_name ? this.sessions.sessionForCharacter(dto.character_name) : undefined);
     const success = dto.status === 'success';
     this.decisions.recordFeedback(dto.action, success, sessionId, dto.reason ?? dto.message);
     return { success: true, recorded: { action: dto.action, success } };
   }
 }
+
+/** What the answer mapping needs from the data tables (the built-in healing ids before they load). */
+function knowledge(tables: Tables): PluginKnowledge {
+  return {
+    healing: tables.healing.size > 0 ? tables.healing : BUILT_IN_HEALING,
+    holdsJunk: (state: Readonly<GameState>) => {
+      const rows: SellRow[] = (state.inventory ?? []).map((i, index) => ({ index, id: i.id, name: i.name, amount: i.amount, type: i.type, invIndex: i.invIndex, equipped: i.equipped }));
+      return planSale(tables, rows, NOTHING_KEPT).commands.length > 0;
+    },
+    skillHandle: (id) => tables.skillsById.get(id)?.handle,
+  };
+}
+
+const NOTHING_KEPT = { ids: new Set<number>(), names: new Set<string>() };

@@ -61,6 +61,8 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   }
 
   push(entry: DecisionLogEntry): void {
+    // Optional: dropped (and counted by the guard) when the disk is critical or writes fail.
+    if (this.db.storage.shed('decision_log')) return;
     if (this.buffer.length >= MAX_BUFFERED) {
       this.dropped++;
       return;
@@ -89,7 +91,8 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.buffer.length === 0) return;
+    // While writes fail for lack of space, flushes back off instead of failing every tick.
+    if (this.buffer.length === 0 || this.db.storage.deferBackground()) return;
     const batch = this.buffer;
     this.buffer = [];
     const { written, error } = await this.db.writeChunked(

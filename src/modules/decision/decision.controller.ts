@@ -4,6 +4,7 @@ import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import type { PipelineReply } from '../../common/http/http-exchange';
 import { FrontDoor } from '../../common/http/public.decorator';
+import { type Tables, TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
 import { etagOf } from '../state/state.controller';
@@ -32,6 +33,7 @@ export class DecisionController {
     private readonly decisions: DecisionService,
     private readonly planner: PlannerService,
     private readonly rules: RuleSetService,
+    private readonly tables: TablesService,
   ) {}
 
   @Post('state')
@@ -86,19 +88,44 @@ export class DecisionController {
 
   @Post('config/reload')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Re-read a runtime configuration file (rules) under the CONFIG lock; an invalid file is refused and the running one stays' })
+  @ApiOperation({
+    summary:
+      'Re-read runtime configuration under the CONFIG lock: the rules file, the data tables, or both (no type); an invalid one is refused (422) and the running one stays',
+  })
   @ApiErrors(422)
   async reload(@Body() dto: ConfigReloadDto) {
+    if (dto.type === 'tables') return { type: 'tables', ...tablesView(await this.tables.reload()) };
+    // Both: the tables first, so a refused rules file (422) still leaves fresh tables behind.
+    const tables = dto.type === undefined ? tablesView(await this.tables.reload()) : undefined;
     const set = await this.rules.reload();
-    return { type: dto.type ?? 'rules', version: set.version, source: set.source, loaded_at: set.loadedAt, rule_count: set.rules.length };
+    return {
+      type: dto.type ?? 'rules',
+      version: set.version,
+      source: set.source,
+      loaded_at: set.loadedAt,
+      rule_count: set.rules.length,
+      ...(tables ? { tables } : {}),
+    };
   }
 
   @Get('config/:type')
-  @ApiOperation({ summary: 'The running configuration of a type (rules)' })
+  @ApiOperation({ summary: 'The running configuration of a type: rules, or tables (versions, sources and what they hold)' })
   @ApiErrors(400)
   config(@Param('type') type: string) {
+    if (type === 'tables') return { type, ...tablesView(this.tables.current) };
     RuleSetService.assertType(type);
     const set = this.rules.rules;
     return { type, version: set.version, source: set.source, loaded_at: set.loadedAt, rules: set.rules };
   }
+}
+
+function tablesView(t: Tables) {
+  return {
+    version: t.version,
+    source: t.dir,
+    loaded_at: t.loadedAt,
+    sources: t.sources,
+    classes: [...t.skillPlans.keys()],
+    counts: { jobs: t.jobsById.size, stat_builds: t.statBuilds.size, skill_plans: t.skillPlans.size, healing_items: t.healing.size, junk_items: t.junk.size, keep: t.keep.size },
+  };
 }

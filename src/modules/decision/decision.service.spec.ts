@@ -12,11 +12,12 @@ function build(ml: MlPredictor | null, rules = DEFAULT_RULES) {
   const logged: DecisionLogEntry[] = [];
   const log = { push: (e: DecisionLogEntry) => logged.push(e) };
   const ruleSet = { rules: { version: 1, source: 'test', loadedAt: '', rules } };
-  const sessions = { onSessionExpired: () => undefined };
+  const expiry: Array<(id: string) => void> = [];
+  const sessions = { onSessionExpired: (l: (id: string) => void) => expiry.push(l) };
   const state = { current: () => undefined };
   const planner = new PlannerService();
   const svc = new DecisionService(loadConfig({}), ruleSet as never, planner, log as never, state as never, sessions as never, ml);
-  return { svc, logged, planner };
+  return { svc, logged, planner, expire: (id: string) => expiry.forEach((l) => l(id)) };
 }
 
 const snap = (character: Partial<GameState['character']> = {}, rest: Partial<GameState> = {}, version = 1): StateSnapshot => ({
@@ -94,5 +95,28 @@ describe('DecisionService', () => {
     svc.recordFeedback('attack_monster', false, undefined, 'missed');
     expect(svc.feedbackStats()).toEqual({ attack_monster: { success: 1, failure: 1 } });
     expect(seen).toEqual([true, false]);
+  });
+
+  it("keeps each session's last decision and queue depth for the console, and forgets them with the session", async () => {
+    const { svc, logged, expire } = build(null);
+    expect(svc.lastDecision('s1')).toBeUndefined();
+    expect(svc.queueDepth('s1')).toBe(0);
+    await svc.decide(snap({}, { monsters: [{ id: 5, distance: 2 }] }));
+    const last = svc.lastDecision('s1');
+    expect(last).toEqual({
+      decision_tier: logged[0].decision_tier,
+      action_type: logged[0].action_type,
+      reason: logged[0].reason,
+      processing_time_ms: logged[0].processing_time_ms,
+      at: logged[0].created_at,
+    });
+    expect(last!.action_type).toBe(ActionType.ATTACK);
+    svc.enqueue('s1', { type: ActionType.SEND_COMMAND, params: { command: 'ai on' }, reason: 'macro' }, ActionPriority.LOW, 'macro:e1');
+    expect(svc.queueDepth('s1')).toBe(1);
+    await svc.decide(snap({ hp: 100 }, {}, 2));
+    expect(svc.lastDecision('s1')!.decision_tier).toBe(logged[1].decision_tier);
+    expire('s1');
+    expect(svc.lastDecision('s1')).toBeUndefined();
+    expect(svc.queueDepth('s1')).toBe(0);
   });
 });

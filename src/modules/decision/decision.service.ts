@@ -3,6 +3,7 @@ import { ModuleRef } from '@nestjs/core';
 import { METRICS, type MetricSeriesHandle, type MetricsPort, RECORDED_SERIES } from '../../common/ports/metrics-sources.port';
 import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { type GameState, hpRatio, type StateSnapshot } from '../state/game-state';
 import { StateService } from '../state/state.service';
@@ -11,7 +12,7 @@ import { ActionQueue, type ActionQueueStats, type QueuedAction } from './action-
 import { DecisionLogWriter } from './decision-log.writer';
 import { PlannerService, type PlannerTask } from './planner.service';
 import { RuleSetService } from './rule-set.service';
-import { fleeFrom, findHealingItem, REFLEX, reflexTier, type TierResult } from './tiers/reflex.tier';
+import { BUILT_IN_HEALING, fleeFrom, findHealingItem, type HealingIds, isDying, reflexTier, type TierResult } from './tiers/reflex.tier';
 import { ruleTier } from './tiers/rules';
 
 export interface Decision {
@@ -23,6 +24,16 @@ export interface Decision {
   state_version: number;
   /** Set when the slow tier is working: answer 202 with the task and a fallback. */
   pending?: PlannerTask;
+}
+
+/** What a session was last told to do (the operator console's bots table). */
+export interface LastDecision {
+  decision_tier: DecisionTier;
+  action_type: string;
+  reason: string;
+  processing_time_ms: number;
+  /** Epoch ms. */
+  at: number;
 }
 
 export interface DecisionStats {
@@ -52,6 +63,7 @@ export class DecisionService implements OnModuleInit {
   private readonly queues = new Map<string, ActionQueue>();
   private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
   private readonly feedback = new Map<string, { success: number; failure: number }>();
+  private readonly last = new Map<string, LastDecision>();
   private readonly deliveredListeners: DeliveredListener[] = [];
   private readonly feedbackListeners: FeedbackListener[] = [];
   /** Per-tier processing-time series, bound once (the metrics module is optional). */
@@ -67,12 +79,14 @@ export class DecisionService implements OnModuleInit {
     @Optional() @Inject(ML_PREDICTOR) private ml: MlPredictor | null = null,
     @Optional() private readonly moduleRef: ModuleRef | null = null,
     @Optional() @Inject(METRICS) metrics: MetricsPort | null = null,
+    @Optional() private readonly tables: TablesService | null = null,
   ) {
     if (metrics) {
       for (const t of DECISION_TIERS) this.tierSeries[t] = metrics.series(RECORDED_SERIES.decisionProcessingMs, { tier: t });
     }
     sessions.onSessionExpired((id) => {
       this.queues.delete(id);
+      this.last.delete(id);
       this.planner.forgetSession(id);
     });
   }
@@ -117,7 +131,8 @@ export class DecisionService implements OnModuleInit {
     let result: TierResult | undefined;
 
     const t0 = performance.now();
-    result = reflexTier(state);
+    const healing = this.healing();
+    result = reflexTier(state, healing);
     timings.reflex = us(performance.now() - t0);
     if (result) tier = 'reflex';
 
@@ -130,7 +145,7 @@ export class DecisionService implements OnModuleInit {
 
     if (!result && this.ml?.available) {
       const t2 = performance.now();
-      result = await this.mlTier(state);
+      result = await this.mlTier(state, healing);
       timings.ml = us(performance.now() - t2);
       if (result) tier = 'ml';
     }
@@ -175,6 +190,8 @@ export class DecisionService implements OnModuleInit {
     const processing = Math.round((performance.now() - started) * 1000) / 1000;
     this.counts[decisionTier]++;
     this.tierSeries[decisionTier]?.record(processing);
+    const at = Date.now();
+    this.last.set(snapshot.sessionId, { decision_tier: decisionTier, action_type: action.type, reason: action.reason, processing_time_ms: processing, at });
     this.log.push({
       session_id: snapshot.sessionId,
       decision_tier: decisionTier,
@@ -182,7 +199,7 @@ export class DecisionService implements OnModuleInit {
       reason: action.reason,
       state_version: snapshot.version,
       processing_time_ms: processing,
-      created_at: Date.now(),
+      created_at: at,
     });
     return { decision_tier: decisionTier, action, processing_time_ms: processing, tier_timings_us: timings, state_version: snapshot.version, pending };
   }
@@ -197,6 +214,16 @@ export class DecisionService implements OnModuleInit {
       llm_decisions: this.counts.llm,
       pending_plans: this.planner.pendingCount,
     };
+  }
+
+  /** The last decision given to a session, while the session is active. */
+  lastDecision(sessionId: string): LastDecision | undefined {
+    return this.last.get(sessionId);
+  }
+
+  /** Actions waiting in a session's queue (0 when it has none). */
+  queueDepth(sessionId: string): number {
+    return this.queues.get(sessionId)?.size ?? 0;
   }
 
   /** Outcome of an action the bot executed: counted per action type, fed to training. */
@@ -238,18 +265,24 @@ export class DecisionService implements OnModuleInit {
     }
   }
 
-  /** Whatever a tier says, a dying character is never sent to fight. */
+  /** The healing table's items once loaded, else the built-in core of it. */
+  private healing(): HealingIds {
+    const table = this.tables?.current.healing;
+    return table && table.size > 0 ? table : BUILT_IN_HEALING;
+  }
+
+  /** Whatever a tier says, a dying character (HP at or below 15%) is never sent to fight. */
   private safetyNet(state: Readonly<GameState>, result: TierResult): TierResult {
-    if (hpRatio(state) >= REFLEX.critical || !OFFENSIVE.has(result.action.type)) return result;
+    if (!isDying(state) || !OFFENSIVE.has(result.action.type)) return result;
     const attackers = (state.monsters ?? []).filter((m) => m.is_attacking_me);
     return { action: fleeFrom(state, attackers, `HP ${Math.round(hpRatio(state) * 100)}%: refusing to attack, fleeing`), priority: ActionPriority.CRITICAL };
   }
 
-  private async mlTier(state: Readonly<GameState>): Promise<TierResult | undefined> {
+  private async mlTier(state: Readonly<GameState>, healing: HealingIds): Promise<TierResult | undefined> {
     try {
       const p = await this.ml!.predictState(state);
       if (p.confidence < this.config.mlConfidence) return undefined;
-      const action = materialize(p.action_type as ActionType, state);
+      const action = materialize(p.action_type as ActionType, state, healing);
       if (!action) return undefined;
       action.reason = `model v${p.model_version}: ${p.action_type} (${Math.round(p.confidence * 100)}%)`;
       return { action, priority: ActionPriority.NORMAL };
@@ -262,14 +295,14 @@ export class DecisionService implements OnModuleInit {
 }
 
 /** Turns a model's action type into a concrete action for this state, if it can be done here. */
-function materialize(type: ActionType, state: Readonly<GameState>): Action | undefined {
+function materialize(type: ActionType, state: Readonly<GameState>, healing: HealingIds): Action | undefined {
   switch (type) {
     case ActionType.ATTACK: {
       const target = [...(state.monsters ?? [])].sort((a, b) => (a.distance ?? Infinity) - (b.distance ?? Infinity))[0];
       return target ? { type, params: { target_id: target.id, target_name: target.name }, reason: '' } : undefined;
     }
     case ActionType.USE_ITEM: {
-      const item = findHealingItem(state as GameState);
+      const item = findHealingItem(state, healing);
       return item ? { type, params: { item_id: item.id, item_name: item.name }, reason: '' } : undefined;
     }
     case ActionType.SIT:

@@ -78,6 +78,6 @@ export class RuleSetService implements OnModuleInit {
   }
 
   static assertType(type: string): void {
-    if (type !== 'rules') throw new InvalidRequestError(`Unknown configuration type "${type}"; known: rules`);
+    if (type !== 'rules') throw new InvalidRequestError(`Unknown configuration type "${type}"; known: rules, tables`);
   }
 }

@@ -37,11 +37,11 @@ export class HealthController {
   @Get('health/ready')
   @RawResponse()
   @HealthCheck()
-  @ApiOperation({ summary: 'Readiness: the database answers' })
+  @ApiOperation({ summary: 'Readiness: the database answers and writes do not fail for lack of disk space (indicator `disk`: degraded details under the low threshold)' })
   @ApiResponse({ status: 503, description: 'not ready' })
   async ready(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult | unknown> {
     try {
-      return await this.terminus.check([() => this.databaseIndicator()]);
+      return await this.terminus.check([() => this.databaseIndicator(), () => this.diskIndicator()]);
     } catch (err) {
       // Keep terminus' own body (it names the failing indicator) rather than the error envelope.
       if (err instanceof ServiceUnavailableException) {
@@ -50,6 +50,14 @@ export class HealthController {
       }
       throw err;
     }
+  }
+
+  /** Down (503, naming the disk) only while writes fail for lack of space; low space is reported, not a refusal. */
+  private diskIndicator(): HealthIndicatorResult {
+    const session = this.indicator.check('disk');
+    const disk = this.health.diskHealth();
+    const details = { state: disk.status, message: disk.detail };
+    return disk.status === 'unhealthy' ? session.down(details) : session.up(details);
   }
 
   private databaseIndicator(): HealthIndicatorResult {

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { StorageGuard } from '../../common/database/storage-guard';
 import { RequestStats } from '../../common/http/request-stats';
 import { SessionService } from '../session/session.service';
 
@@ -35,6 +36,7 @@ export class HealthService {
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly sessions: SessionService,
     private readonly stats: RequestStats,
+    private readonly storage: StorageGuard,
   ) {}
 
   registerDecisionEngine(name: string, fn: HealthIndicatorFn): void {
@@ -58,9 +60,14 @@ export class HealthService {
     }
   }
 
+  /** Free space under DATA_DIR: degraded when low or shedding, unhealthy while writes fail for lack of space. */
+  diskHealth(): ComponentHealth {
+    return this.storage.health();
+  }
+
   check(): EngineHealth {
     const issues: string[] = [];
-    const components: Record<string, ComponentHealth> = { database: this.databaseHealth() };
+    const components: Record<string, ComponentHealth> = { database: this.databaseHealth(), disk: this.diskHealth() };
     for (const [name, fn] of this.components) components[name] = safe(fn);
     const engines: Record<string, ComponentHealth> = {};
     for (const [name, fn] of this.engines) engines[name] = safe(fn);

@@ -3,7 +3,7 @@ import { constants as fsConstants, promises as fsp, type Stats } from 'node:fs';
 import * as path from 'node:path';
 import { isInside } from '../../common/fs/paths';
 import { MacroFileTooLargeError, MacroPathError } from './macro.errors';
-import { MAX_SOURCE_BYTES, NAME_PATTERN } from './parser/parser';
+import { MAX_SOURCE_BYTES, NAME_PATTERN } from './language/validator';
 
 /**
  * Everything the macro module reads or writes goes through these functions: paths are relative
@@ -190,4 +190,15 @@ export async function listMacroFiles(root: string, limit = 10_000): Promise<stri
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+/** Whether MACRO_DIR exists (and is a folder); returns its real path. */
+export async function realDir(dir: string): Promise<string | null> {
+  try {
+    const real = await fsp.realpath(dir);
+    const stat = await fsp.stat(real);
+    return stat.isDirectory() ? real : null;
+  } catch {
+    return null;
+  }
 }

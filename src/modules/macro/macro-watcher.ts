@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { isMacroFileName } from './macro-paths';
-import type { RegistryLogger } from './macro-registry';
+import type { RegistryLogger } from './registry/macro-registry';
 
 /** The part of fs.FSWatcher the watcher uses (tests inject a fake). */
 export interface WatchHandle {

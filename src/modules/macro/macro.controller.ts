@@ -2,8 +2,9 @@ import { Body, Controller, Get, HttpCode, Param, Post, Put, Query } from '@nestj
 import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { ExecuteMacroDto, ExecutionsQueryDto, MacroQueryDto, PutMacroDto, ReloadMacroDto, RenderTemplateDto, ValidateMacroDto } from './dto/macro.dto';
-import type { ExecutionView } from './macro-executor';
+import type { ExecutionView } from './runtime/execution';
 import { assertMacroName } from './macro-paths';
+import { blockReports } from './registry/file-book';
 import { type DeployResult, type MacroDetailView, type MacroListView, MacroService, type ReloadResult } from './macro.service';
 import { MACRO_TEMPLATE_IDS, type RenderedTemplate, renderMacroTemplate, TEMPLATE_DESCRIPTIONS } from './templates/macro-templates';
 
@@ -38,11 +39,15 @@ export class MacroController {
 
   @Post('validate')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Validate eventMacro content against the loaded macros (nothing is written)' })
+  @ApiOperation({
+    summary:
+      'Validate eventMacro content as eventMacro would load it, with the loaded folder as context (nothing is written): ok=false when eventMacro refuses ' +
+      'the file (errors, with lines); warnings for the blocks and lines it ignores, the lines it would stop on, and advice',
+  })
   @ApiErrors()
-  validate(@Body() dto: ValidateMacroDto) {
-    const r = this.macros.validate(dto.content);
-    return { ok: r.ok, errors: r.errors, warnings: r.warnings, blocks: r.document.blocks.map((b) => ({ kind: b.kind, name: b.name, line: b.line })) };
+  async validate(@Body() dto: ValidateMacroDto) {
+    const r = await this.macros.validate(dto.content);
+    return { ok: r.ok, errors: r.errors, warnings: r.warnings, blocks: blockReports(r.document) };
   }
 
   @Get('executions')

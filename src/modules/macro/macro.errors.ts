@@ -6,7 +6,7 @@ import {
   ServiceUnavailableError,
   VersionConflictError,
 } from '../../common/errors/app.error';
-import type { Diagnostic } from './parser/ast';
+import type { Diagnostic } from './language/ast';
 
 /** A name or path that is malformed or would leave MACRO_DIR: 400, nothing is read or written. */
 export class MacroPathError extends InvalidRequestError {}

@@ -5,16 +5,18 @@ import { SessionModule } from '../session/session.module';
 import { StateModule } from '../state/state.module';
 import { MacroController } from './macro.controller';
 import { MacroService } from './macro.service';
+import { MacroVersionRetention } from './macro-version.retention';
 
 /**
- * eventMacro files (spec §6): parser and validator, the registry of MACRO_DIR with hot reload
- * under per-macro RW locks, executions feeding the session action queues, templates.
- * Other modules use MacroService (e.g. the PDCA cycle: renderTemplate / deployTemplate).
+ * eventMacro files (spec §6): the language as eventMacro loads it (language/), the registry of
+ * MACRO_DIR with hot reload under per-macro RW locks (registry/), executions feeding the session
+ * action queues (runtime/), templates. Other modules use MacroService through index.ts (e.g. the
+ * PDCA cycle: renderTemplate / deployTemplate).
  */
 @Module({
   imports: [DecisionModule, SessionModule, StateModule],
   controllers: [MacroController],
-  providers: [MacroService],
+  providers: [MacroService, MacroVersionRetention],
   exports: [MacroService],
 })
 export class MacroModule {

@@ -8,11 +8,17 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DecisionService } from '../decision/decision.service';
 import { SessionService } from '../session/session.service';
 import type { GameState } from '../state/game-state';
-import { type ExecutionView, MacroExecutor } from './macro-executor';
+import type { Block, Diagnostic } from './language/ast';
+import { parseFile } from './language/file-parser';
+import { type ValidationResult, validateMacroSource } from './language/validator';
 import { MacroLocks } from './macro-locks';
-import { assertMacroName, assertRelativePath, fileForName, readMacroFile, resolveForRead, writeMacroFileAtomic } from './macro-paths';
-import { callClosure, type FileOutcome, MacroRegistry, type MacroEntry, realDir, type Rejection, sha256, staticCalls } from './macro-registry';
+import { assertMacroName, assertRelativePath, fileForName, readMacroFile, realDir, resolveForRead, writeMacroFileAtomic } from './macro-paths';
 import { type BlockKind, type MacroVersionRow, SqlMacroVersionStore } from './macro-version.store';
+import { callClosure, findEntry, type MacroEntry, sha256, staticCalls } from './registry/catalog';
+import type { BlockReport, FileOutcome, Rejection } from './registry/file-book';
+import { MacroRegistry } from './registry/macro-registry';
+import type { ExecutionView } from './runtime/execution';
+import { MacroExecutor } from './runtime/macro-executor';
 import { MacroWatcher } from './macro-watcher';
 import {
   MacroEditConflictError,
@@ -22,9 +28,6 @@ import {
   MacroReloadUnavailableError,
   MacroValidationError,
 } from './macro.errors';
-import type { Block, Diagnostic } from './parser/ast';
-import { parseMacroSource } from './parser/parser';
-import { type ValidationResult, validateMacroSource } from './parser/validator';
 import { type MacroTemplateId, type RenderedTemplate, renderMacroTemplate, type TemplateParamsById } from './templates/macro-templates';
 import { settledWithin } from '../../common/async/wait';
 
@@ -51,7 +54,10 @@ export interface MacroSummaryView {
   status: 'active' | 'retiring';
   /** A reload is waiting for this macro's running executions. */
   reload_pending: boolean;
+  /** What eventMacro would say about it: lines it skips or stops on, advice (from its file's last load). */
   warnings: readonly Diagnostic[];
+  /** What in it only the bot can evaluate (Perl, OpenKore's item lists and config). */
+  evaluated_by_bot: string[];
   /** Problems of the newest content of its file, when that content did not load (empty otherwise). */
   errors: Diagnostic[];
   /** The last edit of this macro that was refused, with its errors (kept after a later fix). */
@@ -73,6 +79,12 @@ export interface MacroFileView {
   loaded_hash: string | null;
   disk_hash: string | null;
   loaded_at: string | null;
+  /** The blocks of the content that serves: loaded, or ignored as eventMacro ignores them (with why). */
+  blocks: BlockReport[];
+  /** What eventMacro would say about the content that serves (ignored blocks and lines, lines it stops on, advice). */
+  warnings: Diagnostic[];
+  /** Why the newest content is refused: its first error, with its line (null when it serves). */
+  first_error: { line: number; code: string; message: string } | null;
   rejection: RejectionView | null;
 }
 
@@ -181,6 +193,9 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
         loaded_hash: r.loadedHash,
         disk_hash: r.lastHash,
         loaded_at: r.loadedAt === null ? null : new Date(r.loadedAt).toISOString(),
+        blocks: r.blocks,
+        warnings: r.warnings,
+        first_error: r.rejection ? firstError(r.rejection) : null,
         rejection: r.rejection ? rejectionView(r.rejection) : null,
       })),
       rejected: this.registry.rejectedOnly().map((r) => ({ kind: r.kind, name: r.name, file: r.rejection.file, rejection: rejectionView(r.rejection) })),
@@ -190,20 +205,20 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
   get(name: string, kind: BlockKind = 'macro', historyLimit = 10): MacroDetailView {
     assertMacroName(name);
     const cat = this.registry.catalog;
-    const entry = (kind === 'macro' ? cat.macros : cat.automacros).get(name);
+    const entry = findEntry(kind === 'macro' ? cat.macros : cat.automacros, name);
     if (!entry) throw new MacroNotFoundError(name, kind);
     return {
       ...this.summary(entry),
       content: entry.content,
       tree: entry.block,
       calls: [...new Set(staticCalls(entry.block).map((c) => c.target))],
-      lock_closure: kind === 'macro' ? callClosure(name, cat).sort() : [],
-      history: this.registry.history(kind, name, historyLimit),
+      lock_closure: kind === 'macro' ? callClosure(entry.name, cat).sort() : [],
+      history: this.registry.history(kind, entry.name, historyLimit),
     };
   }
 
-  /** Validates eventMacro content without loading it (as if it were `file`, default a new file). */
-  validate(content: string, file?: string): ValidationResult {
+  /** Validates eventMacro content without loading it (as if it were `file`, default a new file), against the loaded folder. */
+  validate(content: string, file?: string): Promise<ValidationResult> {
     return this.registry.check(file === undefined ? '\0unsaved' : assertRelativePath(file), content);
   }
 
@@ -225,7 +240,7 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
     if (!own.ok) throw new MacroValidationError(`The content has ${own.errors.length} error(s)`, own.errors, own.warnings);
     if (!own.document.blocks.some((b) => b.name === name)) {
       throw new MacroValidationError(`The content does not define "${name}"`, [
-        { severity: 'error', code: 'SYNTAX', line: 0, message: `content must define macro or automacro "${name}"` },
+        { severity: 'error', code: 'NOT_DEFINED', effect: 'file_refused', line: 0, message: `content must define macro or automacro "${name}"` },
       ]);
     }
     const file = this.registry.fileOf('macro', name) ?? this.registry.fileOf('automacro', name) ?? fileForName(name);
@@ -233,7 +248,7 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
       const owner = this.registry.fileOf(block.kind, block.name);
       if (owner !== undefined && owner !== file && this.registry.catalog[block.kind === 'macro' ? 'macros' : 'automacros'].has(block.name)) {
         throw new MacroValidationError(`${block.kind} "${block.name}" is defined in ${owner}, not in ${file}`, [
-          { severity: 'error', code: 'DUPLICATE_NAME', line: block.line, message: `${block.kind} "${block.name}" is already defined in ${owner}`, file: owner },
+          { severity: 'error', code: 'DUPLICATE_NAME', effect: 'file_refused', line: block.line, message: `${block.kind} "${block.name}" is already defined in ${owner}`, file: owner },
         ]);
       }
     }
@@ -302,6 +317,9 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
 
   private summary(e: MacroEntry): MacroSummaryView {
     const current = this.registry.currentErrors(e.kind, e.name);
+    const record = this.registry.fileRecords().find((r) => r.file === e.file);
+    const endLine = e.block.endLine;
+    const warnings = (record?.warnings ?? []).filter((w) => w.line >= e.line && w.line <= endLine && (w.block === undefined || w.block === e.name));
     const state = this.registry.fileState(e.file);
     const pendingEdit = current && state && state.lastHash !== state.loadedHash;
     const last = this.registry.lastRejection(e.kind, e.name);
@@ -316,15 +334,16 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
       active_executions: this.registry.activeExecutions(e.name),
       status: e.retiring ? 'retiring' : 'active',
       reload_pending: e.kind === 'macro' && this.registry.reloadPending(e.name),
-      warnings: e.warnings,
+      warnings,
+      evaluated_by_bot: e.block.evaluatedByBot,
       errors: pendingEdit ? currentErrorsFor(current, e.name) : [],
       last_rejected: last ? rejectionView(last) : null,
     };
   }
 
   private async deployContent(root: string, file: string, content: string): Promise<DeployResult> {
-    const check = this.registry.check(file, content);
-    if (!check.ok) throw new MacroValidationError(`${file} would have ${check.errors.length} error(s)`, check.errors, check.warnings, { file });
+    const check = await this.registry.check(file, content);
+    if (!check.ok) throw new MacroValidationError(`${file} would be refused: ${check.errors.length} error(s)`, check.errors, check.warnings, { file });
     const hash = sha256(content);
     const state = this.registry.fileState(file);
     let outcome: FileOutcome;
@@ -461,6 +480,11 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
+function firstError(r: Rejection): MacroFileView['first_error'] {
+  const e = r.errors[0];
+  return e ? { line: e.line, code: e.code, message: e.message } : { line: 0, code: r.code, message: r.message };
+}
+
 function rejectionView(r: Rejection): RejectionView {
   return { at: new Date(r.at).toISOString(), file: r.file, content_hash: r.content_hash, code: r.code, message: r.message, errors: r.errors, warnings: r.warnings };
 }
@@ -472,7 +496,7 @@ function outcomeView(o: FileOutcome): ReloadResult['files'][number] {
 function currentErrorsFor(r: Rejection, name: string): Diagnostic[] {
   const mine = r.errors.filter((d) => d.block === undefined || d.block === name);
   if (mine.length > 0 || r.errors.length > 0) return mine.length > 0 ? mine : r.errors;
-  return [{ severity: 'error', code: r.code === 'VALIDATION' ? 'SYNTAX' : r.code, line: 0, message: r.message }];
+  return [{ severity: 'error', code: r.code === 'VALIDATION' ? 'NOT_DEFINED' : r.code, effect: 'file_refused', line: 0, message: r.message }];
 }
 
 function indent(body: string): string {
@@ -490,25 +514,27 @@ function indent(body: string): string {
  * boundaries are guesses and the edit is refused (409) rather than risking the other blocks.
  */
 export function mergeBlocks(existing: string, incoming: string, file: string): string {
-  const old = parseMacroSource(existing);
+  const old = parseFile(existing);
   if (!old.structureOk) {
     throw new MacroEditConflictError(`${file} has unbalanced braces: fix it by hand (or deploy the whole file) before editing one macro`, {
       file,
       errors: old.diagnostics.filter((d) => d.code === 'UNBALANCED_BRACES'),
     });
   }
-  const next = parseMacroSource(incoming);
+  const next = parseFile(incoming);
   const lines = existing.replace(/^\uFEFF/, '').split(/\r?\n/);
   const replaced = new Set<string>();
-  const edits = next.blocks
-    .map((b) => ({ block: b, target: old.blocks.find((o) => o.kind === b.kind && o.name === b.name) }))
+  // A `call { … }` macro is part of its automacro's text: only whole blocks are replaced.
+  const whole = (blocks: readonly Block[]) => blocks.filter((b) => !(b.kind === 'macro' && b.callBlockOf !== undefined));
+  const edits = whole(next.blocks)
+    .map((b) => ({ block: b, target: whole(old.blocks).find((o) => o.kind === b.kind && o.name === b.name) }))
     .filter((e): e is { block: Block; target: Block } => e.target !== undefined)
     .sort((a, b) => b.target.line - a.target.line);
   for (const { block, target } of edits) {
     lines.splice(target.line - 1, target.endLine - target.line + 1, ...block.text.split('\n'));
     replaced.add(`${block.kind}:${block.name}`);
   }
-  const added = next.blocks.filter((b) => !replaced.has(`${b.kind}:${b.name}`));
+  const added = whole(next.blocks).filter((b) => !replaced.has(`${b.kind}:${b.name}`));
   while (lines.length > 0 && lines[lines.length - 1].trim() === '') lines.pop();
   for (const b of added) lines.push('', ...b.text.split('\n'));
   return `${lines.join('\n')}\n`;

@@ -8,6 +8,7 @@ import { createEmbeddingProvider } from './embedding/embedding-providers';
 import { MemoryController } from './memory.controller';
 import { MEMORY_OPTIONS, memoryOptionsFrom } from './memory.options';
 import { MemoryService } from './memory.service';
+import { MemoryRetention } from './memory.retention';
 
 /** Name of the semaphore that bounds concurrent embedding generations. */
 export const EMBEDDING_SEMAPHORE = 'memory.embedding';
@@ -32,6 +33,7 @@ export const EMBEDDING_SEMAPHORE_ORDER = LockOrder.EMBEDDING;
         new EmbeddingGenerator(provider, locks.semaphore(EMBEDDING_SEMAPHORE, EMBEDDING_SEMAPHORE_ORDER, config.memoryEmbeddingConcurrency), config.memoryEmbeddingCacheSize),
     },
     MemoryService,
+    MemoryRetention,
   ],
   exports: [MemoryService],
 })

@@ -520,6 +520,8 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async flushOnce(): Promise<void> {
+    // While writes fail for lack of space, retrieval counts wait in memory.
+    if (this.pendingAccess.size === 0 || this.db.storage.deferBackground()) return;
     for (const sessionId of [...this.pendingAccess.keys()]) {
       // A consolidation moves counts between rows: its session's counts wait for the next flush.
       if (this.consolidating.has(sessionId)) continue;

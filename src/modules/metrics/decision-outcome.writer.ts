@@ -3,6 +3,7 @@ import { yieldToLoop } from '../../common/async/wait';
 import { detached, runInTask } from '../../common/concurrency';
 import { DatabaseService, isBusy } from '../../common/database/database.service';
 import { AppError, ServiceUnavailableError } from '../../common/errors/app.error';
+import { StorageFullError } from '../../common/errors/storage.errors';
 import type { DecisionTier } from '../decision/action';
 import { MetricsLogBacklogError } from './metrics.errors';
 
@@ -74,6 +75,10 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
 
   append(entry: DecisionOutcome): Promise<number> {
     if (this.closed) return Promise.reject(new ServiceUnavailableError('The engine is shutting down; the log was not recorded'));
+    // The decision log is optional: refused (and counted) when the disk is critical or writes fail.
+    if (this.db.storage.shed('decision_log')) {
+      return Promise.reject(new StorageFullError('Low disk space under DATA_DIR: decision logs are not recorded for now', { shed: 'decision_log' }, this.db.storage.retryAfterSeconds));
+    }
     if (this.queue.length >= this.maxPending) {
       return Promise.reject(new MetricsLogBacklogError('Too many decision logs are waiting to be written; retry shortly', { pending: this.queue.length }));
     }

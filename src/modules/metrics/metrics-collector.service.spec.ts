@@ -31,7 +31,7 @@ describe('MetricsCollector', () => {
 
   const make = (over: Partial<MetricsCollectorOptions> = {}, scheduler?: SchedulerRegistry) => {
     const c = new MetricsCollector(
-      { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, retentionMs: 0, maxSeries: 5000, now: () => clock, ...over },
+      { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, maxSeries: 5000, now: () => clock, ...over },
       db.service,
       scheduler,
     );
@@ -167,17 +167,6 @@ describe('MetricsCollector', () => {
     await c.flush();
     expect(c.stats()).toMatchObject({ rollups_pending: 0, rollups_written_total: 1 });
     expect(rows('kept')).toHaveLength(1);
-  });
-
-  it('deletes rollups older than the retention', async () => {
-    const c = make({ retentionMs: 60_000 });
-    const old = Date.now() - 120_000;
-    db.connection
-      .prepare(`INSERT INTO metrics (name, labels, period_start, period_end, sample_count, value_sum, value_min, value_max, p50, p95, p99, created_at) VALUES ('old', '{}', ?, ?, 1, 1, 1, 1, 1, 1, 1, ?)`)
-      .run(old, old, old);
-    c.record('new', 1);
-    await c.flush({ closePeriod: true });
-    expect(rows().map((r) => r.name)).toEqual(['new']);
   });
 
   it('strategySummary and aggregate answer from the window, per strategy and label subset', () => {

@@ -17,8 +17,6 @@ export interface MetricsCollectorOptions {
   windowSeconds: number;
   /** A rollup row per active series is closed this often and persisted to `metrics`. */
   rollupIntervalMs: number;
-  /** Rollups older than this are deleted; 0 keeps them forever. */
-  retentionMs: number;
   maxSeries: number;
   /** Values kept per series for percentiles. */
   maxSamples?: number;
@@ -344,7 +342,8 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
 
   /** Batches of rows, one write transaction each; a failed batch goes back in front for the next flush. */
   private async writeRows(): Promise<boolean> {
-    const retentionMs = this.options.retentionMs;
+    // While writes fail for lack of space, rollups wait (bounded by MAX_PENDING_ROWS) instead of failing every flush.
+    if (this.db.storage.deferBackground()) return false;
     while (this.pendingRows.length > 0) {
       const batch = this.pendingRows.splice(0, ROWS_PER_TRANSACTION);
       try {
@@ -357,7 +356,6 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
                 [r.name, r.labels, r.strategy_id, r.period_start, r.period_end, r.sample_count, r.value_sum, r.value_min, r.value_max, r.p50, r.p95, r.p99, r.created_at],
               );
             }
-            if (retentionMs > 0) tx.run(`DELETE FROM metrics WHERE period_end < ?`, [Date.now() - retentionMs]);
           },
           { label: 'metrics.rollup' },
         );

@@ -8,9 +8,8 @@ import { MetricsAuthGuard } from './metrics-auth.guard';
 import { METRICS_COLLECTOR_OPTIONS, MetricsCollector, type MetricsCollectorOptions } from './metrics-collector.service';
 import { MetricsController, PrometheusController } from './metrics.controller';
 import { MetricsService } from './metrics.service';
+import { MetricRollupRetention } from './metric-rollup.retention';
 import { PromRegistry } from './prom-registry';
-
-const DAY_MS = 86_400_000;
 
 export function collectorOptions(config: AppConfig): MetricsCollectorOptions {
   return {
@@ -18,7 +17,6 @@ export function collectorOptions(config: AppConfig): MetricsCollectorOptions {
     flushIntervalMs: config.metricsFlushIntervalMs,
     windowSeconds: config.metricsWindowSeconds,
     rollupIntervalMs: config.metricsRollupIntervalMs,
-    retentionMs: config.metricsRetentionDays * DAY_MS,
     maxSeries: config.metricsMaxSeries,
   };
 }
@@ -54,6 +52,7 @@ export function createMetricsPort(collector: MetricsCollector, prom: PromRegistr
     MetricsService,
     EngineMetricsExporter,
     MetricsAuthGuard,
+    MetricRollupRetention,
     { provide: METRICS, useFactory: createMetricsPort, inject: [MetricsCollector, PromRegistry] },
   ],
   exports: [METRICS, MetricsCollector, PromRegistry],

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { type StorageStatus, StorageGuard } from '../../common/database/storage-guard';
 import { RequestStats } from '../../common/http/request-stats';
 import type { MetricSeriesHandle, MetricSummary } from '../../common/ports/metrics-sources.port';
 import { RECORDED_SERIES, STRATEGY_LABEL } from '../../common/ports/metrics-sources.port';
@@ -64,6 +65,8 @@ export interface MetricsReport {
   };
   uptime_seconds: number;
   collector: CollectorStats;
+  /** Free space of DATA_DIR, database and WAL sizes, shedding and out-of-space failures. */
+  storage: StorageStatus;
 }
 
 const MB = 1024 * 1024;
@@ -81,6 +84,7 @@ export class MetricsService {
     private readonly writer: DecisionOutcomeWriter,
     private readonly decisions: DecisionService,
     private readonly requests: RequestStats,
+    private readonly storage: StorageGuard,
   ) {
     for (const tier of DECISION_TIERS) {
       this.timing.set(tier, collector.series(SERIES.decisionProcessingMs, { tier }));
@@ -170,6 +174,7 @@ export class MetricsService {
       },
       uptime_seconds: this.requests.uptimeSeconds,
       collector: this.collector.stats(),
+      storage: this.storage.status(),
     };
   }
 }

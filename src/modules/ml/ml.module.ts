@@ -10,6 +10,7 @@ import { ModelManager } from './model-manager.service';
 import { MODEL_REGISTRY, SqlModelRegistry } from './model-registry';
 import { TrainerService } from './trainer.service';
 import { TrainingDataService } from './training-data.service';
+import { TrainingDataRetention } from './training-data.retention';
 
 /**
  * The ML tier (spec §7): active/staging ONNX models with hot swap, predictions, the training
@@ -22,6 +23,7 @@ import { TrainingDataService } from './training-data.service';
     { provide: MODEL_REGISTRY, useClass: SqlModelRegistry },
     ModelManager,
     TrainingDataService,
+    TrainingDataRetention,
     TrainerService,
     MlService,
     MlPredictorAdapter,

@@ -1,5 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { DatabaseService } from '../../common/database/database.service';
+import { isOutOfSpace, StorageFullError } from '../../common/errors/storage.errors';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { FEATURE_COUNT, isActionType } from './ml.constants';
 import { type SampleSource, TrainingBuffer, type TrainingBufferStats, type TrainingSample } from './training-buffer';
@@ -40,7 +41,10 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
         capacity: config.mlBufferCapacity,
         batchSize: config.mlFlushBatchSize,
         flushIntervalMs: config.mlFlushIntervalMs,
-        onError: (err, size) => this.logger.error({ err, batch: size }, 'training data flush failed; the batch stays buffered'),
+        onError: (err, size) => {
+          // A full disk is reported once by the storage guard, not at every retry.
+          if (!(isOutOfSpace(err) && this.db.storage.writesFailing)) this.logger.error({ err, batch: size }, 'training data flush failed; the batch stays buffered');
+        },
       },
     );
   }
@@ -67,6 +71,8 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
       this.rejected += 1;
       return 'rejected';
     }
+    // Optional: dropped (and counted by the guard) when the disk is critical or writes fail.
+    if (this.db.storage.shed('training_data')) return 'dropped';
     return this.buffer.add(sample) ? 'accepted' : 'dropped';
   }
 
@@ -80,6 +86,8 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
   }
 
   private async writeBatch(batch: readonly TrainingSample[]): Promise<void> {
+    // Backing off from a full disk: the batch goes back to the buffer without touching the file.
+    if (this.db.storage.deferBackground()) throw new StorageFullError('Training samples wait: writes are failing for lack of space', { deferred: true });
     await this.db.write(
       (tx) => {
         for (const s of batch) {

@@ -18,6 +18,7 @@ import {
   TriggerPdcaDto,
   TriggerResponseDto,
 } from './dto/pdca.dto';
+import { resolveJob, TablesService } from '../progression';
 import { type CycleView, PdcaService, type PdcaStatusView, type StopResult } from './pdca.service';
 
 @ApiTags('pdca')
@@ -80,7 +81,10 @@ export class PdcaController {
 @ApiTags('compatibility')
 @Controller('api/v1/strategy')
 export class StrategyCompatController {
-  constructor(private readonly pdca: PdcaService) {}
+  constructor(
+    private readonly pdca: PdcaService,
+    private readonly tables: TablesService,
+  ) {}
 
   @Post('plan')
   @HttpCode(200)
@@ -96,6 +100,8 @@ export class StrategyCompatController {
     const started = performance.now();
     const strategy = await this.pdca.planNow({ state: body.game_state, character: body.character_name, goal: body.goal });
     const status = this.pdca.status();
+    // The plugin sends the raw job id (or "Novice"): named from the jobs table.
+    const job = body.job_class === undefined ? undefined : resolveJob(this.tables.current, body.job_class);
     return {
       plan_type: strategy.plan_type,
       plan: {
@@ -111,6 +117,7 @@ export class StrategyCompatController {
       ...(strategy.fallback_reason ? { fallback_reason: strategy.fallback_reason } : {}),
       latency_ms: Math.round((performance.now() - started) * 1000) / 1000,
       ...(body.request_id !== undefined ? { request_id: body.request_id } : {}),
+      ...(body.job_class !== undefined ? { job_class: job?.name ?? (typeof body.job_class === 'string' ? body.job_class : null), job_id: job?.id ?? null } : {}),
       pdca: {
         cycle_running: status.cycle_running,
         current_phase: status.current_phase,

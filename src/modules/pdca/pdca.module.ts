@@ -4,6 +4,7 @@ import { HttpConnectionPool } from '../../common/network';
 import { METRICS } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DecisionModule } from '../decision/decision.module';
+import { ProgressionModule } from '../progression';
 import { DecisionService } from '../decision/decision.service';
 import { FlagService, FlagsModule } from '../flags';
 import { MacroModule, MacroService } from '../macro';
@@ -20,6 +21,7 @@ import type { PdcaPlanner } from './pdca.types';
 import { BuiltInPlanner } from './planners/built-in.planner';
 import { FallbackPlanner } from './planners/fallback.planner';
 import { LlmPlanner } from './planners/llm.planner';
+import { PdcaCycleRetention } from './pdca-cycle.retention';
 
 const PDCA_LLM_POOL = Symbol('PDCA_LLM_POOL');
 
@@ -49,7 +51,7 @@ export function createPlanner(config: AppConfig, pool: HttpConnectionPool | null
  * plugin's `POST /api/v1/strategy/plan`.
  */
 @Module({
-  imports: [FlagsModule, MacroModule, SessionModule, StateModule, DecisionModule],
+  imports: [FlagsModule, MacroModule, SessionModule, StateModule, DecisionModule, ProgressionModule],
   controllers: [PdcaController, StrategyCompatController],
   providers: [
     { provide: PDCA_OPTIONS, useFactory: pdcaOptions, inject: [APP_CONFIG] },
@@ -61,6 +63,7 @@ export function createPlanner(config: AppConfig, pool: HttpConnectionPool | null
       inject: [FlagService, MacroService, SessionService, StateService, DecisionService, { token: METRICS, optional: true }],
     },
     PdcaCycleStore,
+    PdcaCycleRetention,
     PdcaService,
   ],
   exports: [PdcaService],

@@ -3,12 +3,13 @@ import { SessionModule } from '../session/session.module';
 import { ReputationController } from './reputation.controller';
 import { ReputationService } from './reputation.service';
 import { SocialCompatController } from './social-compat.controller';
+import { InteractionHistoryRetention } from './interaction-history.retention';
 
 /** Player reputation, interaction history and the plugin's social routes. */
 @Module({
   imports: [SessionModule],
   controllers: [ReputationController, SocialCompatController],
-  providers: [ReputationService],
+  providers: [ReputationService, InteractionHistoryRetention],
   exports: [ReputationService],
 })
 export class ReputationModule {}

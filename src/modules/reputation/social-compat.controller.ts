@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { LenientBodyPipe } from '../../common/validation/lenient-body.pipe';
 import { RawResponse } from '../../common/http/public.decorator';
 import { bodyFields, characterRef, SessionFrom, type SessionRefExtractor } from '../../common/http/session-scope.decorator';
 import { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/social-compat.dto';
@@ -30,7 +31,8 @@ export class SocialCompatController {
   })
   @ApiOkResponse({ type: SocialActionDto })
   @ApiErrors()
-  chat(@Body() dto: SocialChatDto): Promise<SocialActionDto> {
+  // Readonly<…>: the lenient pipe, not the global one, reads it (unknown fields are ignored on the plugin's routes).
+  chat(@Body(new LenientBodyPipe(SocialChatDto)) dto: Readonly<SocialChatDto>): Promise<SocialActionDto> {
     return this.reputation.chat(dto);
   }
 
@@ -43,9 +45,10 @@ export class SocialCompatController {
     description:
       'Blacklisted/Blocked → decline; whitelisted, friend or guild member → accept; Acquaintance or better (score ≥ 25) → accept; otherwise decline.',
   })
+  @ApiBody({ type: SocialPartyInviteDto })
   @ApiOkResponse({ type: SocialActionDto })
   @ApiErrors()
-  partyInvite(@Body() dto: SocialPartyInviteDto): Promise<SocialActionDto> {
+  partyInvite(@Body(new LenientBodyPipe(SocialPartyInviteDto)) dto: Readonly<SocialPartyInviteDto>): Promise<SocialActionDto> {
     return this.reputation.partyInvite(dto);
   }
 }

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { yieldToLoop } from '../../common/async/wait';
 import type { DatabaseService, WriteTx } from '../../common/database/database.service';
+import { StorageGuard } from '../../common/database/storage-guard';
 import type { AppConfig } from '../../config/app-config';
 import { SessionService } from './session.service';
 
@@ -27,6 +28,7 @@ describe('SessionService shutdown', () => {
         if (gateExpiry) events.push(`write ${options?.label ?? ''}`);
         return result;
       },
+      storage: new StorageGuard(),
       writeChunked: async <T>(items: readonly T[], body: Body<T>) => {
         body(tx, items);
         if (gateExpiry) events.push('activity flushed');

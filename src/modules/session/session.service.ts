@@ -199,7 +199,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
   }
 
   private async flushActivityOnce(): Promise<void> {
-    if (this.dirty.size === 0 || !this.dataSource.isInitialized) return;
+    // While writes fail for lack of space, flushes back off (the counters stay dirty, in memory).
+    if (this.dirty.size === 0 || !this.dataSource.isInitialized || this.db.storage.deferBackground()) return;
     const rows = [...this.dirty].map((id) => this.active.get(id)).filter((r): r is PlayerSessionEntity => !!r);
     this.dirty.clear();
     const { written, error } = await this.db.writeChunked(

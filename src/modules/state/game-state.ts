@@ -22,6 +22,22 @@ export interface Character {
   buffs?: string[];
   is_sitting?: boolean;
   is_dead?: boolean;
+  /** What the character wears (the field plugin lists it from the first inventory entries). */
+  equipment?: EquipmentItem[];
+  guild?: Guild;
+}
+
+export interface EquipmentItem {
+  /** OpenKore's raw equip-slot bitmask, or a label ("unknown" from the field plugin). */
+  slot?: number | string;
+  name?: string;
+  id?: number;
+}
+
+export interface Guild {
+  name?: string;
+  id?: string;
+  position?: string;
 }
 
 export interface Monster {
@@ -37,7 +53,9 @@ export interface Monster {
 }
 
 export interface Skill {
-  id: number;
+  /** Numeric skill id; the field plugin sends none, only the handle in `name`. */
+  id?: number;
+  /** OpenKore's skill handle (e.g. SM_BASH), or a display name. */
   name?: string;
   level?: number;
   sp_cost?: number;
@@ -47,14 +65,22 @@ export interface InventoryItem {
   id: number;
   name?: string;
   amount?: number;
-  type?: string;
+  /** OpenKore's raw item type (0 healing, 2 usable, 3 etc, 4 armor, 5 weapon, 6 card…) or a label ("misc", "usable"…). */
+  type?: number | string;
+  equipped?: boolean;
+  /** The client's inventory index, as its `sell`/`is` commands take it. */
+  invIndex?: number;
 }
 
 export interface NearbyPlayer {
-  id: number;
+  /** The game id when the client knows it; the field plugin sends names only. */
+  id?: number;
   name?: string;
   level?: number;
   distance?: number;
+  guild?: string;
+  is_party_member?: boolean;
+  job_class?: string;
 }
 
 export interface PartyMember {

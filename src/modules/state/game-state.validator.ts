@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../../common/errors/app.error';
-import type { Character, GameState, InventoryItem, Monster, NearbyPlayer, PartialGameState, PartyMember, Position, Skill } from './game-state';
+import type { Character, EquipmentItem, GameState, Guild, InventoryItem, Monster, NearbyPlayer, PartialGameState, PartyMember, Position, Skill } from './game-state';
 
 /**
  * The hot path's edge validation of a game state: the same rules as the DTO classes in
@@ -10,6 +10,10 @@ import type { Character, GameState, InventoryItem, Monster, NearbyPlayer, Partia
  *
  * Everything it returns is frozen as it is built (the objects are new and only the engine holds
  * them): a published snapshot is immutable without a second walk to freeze it.
+ *
+ * Shapes of the OpenKore plugin in the field (FIELD-PLUGIN.md) are accepted as it sends them:
+ * skills and nearby players without ids, `party_members` as an object, raw OpenKore values
+ * (item type, equip slot, ids, amounts) as numbers or the decimal strings Perl can turn them into.
  */
 type Obj = Record<string, unknown>;
 
@@ -44,6 +48,32 @@ function str(v: unknown, path: string, min: number, max: number): string {
   return v;
 }
 
+/** Decimal integers as Perl's JSON encoder writes a number it once used as text ("5", "-1"). */
+export const DECIMAL_INTEGER = /^-?\d{1,15}$/;
+
+/** A raw OpenKore number: a JSON number, or its decimal string (made a number here). */
+export function rawNumber(v: unknown): unknown {
+  return typeof v === 'string' && DECIMAL_INTEGER.test(v) ? Number(v) : v;
+}
+
+function rawInt(v: unknown, path: string, min: number, max: number): number {
+  return int(rawNumber(v), path, min, max);
+}
+
+/** A raw value that is an integer or a label (item type "misc", equip slot "unknown"). */
+function intOrText(v: unknown, path: string, min: number, max: number, maxLength: number): number | string {
+  const n = rawNumber(v);
+  if (typeof n === 'number') return int(n, path, min, max);
+  if (typeof n !== 'string') fail(path, 'must be an integer number or a string');
+  return str(n, path, 0, maxLength);
+}
+
+/** Text the client may send as a number (guild ids): kept as text. */
+function text(v: unknown, path: string, maxLength: number): string {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return str(v, path, 0, maxLength);
+}
+
 function bool(v: unknown, path: string): boolean {
   if (typeof v !== 'boolean') fail(path, 'must be a boolean value');
   return v;
@@ -69,6 +99,21 @@ function present(o: Obj, key: string): unknown {
 function optInt(o: Obj, key: string, path: string, min: number, max: number): number | undefined {
   const v = present(o, key);
   return v === undefined ? undefined : int(v, `${path}.${key}`, min, max);
+}
+
+function optRawInt(o: Obj, key: string, path: string, min: number, max: number): number | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : rawInt(v, `${path}.${key}`, min, max);
+}
+
+function optIntOrText(o: Obj, key: string, path: string, min: number, max: number, maxLength: number): number | string | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : intOrText(v, `${path}.${key}`, min, max, maxLength);
+}
+
+function optText(o: Obj, key: string, path: string, maxLength: number): string | undefined {
+  const v = present(o, key);
+  return v === undefined ? undefined : text(v, `${path}.${key}`, maxLength);
 }
 
 function optNum(o: Obj, key: string, path: string, min: number, max: number): number | undefined {
@@ -157,14 +202,37 @@ function characterFields(o: Obj, path: string, partial: boolean): Partial<Charac
     buffs: optStrings(o, 'buffs', path, 64) as string[] | undefined,
     is_sitting: optBool(o, 'is_sitting', path),
     is_dead: optBool(o, 'is_dead', path),
+    equipment: optList(o, 'equipment', path, 64, equipment) as EquipmentItem[] | undefined,
+    guild: optGuild(o, path),
   });
+}
+
+const MAX_SLOT = 2 ** 31;
+
+function equipment(v: unknown, path: string): EquipmentItem {
+  const o = obj(v, path);
+  return frozen({
+    slot: optIntOrText(o, 'slot', path, 0, MAX_SLOT, 32),
+    name: optStr(o, 'name', path, 0, 128),
+    id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
+  });
+}
+
+/** The field plugin's `{name, id, position}` (strings, "" without a guild); a bare string is the guild's name. */
+function optGuild(o: Obj, path: string): Guild | undefined {
+  const v = present(o, 'guild');
+  if (v === undefined) return undefined;
+  const p = `${path}.guild`;
+  if (typeof v === 'string') return frozen({ name: str(v, p, 0, 64), id: undefined, position: undefined });
+  const g = obj(v, p);
+  return frozen({ name: optText(g, 'name', p, 64), id: optText(g, 'id', p, 64), position: optText(g, 'position', p, 64) });
 }
 
 function monster(v: unknown, path: string): Monster {
   const o = obj(v, path);
   const pos = present(o, 'position');
   return frozen({
-    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    id: rawInt(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
     level: optInt(o, 'level', path, 0, 1000),
     hp: optInt(o, 'hp', path, 0, MAX),
@@ -179,30 +247,35 @@ function monster(v: unknown, path: string): Monster {
 function skill(v: unknown, path: string): Skill {
   const o = obj(v, path);
   return frozen({
-    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
-    level: optInt(o, 'level', path, 0, 100),
-    sp_cost: optInt(o, 'sp_cost', path, 0, 100_000),
+    level: optRawInt(o, 'level', path, 0, 100),
+    sp_cost: optRawInt(o, 'sp_cost', path, 0, 100_000),
   });
 }
 
 function item(v: unknown, path: string): InventoryItem {
   const o = obj(v, path);
   return frozen({
-    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
-    name: optStr(o, 'name', path, 0, 64),
-    amount: optInt(o, 'amount', path, 0, 1_000_000),
-    type: optStr(o, 'type', path, 0, 32),
+    id: rawInt(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    name: optStr(o, 'name', path, 0, 128),
+    amount: optRawInt(o, 'amount', path, 0, 1_000_000),
+    type: optIntOrText(o, 'type', path, 0, 10_000, 32),
+    equipped: optBool(o, 'equipped', path),
+    invIndex: optRawInt(o, 'invIndex', path, 0, 1_000_000),
   });
 }
 
 function player(v: unknown, path: string): NearbyPlayer {
   const o = obj(v, path);
   return frozen({
-    id: int(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
+    id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
     level: optInt(o, 'level', path, 0, 1000),
     distance: optNum(o, 'distance', path, 0, 100_000),
+    guild: optStr(o, 'guild', path, 0, 64),
+    is_party_member: optBool(o, 'is_party_member', path),
+    job_class: optStr(o, 'job_class', path, 0, 64),
   });
 }
 
@@ -217,6 +290,26 @@ function member(v: unknown, path: string): PartyMember {
   });
 }
 
+/**
+ * Party members as a list, or as the field plugin's object (always `{}` there; were it filled,
+ * its values are the members, keyed by name).
+ */
+function optParty(o: Obj, path: string): PartyMember[] | undefined {
+  const v = present(o, 'party_members');
+  if (v === undefined || Array.isArray(v)) return optList(o, 'party_members', path, 64, member) as PartyMember[] | undefined;
+  return optList({ party_members: partyList(obj(v, `${path}.party_members`)) }, 'party_members', path, 64, member) as PartyMember[];
+}
+
+/** `{name: {...}}` → `[{name, ...}]`; shared with the DTO so both read the object form alike. */
+export function partyList(byName: Obj): unknown[] {
+  return Object.keys(byName).map((name) => {
+    const m = byName[name];
+    if (m === null || typeof m !== 'object' || Array.isArray(m)) return m;
+    const member = m as Obj;
+    return member.name === undefined || member.name === null ? { ...member, name } : member;
+  });
+}
+
 /** A state around `character`: the lists and the timestamp, the same for whole states and patches. */
 function withLists<C>(character: C, o: Obj, path: string) {
   return frozen({
@@ -225,7 +318,7 @@ function withLists<C>(character: C, o: Obj, path: string) {
     monsters: optList(o, 'monsters', path, 256, monster) as Monster[] | undefined,
     inventory: optList(o, 'inventory', path, 512, item) as InventoryItem[] | undefined,
     nearby_players: optList(o, 'nearby_players', path, 256, player) as NearbyPlayer[] | undefined,
-    party_members: optList(o, 'party_members', path, 64, member) as PartyMember[] | undefined,
+    party_members: optParty(o, path),
     timestamp_ms: optInt(o, 'timestamp_ms', path, 0, Number.MAX_SAFE_INTEGER),
   });
 }

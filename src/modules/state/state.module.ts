@@ -3,12 +3,14 @@ import { GAME_STATE_READER, type GameStateReader } from '../../common/ports/game
 import { SessionModule } from '../session/session.module';
 import { StateController } from './state.controller';
 import { StateService } from './state.service';
+import { SnapshotRetention } from './snapshot.retention';
 
 @Module({
   imports: [SessionModule],
   controllers: [StateController],
   providers: [
     StateService,
+    SnapshotRetention,
     {
       provide: GAME_STATE_READER,
       useFactory: (state: StateService): GameStateReader => ({ current: (id) => state.current(id)?.state }),

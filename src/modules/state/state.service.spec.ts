@@ -1,4 +1,5 @@
 import type { DatabaseService } from '../../common/database/database.service';
+import { StorageGuard } from '../../common/database/storage-guard';
 import type { SessionService } from '../session/session.service';
 import type { GameState } from './game-state';
 import { StateService } from './state.service';
@@ -19,6 +20,7 @@ describe('StateService shutdown', () => {
       written.push(versions);
     };
     const db = {
+      storage: new StorageGuard(),
       write,
       writeChunked: async <T>(items: T[], body: (tx: Tx, chunk: T[]) => void) => {
         await write((tx) => body(tx, items));

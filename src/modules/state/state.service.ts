@@ -116,7 +116,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   private async flushOnce(): Promise<void> {
-    if (this.dirty.size === 0) return;
+    // While writes fail for lack of space, flushes back off (snapshots stay dirty, in memory).
+    if (this.dirty.size === 0 || this.db.storage.deferBackground()) return;
     const batch = [...this.dirty].map((id) => this.snapshots.get(id)).filter((s): s is StateSnapshot => !!s);
     this.dirty.clear();
     const { written, error } = await this.db.writeChunked(

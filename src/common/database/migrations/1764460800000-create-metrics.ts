@@ -5,7 +5,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * (METRICS_ROLLUP_INTERVAL_MS): count, sum, min, max and nearest-rank p50/p95/p99 of the values
  * recorded in [period_start, period_end). `labels` is the sorted labels as JSON; `strategy_id`
  * repeats the label of that name so the PDCA module can query a strategy's history by index.
- * Rows older than METRICS_RETENTION_DAYS are deleted by the flush loop.
+ * Rows older than METRICS_RETENTION_DAYS are deleted by the retention job (metric-rollup.retention.ts).
  */
 export class CreateMetrics1764460800000 implements MigrationInterface {
   name = 'CreateMetrics1764460800000';

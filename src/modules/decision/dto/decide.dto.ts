@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
 import { GameStateDto } from '../../state/dto/game-state.dto';
+import { PLUGIN_ACTIONS } from '../plugin-action';
 
 /** The body the GodTierAI plugin in the field sends to POST /api/v1/decide. */
 export class DecideDto {
@@ -22,9 +23,10 @@ export class DecideDto {
 }
 
 export class DecideResponseDto {
-  @ApiProperty({ example: 'attack_monster', description: 'attack_monster, use_item, use_skill, emergency_flee, rest, move_to_position, idle, …' })
+  @ApiProperty({ example: 'attack_monster', enum: PLUGIN_ACTIONS, description: 'An action type the field plugin executes (FIELD-PLUGIN.md §4.3)' })
   action: string;
-  @ApiProperty({ type: Object }) params: Record<string, unknown>;
+  @ApiProperty({ type: Object, example: { target_id: 11, target_name: 'Desert Wolf' }, description: 'What the plugin reads for that type (target_id, item, x/y, method, …)' })
+  params: Record<string, unknown>;
   @ApiProperty() reason: string;
   @ApiProperty({ enum: ['reflex', 'rule', 'ml', 'llm'] }) tier_used: string;
   @ApiProperty() latency_ms: number;
@@ -34,17 +36,22 @@ export class DecideResponseDto {
   @ApiPropertyOptional({ format: 'uuid' }) pending_task_id?: string;
 }
 
+/** The field plugin sends success, failed, partial and abandoned; the others come from other clients. */
+const FEEDBACK_STATUSES = ['success', 'failure', 'failed', 'partial', 'abandoned', 'error', 'timeout', 'interrupted'];
+
 export class ActionFeedbackDto {
   @ApiProperty({ example: 'attack_monster' }) @IsString() @Length(1, 64) action: string;
-  @ApiProperty({ enum: ['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'] })
-  @IsIn(['success', 'failure', 'failed', 'error', 'timeout', 'interrupted'])
+  @ApiProperty({ enum: FEEDBACK_STATUSES })
+  @IsIn(FEEDBACK_STATUSES)
   status: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 512) reason?: string;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 2048) message?: string;
   @ApiPropertyOptional({ description: 'Links the outcome to a session when known' }) @IsOptional() @IsString() @Length(1, 64) character_name?: string;
   @ApiPropertyOptional({ format: 'uuid' }) @IsOptional() @IsUUID() session_id?: string;
+  @ApiPropertyOptional({ description: 'Supported by the field plugin, never sent by it' }) @IsOptional() @IsString() @Length(0, 128) plan_id?: string;
+  @ApiPropertyOptional({ description: 'Supported by the field plugin, never sent by it' }) @IsOptional() @IsString() @Length(0, 128) action_id?: string;
 }
 
 export class ConfigReloadDto {
-  @ApiPropertyOptional({ enum: ['rules'], default: 'rules' }) @IsOptional() @IsIn(['rules']) type?: 'rules';
+  @ApiPropertyOptional({ enum: ['rules', 'tables'], description: 'Absent: both' }) @IsOptional() @IsIn(['rules', 'tables']) type?: 'rules' | 'tables';
 }

@@ -62,7 +62,7 @@ export class StateUpdateBodyPipe implements PipeTransform<unknown, StateUpdateBo
 export class DecideBodyPipe implements PipeTransform<unknown, DecideBody> {
   transform(value: unknown): DecideBody {
     const o = body(value);
-    const out: DecideBody = { game_state: parseGameState(o.game_state) };
+    const out: DecideBody = { game_state: fromFieldPlugin(parseGameState(o.game_state)) };
     const rid = o.request_id;
     if (rid !== undefined) {
       if (!((typeof rid === 'string' && rid.length <= 128) || (typeof rid === 'number' && Number.isSafeInteger(rid)))) {
@@ -76,4 +76,15 @@ export class DecideBodyPipe implements PipeTransform<unknown, DecideBody> {
     }
     return out;
   }
+}
+
+/**
+ * The field plugin's `is_aggressive` means "has damaged the bot" (FIELD-PLUGIN.md §4.3), which
+ * is what the engine calls `is_attacking_me`; it sends no `is_attacking_me` of its own.
+ */
+function fromFieldPlugin(state: GameState): GameState {
+  const monsters = state.monsters;
+  if (!monsters?.some((m) => m.is_attacking_me === undefined && m.is_aggressive !== undefined)) return state;
+  const read = monsters.map((m) => (m.is_attacking_me === undefined && m.is_aggressive !== undefined ? Object.freeze({ ...m, is_attacking_me: m.is_aggressive }) : m));
+  return Object.freeze({ ...state, monsters: Object.freeze(read) as GameState['monsters'] });
 }

@@ -1,4 +1,4 @@
-import type { GameState, InventoryItem, Monster } from '../../state/game-state';
+import type { GameState, InventoryItem, Monster, Skill } from '../../state/game-state';
 import { hpRatio } from '../../state/game-state';
 import { type Action, ActionPriority, ActionType } from '../action';
 
@@ -7,26 +7,38 @@ export interface TierResult {
   priority: ActionPriority;
 }
 
-/** HP ratios that trigger the reflexes; below `critical` nothing offensive is ever chosen. */
+/** HP ratios that trigger the reflexes; at or below `critical` nothing offensive is ever chosen. */
 export const REFLEX = {
   heal: 0.3,
   critical: 0.15,
 } as const;
 
-/** Healing consumables by item id (Red/Orange/Yellow/White potions, herbs, Meat, Apple…). */
-const HEALING_ITEM_IDS = new Set([501, 502, 503, 504, 507, 508, 509, 512, 517, 531, 532, 533, 534, 545, 546, 547, 607]);
-const HEALING_NAME = /potion|herb|meat|apple|banana|jellopy juice|honey|royal jelly|yggdrasil/i;
-/** Fly Wing, Butterfly Wing. */
-const ESCAPE_ITEM_IDS = new Set([601, 602]);
-const TELEPORT_SKILL_ID = 26;
+/** At or below 15% HP: heal or get away, never fight. */
+export function isDying(state: Readonly<GameState>): boolean {
+  return hpRatio(state) <= REFLEX.critical;
+}
 
-function has(item: InventoryItem): boolean {
+/** Ids of items that restore HP: the healing table's when loaded (this is its core, for a start without it). */
+export type HealingIds = { has(id: number): boolean };
+export const BUILT_IN_HEALING: HealingIds = new Set([501, 502, 503, 504, 507, 508, 509, 512, 513, 517, 520, 521, 522, 526, 545, 546, 547]);
+
+export const FLY_WING = 601;
+export const BUTTERFLY_WING = 602;
+const ESCAPE_ITEM_IDS = new Set([FLY_WING, BUTTERFLY_WING]);
+export const TELEPORT_SKILL = { id: 26, handle: 'AL_TELEPORT' } as const;
+
+export function holds(item: InventoryItem): boolean {
   return item.amount === undefined || item.amount > 0;
 }
 
-export function findHealingItem(state: GameState): InventoryItem | undefined {
-  return state.inventory?.find(
-    (i) => has(i) && !/blue potion/i.test(i.name ?? '') && (HEALING_ITEM_IDS.has(i.id) || HEALING_NAME.test(i.name ?? '')),
+export function findHealingItem(state: Readonly<GameState>, healing: HealingIds = BUILT_IN_HEALING): InventoryItem | undefined {
+  return state.inventory?.find((i) => holds(i) && healing.has(i.id));
+}
+
+/** The teleport skill, by id or by OpenKore handle (the field plugin sends handles only), if learned and affordable. */
+export function teleportSkill(state: Readonly<GameState>): Skill | undefined {
+  return state.skills?.find(
+    (s) => (s.id === TELEPORT_SKILL.id || s.name === TELEPORT_SKILL.handle) && (s.level === undefined || s.level > 0) && (s.sp_cost ?? 10) <= state.character.sp,
   );
 }
 
@@ -44,7 +56,7 @@ export function selectTarget(monsters: readonly Monster[]): Monster | undefined 
  * Low HP with a healing item → use it; very low HP without one → teleport or flee;
  * attacked with HP to spare → fight back, choosing the target.
  */
-export function reflexTier(state: GameState): TierResult | undefined {
+export function reflexTier(state: GameState, healing: HealingIds = BUILT_IN_HEALING): TierResult | undefined {
   const c = state.character;
   if (c.is_dead) {
     return { action: { type: ActionType.CHANGE_STATE, params: { state: 'respawn' }, reason: 'character is dead' }, priority: ActionPriority.CRITICAL };
@@ -53,7 +65,7 @@ export function reflexTier(state: GameState): TierResult | undefined {
   const pct = Math.round(hp * 100);
   const attackers = (state.monsters ?? []).filter((m) => m.is_attacking_me);
   if (hp < REFLEX.heal) {
-    const potion = findHealingItem(state);
+    const potion = findHealingItem(state, healing);
     if (potion) {
       return {
         action: { type: ActionType.USE_ITEM, params: { item_id: potion.id, item_name: potion.name }, reason: `HP ${pct}%: healing with ${potion.name ?? `item ${potion.id}`}` },
@@ -61,24 +73,27 @@ export function reflexTier(state: GameState): TierResult | undefined {
       };
     }
   }
-  if (hp < REFLEX.critical) {
-    const wing = state.inventory?.find((i) => has(i) && ESCAPE_ITEM_IDS.has(i.id));
+  if (isDying(state)) {
+    const wing = state.inventory?.find((i) => holds(i) && ESCAPE_ITEM_IDS.has(i.id));
     if (wing) {
       return {
         action: { type: ActionType.TELEPORT, params: { method: 'item', item_id: wing.id, item_name: wing.name }, reason: `HP ${pct}% and no healing item: teleporting away` },
         priority: ActionPriority.CRITICAL,
       };
     }
-    const teleport = state.skills?.find((s) => s.id === TELEPORT_SKILL_ID && (s.sp_cost ?? 10) <= c.sp);
-    if (teleport) {
+    if (teleportSkill(state)) {
       return {
-        action: { type: ActionType.TELEPORT, params: { method: 'skill', skill_id: TELEPORT_SKILL_ID }, reason: `HP ${pct}% and no healing item: teleport skill` },
+        action: {
+          type: ActionType.TELEPORT,
+          params: { method: 'skill', skill: TELEPORT_SKILL.handle, skill_id: TELEPORT_SKILL.id },
+          reason: `HP ${pct}% and no healing item: teleport skill`,
+        },
         priority: ActionPriority.CRITICAL,
       };
     }
     return { action: fleeFrom(state, attackers, `HP ${pct}% and no way to heal: fleeing`), priority: ActionPriority.CRITICAL };
   }
-  if (attackers.length > 0 && hp >= REFLEX.heal) {
+  if (attackers.length > 0 && hp >= REFLEX.heal && !isDying(state)) {
     const target = selectTarget(attackers)!;
     return {
       action: {

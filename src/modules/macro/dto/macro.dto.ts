@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsObject, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { MAX_SOURCE_BYTES, NAME_PATTERN } from '../parser/parser';
+import { MAX_SOURCE_BYTES, NAME_PATTERN } from '../language/validator';
 
 const NAME_DOC = '1-64 letters, digits, "_", "-" or single "."';
 

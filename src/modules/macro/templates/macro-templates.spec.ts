@@ -1,5 +1,5 @@
 import * as fc from 'fast-check';
-import { validateMacroSource } from '../parser/validator';
+import { validateMacroSource } from '../language/validator';
 import { type MacroTemplateId, renderMacroTemplate, TemplateParameterError } from './macro-templates';
 
 function expectValid(content: string) {

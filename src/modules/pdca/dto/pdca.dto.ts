@@ -116,6 +116,11 @@ export class StrategyPlanRequestDto {
   @ApiPropertyOptional({ description: 'Plan for this character’s latest state when no game_state is sent' }) character_name?: string;
   @ApiPropertyOptional({ maxLength: MAX_REASON }) goal?: string;
   @ApiPropertyOptional({ description: 'Echoed back' }) request_id?: string | number;
+  @ApiPropertyOptional({
+    description: 'The field plugin’s form: {name, level, job_level, zeny, base_exp…, job_class: raw job id or "Novice"}; the name is used as character_name',
+    example: { name: 'Aster', level: 33, job_class: 4 },
+  })
+  character?: unknown;
 }
 
 export interface StrategyPlanBody {
@@ -123,6 +128,8 @@ export interface StrategyPlanBody {
   character_name?: string;
   goal?: string;
   request_id?: string | number;
+  /** The plugin's `character.job_class`: a raw job id or a job name. */
+  job_class?: string | number;
 }
 
 /**
@@ -138,10 +145,18 @@ export class StrategyPlanBodyPipe implements PipeTransform<unknown, StrategyPlan
     const out: StrategyPlanBody = {};
     const state = o.game_state ?? o.state;
     if (state !== undefined && state !== null) out.game_state = parseGameStatePatch(state, 'game_state');
-    const name = o.character_name ?? (typeof o.character === 'string' ? o.character : undefined);
+    const character = o.character !== null && typeof o.character === 'object' && !Array.isArray(o.character) ? (o.character as Record<string, unknown>) : undefined;
+    const name = o.character_name ?? (typeof o.character === 'string' ? o.character : character?.name);
     if (name !== undefined && name !== null) {
       if (typeof name !== 'string' || name.length < 1 || name.length > 64) throw new InvalidRequestError('character_name must be a string of 1-64 characters');
       out.character_name = name;
+    }
+    const job = character?.job_class;
+    if (job !== undefined && job !== null) {
+      if (!((typeof job === 'number' && Number.isSafeInteger(job) && job >= 0) || (typeof job === 'string' && job.length <= 64))) {
+        throw new InvalidRequestError('character.job_class must be a job id or a job name of up to 64 characters');
+      }
+      out.job_class = job;
     }
     const goal = o.goal ?? o.objective;
     if (goal !== undefined && goal !== null) {
@@ -167,5 +182,7 @@ export class StrategyPlanResponseDto {
   @ApiPropertyOptional({ description: 'Why the LLM planner was not used (it failed)' }) fallback_reason?: string;
   @ApiProperty() latency_ms: number;
   @ApiPropertyOptional() request_id?: string | number;
+  @ApiPropertyOptional({ nullable: true, type: String, example: 'Acolyte', description: 'The job the request named (character.job_class), by name' }) job_class?: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number, example: 4 }) job_id?: number | null;
   @ApiProperty({ description: 'The improvement cycle: {cycle_running, current_phase, strategy_id}' }) pdca: unknown;
 }

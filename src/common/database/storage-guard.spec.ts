@@ -1,0 +1,159 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { StorageFullError } from '../errors/storage.errors';
+import { openStandaloneDatabase } from './database.test-kit';
+import { type FreeSpace, StorageGuard, type StorageGuardOptions } from './storage-guard';
+
+const MB = 1024 * 1024;
+
+function guardWith(over: Partial<StorageGuardOptions> = {}) {
+  let clock = 1_000_000;
+  let free: FreeSpace = { freeBytes: 10_000 * MB, totalBytes: 20_000 * MB };
+  const guard = new StorageGuard({
+    dir: '/data',
+    lowBytes: 1_000 * MB,
+    criticalBytes: 100 * MB,
+    reader: () => Promise.resolve(free),
+    now: () => clock,
+    ...over,
+  });
+  return {
+    guard,
+    setFree: async (bytes: number) => {
+      free = { freeBytes: bytes, totalBytes: 20_000 * MB };
+      await guard.refresh();
+    },
+    advance: (ms: number) => (clock += ms),
+  };
+}
+
+const full = () => Object.assign(new Error('database or disk is full'), { code: 'SQLITE_FULL' });
+
+describe('StorageGuard', () => {
+  beforeAll(() => Logger.overrideLogger(false));
+  it('reads the level from the free space: unknown, ok, low (degraded), critical (shedding)', async () => {
+    const { guard, setFree } = guardWith();
+    expect(guard.level).toBe('unknown');
+    expect(guard.health().status).toBe('healthy');
+    await setFree(5_000 * MB);
+    expect(guard.level).toBe('ok');
+    expect(guard.status()).toMatchObject({ free_bytes: 5_000 * MB, level: 'ok', shedding: false });
+    await setFree(500 * MB);
+    expect(guard.level).toBe('low');
+    expect(guard.health()).toMatchObject({ status: 'degraded', detail: expect.stringContaining('STORAGE_LOW_DISK_MB') });
+    expect(guard.shed('decision_log')).toBe(false);
+    await setFree(50 * MB);
+    expect(guard.level).toBe('critical');
+    expect(guard.health()).toMatchObject({ status: 'degraded', detail: expect.stringContaining('dropping') });
+    expect(guard.shed('decision_log')).toBe(true);
+    expect(guard.shed('training_data')).toBe(true);
+    expect(guard.shed('training_data')).toBe(true);
+    expect(guard.status().shed).toEqual({ decision_log: 1, training_data: 2 });
+    await setFree(5_000 * MB);
+    expect(guard.shed('decision_log')).toBe(false);
+    // Counts are totals since start.
+    expect(guard.status().shed).toEqual({ decision_log: 1, training_data: 2 });
+  });
+
+  it('without a folder never reads free space and never sheds for it', async () => {
+    const reader = jest.fn();
+    const guard = new StorageGuard({ lowBytes: MB, criticalBytes: MB, reader });
+    await guard.refresh();
+    expect(reader).not.toHaveBeenCalled();
+    expect(guard.level).toBe('unknown');
+    expect(guard.shed('decision_log')).toBe(false);
+  });
+
+  it('after a write failed for lack of space: unhealthy, sheds, and background flushes back off exponentially with one probe per pause', async () => {
+    const { guard, advance } = guardWith({ backoffBaseMs: 1_000, backoffMaxMs: 4_000 });
+    guard.noteOutOfSpace(full());
+    expect(guard.writesFailing).toBe(true);
+    expect(guard.health().status).toBe('unhealthy');
+    expect(guard.shed('decision_log')).toBe(true);
+    expect(guard.retryAfterSeconds).toBe(1);
+    // Inside the pause every flush is deferred; failures inside it do not extend it.
+    expect(guard.deferBackground()).toBe(true);
+    guard.noteOutOfSpace(full());
+    advance(999);
+    expect(guard.deferBackground()).toBe(true);
+    advance(1);
+    // Past the pause: the probe may write.
+    expect(guard.deferBackground()).toBe(false);
+    guard.noteOutOfSpace(full());
+    expect(guard.status().background_backoff_ms).toBe(2_000);
+    expect(guard.deferBackground()).toBe(true);
+    advance(2_000);
+    guard.noteOutOfSpace(full());
+    advance(4_000);
+    guard.noteOutOfSpace(full());
+    // Capped.
+    expect(guard.status().background_backoff_ms).toBe(4_000);
+    expect(guard.retryAfterSeconds).toBe(4);
+    expect(guard.status()).toMatchObject({ out_of_space_errors: 5, deferred_flushes: 3, writes_failing: true });
+    // One commit ends it all.
+    guard.noteWriteOk();
+    expect(guard.writesFailing).toBe(false);
+    expect(guard.deferBackground()).toBe(false);
+    expect(guard.shed('decision_log')).toBe(false);
+    expect(guard.health().status).toBe('healthy');
+  });
+
+  it('at shutdown every flush gets its try: nothing is deferred once modules are being destroyed', () => {
+    const { guard } = guardWith({ backoffBaseMs: 60_000 });
+    guard.noteOutOfSpace(full());
+    expect(guard.deferBackground()).toBe(true);
+    guard.onModuleDestroy();
+    expect(guard.deferBackground()).toBe(false);
+  });
+
+  it('space freed on the disk ends the pause at once', async () => {
+    const { guard, setFree } = guardWith({ backoffBaseMs: 60_000, freedMarginBytes: 4 * MB });
+    await setFree(0);
+    guard.noteOutOfSpace(full());
+    expect(guard.deferBackground()).toBe(true);
+    // A little moved about is not freed space.
+    await setFree(MB);
+    expect(guard.deferBackground()).toBe(true);
+    await setFree(64 * MB);
+    expect(guard.deferBackground()).toBe(false);
+    // Still failing until a write succeeds.
+    expect(guard.writesFailing).toBe(true);
+  });
+});
+
+describe('DatabaseService on a full database', () => {
+  let dir: string;
+  beforeEach(() => (dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-full-'))));
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('a write that runs out of space rolls back whole, throws STORAGE_FULL and marks writes failing; a later commit clears it', async () => {
+    const db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
+    try {
+      const { service, connection } = db;
+      connection.exec('CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)');
+      const pages = Number(connection.pragma('page_count', { simple: true }));
+      // SQLite answers SQLITE_FULL once the file would pass this many pages: a full disk, deterministically.
+      connection.pragma(`max_page_count = ${pages + 4}`);
+      const err = await service
+        .write((tx) => {
+          tx.run('INSERT INTO t (v) VALUES (?)', ['kept?']);
+          for (let i = 0; i < 200; i++) tx.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(1000)]);
+        }, { label: 'test.fill' })
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(StorageFullError);
+      expect(err).toMatchObject({ code: 'STORAGE_FULL', status: 503, details: { label: 'test.fill', reason: 'SQLITE_FULL' } });
+      expect(connection.inTransaction).toBe(false);
+      expect(connection.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 0 });
+      expect(service.storage.writesFailing).toBe(true);
+      expect(service.counters.rollbacks).toBe(1);
+
+      await service.write((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['small']));
+      expect(service.storage.writesFailing).toBe(false);
+      expect(connection.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 1 });
+    } finally {
+      db.close();
+    }
+  });
+});

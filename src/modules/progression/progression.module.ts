@@ -1,0 +1,13 @@
+import { Module } from '@nestjs/common';
+import { HealthModule } from '../health/health.module';
+import { ProgressionController } from './progression.controller';
+import { TablesService } from './tables.service';
+
+/** The data tables (TABLES_DIR) and the field plugin's progression, inventory and self-heal routes. */
+@Module({
+  imports: [HealthModule],
+  controllers: [ProgressionController],
+  providers: [TablesService],
+  exports: [TablesService],
+})
+export class ProgressionModule {}
