@@ -9,7 +9,9 @@ import { createLockManager } from '../concurrency/lock-manager.service';
 import { LockName, LockOrder } from '../concurrency/lock-order.enum';
 import type { SessionDirectory, SessionRef } from '../ports/session-directory.port';
 import { until } from '../testing/wait.test-kit';
+import { RateLimitError } from '../errors/http.errors';
 import { RequestRun } from './request-run';
+import { SessionRateLimiter } from './session-rate-limiter';
 import { characterRef, PublishedRead, SessionFrom } from './session-scope.decorator';
 import { SessionTurnGuard, TurnState, turnForResponse } from './session-turn.guard';
 
@@ -209,6 +211,41 @@ describe('SessionTurnGuard', () => {
     await expect(pending).rejects.toBeInstanceOf(LockAbortedError);
     run.settle();
     run.turn!.closed();
+    expect(serializer.stats().activeSessions).toBe(0);
+  });
+
+  it("counts a request against its resolved session's rate limit before it queues: one budget per bot, however it names itself", async () => {
+    const limited = new SessionTurnGuard(serializer, new Reflector(), directory, new SessionRateLimiter(2, () => 0));
+    const enter = (handler: (...a: unknown[]) => unknown, body: unknown, id: string) => {
+      const { request, reply } = fakeExchange(body);
+      const run = new RequestRun(id);
+      RequestRun.attach(request, run);
+      return { run, outcome: () => limited.canActivate(contextFor(handler, request, reply)) };
+    };
+    const done = (run: RequestRun) => {
+      run.settle();
+      run.turn!.closed();
+    };
+    // The bot's session is busy: its requests queue behind it once they are admitted.
+    const held = await serializer.acquireTurn('sid-of-Runaway');
+    const byName = enter(proto.byCharacter, { name: 'Runaway' }, 'l1');
+    const byId = enter(proto.bySessionId, { session_id: 'sid-of-Runaway' }, 'l2');
+    const first = byName.outcome() as Promise<boolean>;
+    const second = byId.outcome() as Promise<boolean>;
+    // The third, by either name, is over the budget of the one session: refused before queueing.
+    const third = enter(proto.byCharacter, { name: 'Runaway' }, 'l3');
+    expect(third.outcome).toThrow(RateLimitError);
+    expect(serializer.queueDepth('sid-of-Runaway')).toBe(2);
+    expect(third.run.turn).toBeUndefined();
+    // Another bot keeps its own budget.
+    const neighbour = enter(proto.byCharacter, { name: 'Neighbour' }, 'l4');
+    expect(neighbour.outcome()).toBe(true);
+    done(neighbour.run);
+    held();
+    await expect(first).resolves.toBe(true);
+    done(byName.run);
+    await expect(second).resolves.toBe(true);
+    done(byId.run);
     expect(serializer.stats().activeSessions).toBe(0);
   });
 });
