@@ -1,12 +1,12 @@
 /**
- * Hot-path benchmark: the built engine and a bare Fastify server that parses the same body,
- * driven in the same run, interleaved (bare, engine, bare, engine) so both see the same
- * machine state. Prints throughput, p50/p99 latency and the engine/bare throughput ratio.
+ * Hot-path benchmark: the built engine (as it ships, and without its front door) and a bare
+ * Fastify server that parses the same body, driven in the same run, interleaved (bare, engine,
+ * engine without front door, bare, …) so all see the same machine state. Prints throughput, p50/p99 latency and the engine/bare throughput ratio.
  * Traffic goes to 127.0.0.1 only, bounded in time. Not a test: nothing here asserts.
  */
 import autocannon from 'autocannon';
 import { tickLoad, type LatencySummary } from './tick-load';
-import { cpuSeconds, pinForLoad, ROOT, startEngine, startServer, stopProcess } from './support';
+import { cpuSeconds, pinForLoad, ROOT, type Server, startEngine, startServer, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -25,6 +25,23 @@ interface Scenario {
 
 /** The calibration server's busy work per request, µs. */
 const CALIBRATION_WORK_US = 25;
+
+/**
+ * The engine as it ships (the front door takes the per-tick routes off Node's server) and
+ * without the front door (HTTP_FRONT_DOOR=0: every request through Fastify), in the same run.
+ * `BENCH_ENGINES=front-door` or `=no-front-door` runs one of them.
+ */
+const ENGINE_VARIANTS = [
+  { key: 'front-door', label: 'engine', env: {} },
+  { key: 'no-front-door', label: 'engine, no front door', env: { HTTP_FRONT_DOOR: '0' } },
+] as const;
+
+function engineVariants(): Array<(typeof ENGINE_VARIANTS)[number]> {
+  const wanted = (process.env.BENCH_ENGINES ?? ENGINE_VARIANTS.map((v) => v.key).join(',')).split(',').map((w) => w.trim());
+  const unknown = wanted.filter((w) => !ENGINE_VARIANTS.some((v) => v.key === w));
+  if (unknown.length) throw new Error(`BENCH_ENGINES: unknown ${unknown.join(', ')}; known: ${ENGINE_VARIANTS.map((v) => v.key).join(', ')}`);
+  return ENGINE_VARIANTS.filter((v) => wanted.includes(v.key));
+}
 
 const SCENARIOS: Scenario[] = [
   { name: '10 sessions x 2 conns, flat out', sessions: 10, connectionsPerSession: 2, seconds: 6, calibrate: true },
@@ -161,14 +178,23 @@ function worst(values: ReadonlyArray<number | null | undefined>): number | undef
 const fmt = (n: number) => (Number.isNaN(n) ? '' : Math.round(n * 10) / 10);
 const ms = (n: number | null | undefined) => (typeof n === 'number' ? Math.round(n * 100) / 100 : '');
 
-export async function runHttpBench(): Promise<void> {
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
+/**
+ * `BENCH_BASELINE=<another build's dist/src/main.js>` (e.g. the previous commit, built in a copy
+ * of the repository) adds that engine to the same run: before and after, on one machine state.
+ */
+export function runHttpBench(): Promise<void> {
+  const baseline = process.env.BENCH_BASELINE;
+  if (baseline !== undefined && !fs.existsSync(baseline)) throw new Error(`BENCH_BASELINE: ${baseline} does not exist`);
+  return runHttpBenchWith(baseline ? [{ label: 'baseline engine', script: path.resolve(baseline), env: {} }] : []);
+}
+
+async function runHttpBenchWith(extra: Array<{ label: string; script: string; env: Record<string, string> }>): Promise<void> {
   const place = pinForLoad();
   const bareServer = path.join(ROOT, 'dist', 'bench', 'bare-server.js');
-  const engine = await startEngine({ DATA_DIR: dataDir, NODE_ENV: 'production' }, place.serverCpus);
-  const bare = await startServer(bareServer, {}, place.serverCpus);
-  const calibration = await startServer(bareServer, { BARE_WORK_US: String(CALIBRATION_WORK_US) }, place.serverCpus);
-  const [engineUrl, bareUrl, calibrationUrl] = [engine.url, bare.url, calibration.url];
+  const variants = engineVariants();
+  const dataDirs: string[] = [];
+  const engines: Array<{ label: string; server: Server }> = [];
+  const others: Server[] = [];
   const rows: Record<string, string | number>[] = [];
   const row = (s: Scenario, server: string, m: Run, bm?: Run) => ({
     scenario: s.name,
@@ -184,31 +210,43 @@ export async function runHttpBench(): Promise<void> {
     'loop p99 ms': ms(m.loopP99),
   });
   try {
+    for (const v of [...extra, ...variants]) {
+      const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-'));
+      dataDirs.push(dataDir);
+      const env = { DATA_DIR: dataDir, NODE_ENV: 'production', ...v.env };
+      const server = 'script' in v ? await startEngine(env, place.serverCpus, v.script) : await startEngine(env, place.serverCpus);
+      engines.push({ label: v.label, server });
+    }
+    const bare = await startServer(bareServer, {}, place.serverCpus);
+    others.push(bare);
+    const calibration = await startServer(bareServer, { BARE_WORK_US: String(CALIBRATION_WORK_US) }, place.serverCpus);
+    others.push(calibration);
     // Warm every server (JIT, first-session creation) before measuring.
-    await drive(engineUrl, { name: 'warm', sessions: 300, connectionsPerSession: 1, seconds: 2 });
-    await drive(bareUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
-    await drive(calibrationUrl, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
+    for (const { server } of engines) await drive(server.url, { name: 'warm', sessions: 300, connectionsPerSession: 1, seconds: 2 });
+    await drive(bare.url, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
+    await drive(calibration.url, { name: 'warm', sessions: 10, connectionsPerSession: 1, seconds: 1 });
     for (const s of SCENARIOS) {
-      const e: Run[] = [];
+      const e: Run[][] = engines.map(() => []);
       const b: Run[] = [];
       const c: Run[] = [];
       for (let round = 0; round < 2; round++) {
-        b.push(await drive(bareUrl, s, bare.proc.pid));
-        e.push(await drive(engineUrl, s, engine.proc.pid, true));
-        if (s.calibrate) c.push(await drive(calibrationUrl, s, calibration.proc.pid));
+        b.push(await drive(bare.url, s, bare.proc.pid));
+        for (const [i, { server }] of engines.entries()) e[i].push(await drive(server.url, s, server.proc.pid, true));
+        if (s.calibrate) c.push(await drive(calibration.url, s, calibration.proc.pid));
       }
       const bm = mean(b);
       rows.push(row(s, 'bare fastify', bm));
-      rows.push(row(s, 'engine', mean(e), bm));
+      for (const [i, { label }] of engines.entries()) rows.push(row(s, label, mean(e[i]), bm));
       if (c.length > 0) rows.push(row(s, `bare + ${CALIBRATION_WORK_US} µs work`, mean(c), bm));
     }
   } finally {
-    await Promise.all([engine, bare, calibration].map((server) => stopProcess(server.proc)));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    await Promise.all([...engines.map((x) => x.server), ...others].map((server) => stopProcess(server.proc)));
+    for (const dir of dataDirs) fs.rmSync(dir, { recursive: true, force: true });
   }
   console.table(rows);
   console.log(place.describe);
   console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 and max are the worse of the two rounds');
+  console.log('engine: as it ships (the front door serves the per-tick routes); "no front door": HTTP_FRONT_DOOR=0, every request through Fastify (BENCH_ENGINES picks one)');
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
   console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
   await runColdStartBench();

@@ -9,6 +9,7 @@ const SUITES: Suite[] = [
   { name: 'http', load: async () => (await import('./http.bench')).runHttpBench },
   // Also part of `http`; by itself: `npm run bench -- cold-start`.
   { name: 'cold-start', load: async () => (await import('./http.bench')).runColdStartBench },
+  { name: 'http-cpu', load: async () => (await import('./http-cpu.bench')).runHttpCpuBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },

@@ -9,11 +9,11 @@
  */
 import { Mutex as AsyncMutex } from 'async-mutex';
 import {
+  type CatalogLock,
   createLockManager,
   LockName,
   LockOrder,
   SessionSerializer,
-  setDefaultLockManager,
   withLock,
   WithLock,
   type LockLogger,
@@ -98,7 +98,6 @@ export async function runLockBench(): Promise<void> {
   const bareNoAls = median(bareNoAlsSamples);
 
   const manager = createLockManager({ logger: silent, orderMode: 'throw', debug: false });
-  setDefaultLockManager(manager);
   const mutex = manager.mutex('bench-mutex', LockOrder.CONFIG);
   const rw = manager.rwLock('bench-rw', LockOrder.STATE);
   const semaphore = manager.semaphore('bench-semaphore', LockOrder.NETWORK, 4);
@@ -106,10 +105,12 @@ export async function runLockBench(): Promise<void> {
   const sessions = new SessionSerializer(manager);
 
   class Decorated {
+    constructor(readonly configLock: CatalogLock<typeof LockName.CONFIG>) {}
+
     @WithLock(LockName.CONFIG)
     async run(): Promise<void> {}
   }
-  const decorated = new Decorated();
+  const decorated = new Decorated(manager.resolve(LockName.CONFIG));
 
   const rows = await measureAll([
     { name: 'async-mutex runExclusive (baseline)', op: () => bare.runExclusive(noop) },
@@ -146,7 +147,6 @@ export async function runLockBench(): Promise<void> {
     `bench-mutex profiler: ${stats.acquisitions} acquisitions, ${stats.contentions} contended, ` +
       `wait p99 ${stats.waitMs.p99Ms} ms, hold p99 ${stats.holdMs.p99Ms} ms`,
   );
-  setDefaultLockManager(undefined);
 }
 
 if (require.main === module) {

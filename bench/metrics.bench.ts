@@ -16,7 +16,6 @@ import autocannon from 'autocannon';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LockManager } from '../src/common/concurrency';
 import { applyMigrations, openStandaloneDatabase } from '../src/common/database/database.test-kit';
 import { MIGRATIONS } from '../src/common/database/migrations';
 import type { MetricSeriesHandle } from '../src/common/ports/metrics-sources.port';
@@ -44,7 +43,7 @@ function tempDb() {
 async function recordCost(): Promise<void> {
   const { dir, db } = tempDb();
   await applyMigrations(db.connection, MIGRATIONS);
-  const c = new MetricsCollector(options(), db.service, new LockManager());
+  const c = new MetricsCollector(options(), db.service);
   const handles: MetricSeriesHandle[] = Array.from({ length: SERIES }, (_, i) => c.series('bench.handle', { k: i }));
   const labels = Array.from({ length: SERIES }, (_, i) => ({ k: i }));
   const floor = new Float64Array(65_536);
@@ -84,7 +83,7 @@ async function throughputWithFlush(): Promise<void> {
       const { dir, db } = tempDb();
       await applyMigrations(db.connection, MIGRATIONS);
       const scheduler = new SchedulerRegistry();
-      const c = new MetricsCollector(options({ flushIntervalMs: 1_000, rollupIntervalMs: 1_000 }), db.service, new LockManager(), scheduler);
+      const c = new MetricsCollector(options({ flushIntervalMs: 1_000, rollupIntervalMs: 1_000 }), db.service, scheduler);
       c.onModuleInit();
       const handles = Array.from({ length: SERIES }, (_, i) => c.series('bench.handle', { k: i }));
       const labels = Array.from({ length: SERIES }, (_, i) => ({ k: i }));

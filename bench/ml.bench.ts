@@ -11,7 +11,7 @@ import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLockManager } from '../src/common/concurrency';
+import { createLockManager, LockName } from '../src/common/concurrency';
 import type { AppConfig } from '../src/config/app-config';
 import { DEFAULT_MODEL_FILE, FEATURE_COUNT } from '../src/modules/ml/ml.constants';
 import { writeTestModel } from '../src/modules/ml/ml.test-kit';
@@ -49,7 +49,7 @@ function prepareModelDir(): string {
 
 async function inProcess(): Promise<void> {
   const modelDir = prepareModelDir();
-  const manager = new ModelManager({ modelDir, mlPromoteTimeoutMs: 30_000 } as AppConfig, createLockManager(), new MemoryModelRegistry());
+  const manager = new ModelManager({ modelDir, mlPromoteTimeoutMs: 30_000 } as AppConfig, createLockManager().resolve(LockName.MODEL), new MemoryModelRegistry());
   try {
     await manager.init();
     const row = Float32Array.from(FEATURES);

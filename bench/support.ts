@@ -92,8 +92,8 @@ export async function startServer(script: string, env: Record<string, string>, c
 }
 
 /** The built engine with bench defaults (no rate limit, no second listener, info logs to see it listen). */
-export function startEngine(env: Record<string, string>, cpus?: string): Promise<Server> {
-  return startServer(ENGINE_MAIN, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, cpus, ENGINE_NODE_FLAGS);
+export function startEngine(env: Record<string, string>, cpus?: string, main = ENGINE_MAIN): Promise<Server> {
+  return startServer(main, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, cpus, ENGINE_NODE_FLAGS);
 }
 
 let clockTicks: number | undefined;

@@ -1,22 +1,20 @@
 import { Logger, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { DestinationStream } from 'pino';
 import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
-import { ServiceUnavailableError } from './common/errors/app.error';
-import { digest } from './common/http/auth.guard';
+import { EngineFastifyAdapter } from './common/http/engine-fastify.adapter';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
-import { installLeanRoutes } from './common/http/lean-route';
-import { RateLimiter } from './common/http/rate-limiter';
+import { isHealthPath, RequestPipeline } from './common/http/request-pipeline';
 import { genRequestId } from './common/http/request-id';
 import { RequestStats } from './common/http/request-stats';
-import { finalStatus, onResponseDone } from './common/http/response-done';
-import { AccessLogController } from './common/logging/access-log.controller';
+import { PipelineLogController } from './common/logging/access-log';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
@@ -28,20 +26,12 @@ type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => v
 export interface Engine {
   readonly app: NestFastifyApplication;
   readonly config: AppConfig;
+  /** The request pipeline every route and every way in goes through. */
+  readonly pipeline: RequestPipeline;
   /** Binds PORT and, unless disabled, COMPAT_PORT; resolves with the bound ports. */
   listen(): Promise<{ port: number; compatPort: number | null }>;
   /** Stops accepting, lets in-flight requests finish (bounded), runs module hooks, closes the database. */
   shutdown(reason?: string): Promise<void>;
-}
-
-/** Paths that answer without token and outside the rate limit (orchestrators poll them). */
-function isHealthPath(url: string): boolean {
-  return url === '/health' || url.startsWith('/health/') || url.startsWith('/health?') || url.startsWith('/api/v1/health');
-}
-
-/** A console's event stream lasts as long as the page stays open: its duration is no response time. */
-function isEventStream(res: http.ServerResponse): boolean {
-  return String(res.getHeader('content-type') ?? '').startsWith('text/event-stream');
 }
 
 const BEARER = 'bearer';
@@ -79,20 +69,27 @@ export interface EngineOptions {
   beforeInit?: (app: NestFastifyApplication) => void;
   /** Test-only Nest modules mounted beside the engine's own (probe routes behind the real guards). */
   extraImports?: Type[];
+  /** Where the logs go instead of stdout (tests read the access log). */
+  logDestination?: DestinationStream;
 }
 
 export async function createEngine(config: AppConfig, options: EngineOptions = {}): Promise<Engine> {
-  const rootLogger = createRootLogger(config.logLevel);
+  const rootLogger = createRootLogger(config.logLevel, options.logDestination);
   let handler: RequestHandler | undefined;
-  // Set once the lean routes are known; until then (and for everything it declines) Fastify serves.
+  // Set once the routes are known; until then (and for everything it declines) Fastify serves.
   let frontDoor: FrontDoor | undefined;
-  const adapter = new FastifyAdapter({
+  const adapter = new EngineFastifyAdapter({
     loggerInstance: rootLogger,
-    logController: new AccessLogController(),
+    // The pipeline writes the access log, for every way in.
+    logController: new PipelineLogController(),
     genReqId: genRequestId,
     childLoggerFactory: lazyChildLoggerFactory,
     bodyLimit: MAX_BODY_BYTES,
-    return503OnClosing: true,
+    // Draining is the pipeline's admission stage (503 in the envelope), not Fastify's own body.
+    return503OnClosing: false,
+    // What the router refuses before any route exists (bad URL, over-long parameter): the same envelope.
+    // (Called only once serving, after the pipeline below exists.)
+    frameworkErrors: (error: Error, request: FastifyRequest, reply: FastifyReply) => pipeline.frameworkErrors(error, request, reply),
     // One handler, two servers: COMPAT_PORT serves the same app with the same locks.
     serverFactory: (fastifyHandler: RequestHandler) => {
       handler = (req, res) => {
@@ -107,38 +104,14 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     abortOnError: false,
   });
   const fastify = app.getHttpAdapter().getInstance();
+  const stats = app.get(RequestStats);
+  const pipeline = new RequestPipeline({ stats, logger: rootLogger, rateLimitPerSecond: config.rateLimitPerSecond });
+  // Before any route is registered (Swagger's and the console's below, Nest's at init): every route runs through the pipeline.
+  fastify.addHook('onRoute', pipeline.onRoute);
+  fastify.addHook('onRequest', pipeline.onRequest);
   // JSON only: any other body type (text, form, multipart) is a 415, not parsed and guessed at.
   fastify.removeAllContentTypeParsers();
   app.useBodyParser('application/json', { bodyLimit: MAX_BODY_BYTES }, createJsonBodyParser(fastify));
-
-  const stats = app.get(RequestStats);
-  const limiter = new RateLimiter(config.rateLimitPerSecond);
-  const tokenDigest = config.token === undefined ? undefined : digest(config.token);
-  let draining = false;
-
-  fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
-    void reply.header('x-request-id', request.id);
-    stats.started();
-    onResponseDone(request.raw, reply.raw, () => {
-      const status = finalStatus(reply.raw);
-      if (isEventStream(reply.raw)) stats.finishedUntimed(status);
-      else stats.finished(request.method, request.routeOptions.url, status, reply.elapsedTime);
-    });
-    try {
-      if (draining) throw new ServiceUnavailableError('Engine is shutting down');
-      const url = request.url;
-      // /docs, its document and the console's static files need no token (a browser cannot send
-      // one when it navigates; they hold no data): the data routes they call do.
-      if (!isHealthPath(url)) limiter.take(request.ip);
-      done();
-    } catch (err) {
-      done(err as Error);
-    }
-  });
-  fastify.addHook('onSend', (_request: FastifyRequest, reply: FastifyReply, payload: unknown, done: (err: Error | null, value: unknown) => void) => {
-    if (draining) void reply.header('connection', 'close');
-    done(null, payload);
-  });
 
   const document = SwaggerModule.createDocument(
     app,
@@ -152,6 +125,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'OPENKORE_AI_TOKEN, when set' }, BEARER)
       .build(),
   );
+  // /docs, its document and the console's static files need no token (a browser cannot send one
+  // when it navigates; they hold no data): the data routes they call do (AuthGuard).
   SwaggerModule.setup('docs', app, applyBearerSecurity(document), {
     jsonDocumentUrl: 'docs-json',
     customSiteTitle: `${SERVER_NAME} API`,
@@ -160,23 +135,13 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   });
   registerConsoleAssets(fastify);
   options.beforeInit?.(app);
-  let leanRoutes: ReturnType<typeof installLeanRoutes>;
   try {
-    leanRoutes = installLeanRoutes(app, tokenDigest);
     await app.init();
-    leanRoutes.assertInstalled();
-    frontDoor = createFrontDoor({
-      routes: leanRoutes.routes,
-      readJson: createJsonBodyReader(fastify),
-      maxBodyBytes: MAX_BODY_BYTES,
-      tokenDigest,
-      limiter,
-      stats,
-      logger: rootLogger,
-      isDraining: () => draining,
-    });
+    if (config.frontDoor) {
+      frontDoor = createFrontDoor({ pipeline, readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES, server: fastify });
+    }
   } catch (err) {
-    // A route the lean path cannot serve is a programming error: fail the boot, leave nothing open.
+    // A route the pipeline cannot serve is a programming error: fail the boot, leave nothing open.
     await app.close().catch(() => undefined);
     throw err;
   }
@@ -198,6 +163,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   return {
     app,
     config,
+    pipeline,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       const port = (app.getHttpServer().address() as AddressInfo).port;
@@ -214,13 +180,13 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         });
         compatPort = (compat.address() as AddressInfo).port;
       }
-      logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath }, 'listening');
+      logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath, front_door: config.frontDoor }, 'listening');
       return { port, compatPort };
     },
     shutdown(reason = 'shutdown') {
       shutdownPromise ??= (async () => {
         logger.log({ reason, in_flight: stats.inFlight }, 'shutting down');
-        draining = true;
+        pipeline.startDraining();
         const servers = [app.getHttpServer() as http.Server, compat].filter((s): s is http.Server => !!s?.listening);
         const closed = servers.map((s) => new Promise<void>((resolve) => s.close(() => resolve())));
         // An event stream never finishes by itself: end them so the drain waits only for real requests.

@@ -1,5 +1,5 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR, APP_PIPE, DiscoveryModule } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcurrencyModule } from './common/concurrency';
@@ -7,8 +7,7 @@ import { buildDataSourceOptions } from './common/database/data-source.options';
 import { DatabaseModule } from './common/database/database.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AuthGuard } from './common/http/auth.guard';
-import { EnvelopeInterceptor } from './common/http/envelope.interceptor';
-import { SessionTurnGuard, SessionTurnInterceptor } from './common/http/session-turn.guard';
+import { SessionTurnGuard } from './common/http/session-turn.guard';
 import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
 import { CoreModule } from './config/config.module';
@@ -48,8 +47,6 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath), retryAttempts: 0 }),
         DatabaseModule,
         ScheduleModule.forRoot(),
-        // Finds the @LeanRoute controller methods at boot.
-        DiscoveryModule,
         SessionModule,
         HealthModule,
         AdminModule,
@@ -67,13 +64,12 @@ export class AppModule {
         StorageModule,
         ...extraImports,
       ],
+      // The Nest stages of the request pipeline (src/common/http/request-pipeline.ts), on every route.
       providers: [
         { provide: APP_FILTER, useClass: AllExceptionsFilter },
-        { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },
-        // Guards run in this order: authenticate first, then queue for the session's turn.
+        // Guards run in this order: authenticate first, then find the session and queue for its turn.
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: SessionTurnGuard },
-        { provide: APP_INTERCEPTOR, useClass: SessionTurnInterceptor },
         { provide: APP_PIPE, useFactory: createValidationPipe },
       ],
     };

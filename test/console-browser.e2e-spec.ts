@@ -4,7 +4,7 @@ import type { BrowserContext, HTTPResponse, Page } from 'puppeteer-core';
 import { LockName } from '../src/common/concurrency';
 import { until } from '../src/common/testing/wait.test-kit';
 import { launchBrowser, screenshotPath, type LaunchedBrowser } from './support/browser';
-import { freePort, request, ROOT, startEngine, tempDir, type RunningEngine } from './support/engine';
+import { freePort, request, startEngine, tempDir, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 
 // Callbacks given to page.evaluate / waitForFunction run in the page, where these exist.
@@ -64,9 +64,15 @@ describe('the operator pages in headless Chromium, with a token set', () => {
   beforeAll(async () => {
     // Macros to show: a file that loads and one that is refused (its errors, with line numbers).
     const macroDir = tempDir('okai-macros-');
-    const fixtures = path.join(ROOT, 'src/modules/macro/__fixtures__');
-    fs.copyFileSync(path.join(fixtures, 'valid/potions.txt'), path.join(macroDir, 'potions.txt'));
-    fs.copyFileSync(path.join(fixtures, 'broken/missing-brace.txt'), path.join(macroDir, 'rest.txt'));
+    fs.writeFileSync(
+      path.join(macroDir, 'potions.txt'),
+      ['automacro lowHP {', '    CurrentHP < 45%', '    timeout 3', '    call drink', '}', '', 'macro drink {', '    do is White Potion', '    pause 0.5', '}', ''].join('\n'),
+    );
+    // The macro block is never closed: eventMacro refuses the whole file.
+    fs.writeFileSync(
+      path.join(macroDir, 'rest.txt'),
+      ['automacro lowSP {', '    CurrentSP < 50%', '    call heal', '}', '', 'macro heal {', '    do is Red Potion', '    pause 1', ''].join('\n'),
+    );
     e = await startEngine({ OPENKORE_AI_TOKEN: TOKEN, CONSOLE_INTERVAL_MS: '500', MACRO_DIR: macroDir, PDCA_EXECUTION_PERIOD_MS: '200', PDCA_INTERVAL_MS: '0' });
     chromium = await launchBrowser();
   });

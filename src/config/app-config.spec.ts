@@ -19,6 +19,7 @@ describe('loadConfig', () => {
     ['LOCK_ORDER_MODE', 'panic'],
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
+    ['HTTP_FRONT_DOOR', 'sometimes'],
     ['CONSOLE_MAX_STREAMS', '-1'],
     ['CONSOLE_INTERVAL_MS', '100'],
     ['RETENTION_DECISION_LOG', '7'],
@@ -55,6 +56,12 @@ describe('loadConfig', () => {
     expect(loadConfig({}).lockOrderMode).toBe('throw');
     expect(loadConfig({ NODE_ENV: 'production' }).lockOrderMode).toBe('log');
     expect(loadConfig({ NODE_ENV: 'production', LOCK_ORDER_MODE: 'throw' }).lockOrderMode).toBe('throw');
+  });
+
+  it('serves the per-tick routes through the front door unless HTTP_FRONT_DOOR=0', () => {
+    expect(loadConfig({}).frontDoor).toBe(true);
+    expect(loadConfig({ HTTP_FRONT_DOOR: '0' }).frontDoor).toBe(false);
+    expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
   });
 
   it('bounds the console streams and their update interval', () => {

@@ -39,6 +39,8 @@ export interface AppConfig {
   readonly requestTimeoutMs: number;
   readonly sessionQueueDepth: number;
   readonly maxInFlight: number;
+  /** The front door (src/common/http/front-door.ts) takes the per-tick routes off Node's server before Fastify. */
+  readonly frontDoor: boolean;
   readonly lockOrderMode: LockOrderMode;
   readonly lockDebug: boolean;
   readonly metricsPublic: boolean;
@@ -289,6 +291,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),
     maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
+    frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),
     metricsPublic: bool(env, 'METRICS_PUBLIC', false),

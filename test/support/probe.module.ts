@@ -62,10 +62,11 @@ class ProbeController {
 
   @Post('serial')
   @HttpCode(200)
-  async serial(@Body() dto: ProbeDto, @Req() req: FastifyRequest & { arrival?: number }): Promise<{ seq: number | null }> {
+  async serial(@Body() dto: ProbeDto, @Req() req: FastifyRequest & { arrival?: number }): Promise<{ seq: number | null; ran: number }> {
     const startedAt = performance.now();
     const overlapping = this.recorder.enter(dto.session_id);
     this.recorder.started.push(`${dto.session_id}:${dto.seq ?? ''}`);
+    const ran = this.recorder.started.length;
     try {
       if (dto.gate) await this.recorder.gate(dto.gate);
       // Yield to the event loop so that, were serialization broken, handlers would interleave.
@@ -75,7 +76,7 @@ class ProbeController {
       this.recorder.leave(dto.session_id);
     }
     this.recorder.records.push({ session: dto.session_id, seq: dto.seq ?? -1, arrival: req.arrival ?? -1, startedAt, endedAt: performance.now(), overlapping });
-    return { seq: dto.seq ?? null };
+    return { seq: dto.seq ?? null, ran };
   }
 }
 

@@ -6,14 +6,15 @@ let nextTaskId = 1;
 /**
  * A logical flow of work (an HTTP request, a PDCA cycle, a background job),
  * named in reports. Nested lock scopes inherit it; `base` is the lock chain the
- * task was started under (usually none).
+ * task was started under (usually none) — or, for a request, the session turn it
+ * adopted once granted (`RequestScope.adopt`).
  */
 export class Task {
   readonly id = nextTaskId++;
 
   constructor(
     private readonly label?: string,
-    readonly base?: Hold,
+    public base?: Hold,
   ) {}
 
   get name(): string {

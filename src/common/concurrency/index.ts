@@ -6,8 +6,6 @@ export {
   LOCK_MANAGER_OPTIONS,
   type CatalogLock,
   createLockManager,
-  getDefaultLockManager,
-  setDefaultLockManager,
   type LockManagerOptions,
   type LockOptions,
 } from './lock-manager.service';
@@ -15,7 +13,8 @@ export type { HeldLockInfo, LockReport, WaitingLockInfo } from './lock-report';
 export { type LockLogger, type LockOrderMode, type OrderViolationReport } from './lock-runtime';
 export { withLock, withLocks, type KeyedLockCallOptions, type Lockable, type LockRequest } from './with-lock';
 export { WithLock, type WithLockOptions } from './with-lock.decorator';
-export { runInTask, heldLocks, detached } from './lock-context';
+export { InjectLock, lockProviders, lockToken, STANDARD_LOCKS } from './lock-providers';
+export { runInTask, heldLocks, detached, RequestScope } from './lock-context';
 export {
   SessionSerializer,
   SESSION_SERIALIZER_OPTIONS,

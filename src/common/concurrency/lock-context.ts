@@ -27,6 +27,39 @@ export function runInTask<T>(name: string, fn: () => T): T {
   return lockScope.run(new Task(name, scopeHold(lockScope.getStore())), fn);
 }
 
+/**
+ * The lock scope of one HTTP request: everything the request's pipeline runs (guards, pipes,
+ * the handler, the reply) runs in it, and once the request's session turn is granted the
+ * scope adopts it, so every lock taken afterwards anywhere in the request nests under SESSION
+ * (hierarchy checks, wait-for graph) — without wrapping the handler in a scope of its own.
+ */
+export class RequestScope {
+  private readonly task: Task;
+
+  constructor(name: string) {
+    this.task = new Task(name);
+  }
+
+  get name(): string {
+    return this.task.name;
+  }
+
+  run<T>(fn: () => T): T {
+    return lockScope.run(this.task, fn);
+  }
+
+  /** @internal The session turn (SessionSerializer) becomes the base of the request's lock stack; once. */
+  adopt(hold: Hold): void {
+    if (this.task.base !== undefined) throw new Error(`${this.task.name} already holds ${this.task.base.lock.name}`);
+    this.task.base = hold;
+  }
+
+  /** The hold this request adopted, if any (for assertions and reports). */
+  get adopted(): Hold | undefined {
+    return this.task.base;
+  }
+}
+
 /** Created at load, outside any lock scope: running in it means holding nothing. */
 const outsideAnyScope = new AsyncResource('lock-scope:detached');
 

@@ -102,8 +102,9 @@ export class LockManager implements OnModuleInit, OnModuleDestroy {
 
   /**
    * The lock registered under `name`; a standard lock (LockName) that nobody
-   * registered yet is created from LOCK_CATALOG, so `@WithLock(LockName.X)`
-   * works without boilerplate. Standard names resolve to their precise type.
+   * registered yet is created from LOCK_CATALOG (this is what the lock
+   * providers of ConcurrencyModule inject). Standard names resolve to their
+   * precise type.
    */
   resolve<N extends LockName>(name: N): CatalogLock<N>;
   resolve(name: string): Lockable;
@@ -137,13 +138,11 @@ export class LockManager implements OnModuleInit, OnModuleDestroy {
   }
 
   onModuleInit(): void {
-    setDefaultLockManager(this);
     this.startMonitoring();
   }
 
   onModuleDestroy(): void {
     this.stopMonitoring();
-    if (defaultManager === this) setDefaultLockManager(undefined);
   }
 
   /** Contention table (per lock name; keyed families aggregated), e.g. for Prometheus. */
@@ -214,23 +213,6 @@ type LockOfKind<K extends LockKind> = K extends 'mutex'
 
 function catalogEntry(name: string): LockCatalogEntry | undefined {
   return Object.hasOwn(LOCK_CATALOG, name) ? LOCK_CATALOG[name as LockName] : undefined;
-}
-
-let defaultManager: LockManager | undefined;
-
-/**
- * The manager `@WithLock` resolves names against. ConcurrencyModule sets it on
- * init; standalone tests and benchmarks set their own.
- */
-export function setDefaultLockManager(manager: LockManager | undefined): void {
-  defaultManager = manager;
-}
-
-export function getDefaultLockManager(): LockManager {
-  if (!defaultManager) {
-    throw new Error('No LockManager is active: import ConcurrencyModule or call setDefaultLockManager()');
-  }
-  return defaultManager;
 }
 
 /** A standalone manager (no Nest container), e.g. for unit tests and benchmarks. */

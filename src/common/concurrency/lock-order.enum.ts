@@ -3,6 +3,8 @@
  * A flow may only take a lock whose order is strictly greater than the
  * innermost lock it already holds, which makes lock-order cycles impossible.
  * MACRO and MEMORY share level 7 on purpose: equal levels never nest.
+ * EMBEDDING is the engine's own step inside level 7 (not in the spec's table;
+ * docs/architecture.md): where each level is taken, or what stands for it.
  */
 export enum LockOrder {
   CONFIG = 1,
@@ -13,6 +15,8 @@ export enum LockOrder {
   MODEL = 6,
   MACRO = 7,
   MEMORY = 7,
+  /** The embedding generators' permits (spec §11.2): taken under a session's MEMORY lock when its index re-embeds stale rows; nothing is taken under it. */
+  EMBEDDING = 7.5,
   METRICS = 8,
   DATABASE = 9,
   NETWORK = 10,

@@ -1,6 +1,6 @@
 import { LockAbortedError, LockOrderViolationError, LockTimeoutError, QueueFullError } from './concurrency.errors';
 import { flushMicrotasks, RecordingLogger, times, track } from './concurrency.test-kit';
-import { heldLocks } from './lock-context';
+import { heldLocks, RequestScope } from './lock-context';
 import { createLockManager } from './lock-manager.service';
 import { LockName, LockOrder } from './lock-order.enum';
 import { SessionSerializer, type SessionSerializerOptions, type SessionTurn } from './session-serializer';
@@ -187,6 +187,30 @@ describe('SessionSerializer', () => {
     });
     turn();
     turn();
+    expect(sessions.stats()).toMatchObject({ inFlight: 0, activeSessions: 0 });
+  });
+
+  it('turn.holdFor(scope): every flow of a request scope nests under the turn from then on, and stops with it', async () => {
+    const { sessions, manager } = serializer();
+    const config = manager.mutex(LockName.CONFIG, LockOrder.CONFIG);
+    const state = manager.keyedRwLock(LockName.STATE, LockOrder.STATE);
+    const scope = new RequestScope('request r-1');
+    let resume!: () => void;
+    // A flow of the request that began before the turn was granted (an await in a guard).
+    const earlier = scope.run(async () => {
+      await new Promise<void>((r) => (resume = r));
+      return heldLocks();
+    });
+    const turn = await sessions.acquireTurn('bot-1');
+    turn.holdFor(scope);
+    expect(() => turn.holdFor(scope)).toThrow(/already holds/);
+    resume();
+    await expect(earlier).resolves.toEqual(['session[bot-1]']);
+    await expect(scope.run(() => withLock(state, () => heldLocks(), { key: 'bot-1' }))).resolves.toEqual(['session[bot-1]', 'state[bot-1]']);
+    await expect(scope.run(() => withLock(config, () => 0))).rejects.toBeInstanceOf(LockOrderViolationError);
+    turn();
+    // Released: later flows of the scope hold nothing, and CONFIG is fine again.
+    await expect(scope.run(() => withLock(config, () => heldLocks()))).resolves.toEqual(['config']);
     expect(sessions.stats()).toMatchObject({ inFlight: 0, activeSessions: 0 });
   });
 });

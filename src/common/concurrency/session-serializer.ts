@@ -2,8 +2,9 @@ import { Inject, Injectable, Optional } from '@nestjs/common';
 import { QueueFullError } from './concurrency.errors';
 import { Hold } from './hold';
 import type { KeyedLock } from './keyed-lock';
-import { lockScope } from './lock-context';
-import { LockManager } from './lock-manager.service';
+import { lockScope, type RequestScope } from './lock-context';
+import { type CatalogLock, LockManager } from './lock-manager.service';
+import { InjectLock } from './lock-providers';
 import { LockName, LockOrder } from './lock-order.enum';
 import type { Mutex } from './mutex';
 import type { AcquireOptions } from './ordered-lock';
@@ -22,12 +23,14 @@ export interface SessionSerializerOptions {
 
 /**
  * A granted turn. Calling it ends the turn (idempotent). `run(fn)` runs `fn`
- * with the SESSION lock on the async context's held-lock stack.
+ * with the SESSION lock on the async context's held-lock stack; `holdFor(scope)`
+ * puts it at the base of a request's whole scope instead.
  */
 export interface SessionTurn {
   (): void;
   readonly sessionId: string;
   run<T>(fn: () => T): T;
+  holdFor(scope: RequestScope): void;
 }
 
 export interface SessionSerializerStats {
@@ -49,7 +52,11 @@ function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
     slot.release();
     turn.release();
   };
-  return Object.assign(end, { sessionId, run: <T>(fn: () => T): T => lockScope.run(turn, fn) });
+  return Object.assign(end, {
+    sessionId,
+    run: <T>(fn: () => T): T => lockScope.run(turn, fn),
+    holdFor: (scope: RequestScope): void => scope.adopt(turn),
+  });
 }
 
 /**
@@ -61,13 +68,11 @@ function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
  * slot (a semaphore) is taken second, so waiting requests of one busy session
  * never occupy slots other sessions could use.
  *
- * Async context: the guard that calls `acquireTurn` and the route handler run
- * in different async contexts, so the turn is not pushed on anybody's
- * held-lock stack by default; the handler's own locks (all of order > 2 by
- * design) are then checked among themselves only. Glue that wraps the handler
- * (an interceptor, a Fastify hook) can call `turn.run(handler)` to push it, so
+ * Async context: a granted turn is on nobody's held-lock stack until it is
+ * pushed: `turn.run(fn)` runs `fn` under it, and `turn.holdFor(scope)` makes a
+ * request's whole RequestScope hold it (the HTTP pipeline's session guard), so
  * that taking e.g. CONFIG inside a request is reported as a violation and the
- * deadlock detector sees the turn as held by the handler's flow.
+ * deadlock detector sees the turn as held by the request's flows.
  */
 @Injectable()
 export class SessionSerializer {
@@ -81,11 +86,14 @@ export class SessionSerializer {
   constructor(
     private readonly locks: LockManager,
     @Optional() @Inject(SESSION_SERIALIZER_OPTIONS) options: SessionSerializerOptions | null = null,
+    @Optional() @InjectLock(LockName.SESSION) turns: CatalogLock<typeof LockName.SESSION> | null = null,
   ) {
     this.maxQueueDepth = options?.maxQueueDepth ?? 1000;
     this.maxInFlight = options?.maxInFlight ?? 100;
     this.timeoutMs = options?.timeoutMs ?? 30_000;
-    this.turns = locks.keyedMutex(LockName.SESSION, LockOrder.SESSION);
+    // The SESSION level's lock (standalone, without DI: the manager's).
+    this.turns = turns ?? locks.resolve(LockName.SESSION);
+    // Part of the SESSION level: MAX_IN_FLIGHT turns at once, taken with the turn, never nested in it.
     this.slots = locks.semaphore(`${LockName.SESSION}-slots`, LockOrder.SESSION, this.maxInFlight);
   }
 

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { LockTimeoutError } from './concurrency.errors';
 import { deferred, flushMicrotasks, RecordingLogger } from './concurrency.test-kit';
 import { heldLocks } from './lock-context';
-import { createLockManager, type LockManager, setDefaultLockManager } from './lock-manager.service';
+import { type CatalogLock, createLockManager, type LockManager } from './lock-manager.service';
 import { LockName, LockOrder } from './lock-order.enum';
 import { WithLock } from './with-lock.decorator';
 
@@ -14,6 +14,12 @@ const Route = (path: string): MethodDecorator => (_target, _key, descriptor) => 
 class GameStateService {
   readonly log: string[] = [];
   gate = deferred();
+
+  // As Nest injects them (@InjectLock); a unit test passes them itself.
+  constructor(
+    private readonly stateLock: CatalogLock<typeof LockName.STATE>,
+    private readonly databaseLock: CatalogLock<typeof LockName.DATABASE>,
+  ) {}
 
   @WithLock(LockName.STATE, { mode: 'write', key: (sessionId: string) => sessionId })
   async update(sessionId: string, patch: string): Promise<string[]> {
@@ -38,16 +44,14 @@ class GameStateService {
 
 describe('@WithLock', () => {
   let manager: LockManager;
+  const make = () => new GameStateService(manager.resolve(LockName.STATE), manager.resolve(LockName.DATABASE));
 
   beforeEach(() => {
     manager = createLockManager({ logger: new RecordingLogger() });
-    setDefaultLockManager(manager);
   });
 
-  afterEach(() => setDefaultLockManager(undefined));
-
-  it('resolves the standard lock by name and serializes per key', async () => {
-    const service = new GameStateService();
+  it('takes the lock the instance was given, by name, and serializes per key', async () => {
+    const service = make();
     const a1 = service.update('a', '1');
     const a2 = service.update('a', '2');
     const b1 = service.update('b', '1');
@@ -61,7 +65,7 @@ describe('@WithLock', () => {
   });
 
   it('releases when the method throws, keeps metadata and the method name', async () => {
-    const service = new GameStateService();
+    const service = make();
     await expect(service.save(true)).rejects.toThrow('write failed');
     await expect(service.save(false)).resolves.toBe('saved'); // timeoutMs 0: would fail if still held
     const method = Object.getOwnPropertyDescriptor(GameStateService.prototype, 'save')!.value as () => unknown;
@@ -70,15 +74,29 @@ describe('@WithLock', () => {
   });
 
   it('applies the per-method timeout', async () => {
-    const service = new GameStateService();
+    const s = make();
     const release = await manager.mutex(LockName.DATABASE, LockOrder.DATABASE).acquire();
-    await expect(service.save(false)).rejects.toBeInstanceOf(LockTimeoutError);
+    await expect(s.save(false)).rejects.toBeInstanceOf(LockTimeoutError);
     release();
   });
 
-  it('fails clearly without an active manager', async () => {
-    setDefaultLockManager(undefined);
-    await expect(async () => new GameStateService().read('a')).rejects.toThrow(/No LockManager is active/);
+  it('uses each instance’s own lock: nothing process-wide decides which lock a method takes', async () => {
+    const other = createLockManager({ logger: new RecordingLogger() });
+    const mine = make();
+    const theirs = new GameStateService(other.resolve(LockName.STATE), other.resolve(LockName.DATABASE));
+    // Their DATABASE lock is busy; mine is not.
+    const release = await other.resolve(LockName.DATABASE).acquire();
+    try {
+      await expect(mine.save(false)).resolves.toBe('saved');
+      await expect(theirs.save(false)).rejects.toBeInstanceOf(LockTimeoutError);
+    } finally {
+      release();
+    }
+  });
+
+  it('fails clearly when the instance was not given the lock', async () => {
+    const bare = new GameStateService(undefined as never, undefined as never);
+    await expect(bare.read('a')).rejects.toThrow(/GameStateService\.read: the instance holds no "state" lock/);
   });
 });
 

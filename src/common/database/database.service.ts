@@ -2,7 +2,7 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
-import { LockManager, LockName, withLock } from '../concurrency';
+import { type CatalogLock, InjectLock, LockName, WithLock } from '../concurrency';
 import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
 import { tableRank, writeTarget } from './table-order';
 import { yieldToLoop } from '../async/wait';
@@ -95,7 +95,7 @@ export class DatabaseService {
 
   constructor(
     @InjectDataSource() private readonly dataSource: DataSource,
-    private readonly locks: LockManager,
+    @InjectLock(LockName.DATABASE) private readonly databaseLock: CatalogLock<typeof LockName.DATABASE>,
     @Optional() storage?: StorageGuard,
   ) {
     this.storage = storage ?? new StorageGuard();
@@ -133,9 +133,13 @@ export class DatabaseService {
     return this.prepare(sql).all(...args(params)) as T[];
   }
 
+  /**
+   * One write transaction, under DATABASE: the engine's writes commit one at a time in call
+   * order, also while one of them waits out another process's write lock (busy backoff).
+   */
+  @WithLock<[never, WriteOptions?]>(LockName.DATABASE, { signal: (_body, options) => options?.signal })
   async write<T>(body: (tx: WriteTx) => T, options: WriteOptions = {}): Promise<T> {
-    const lock = this.locks.resolve(LockName.DATABASE);
-    return withLock(lock, () => this.runWithRetry(body, options), { signal: options.signal });
+    return this.runWithRetry(body, options);
   }
 
   /**

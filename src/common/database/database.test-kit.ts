@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import type { DataSource, MigrationInterface, QueryRunner } from 'typeorm';
-import { LockManager } from '../concurrency';
+import { LockManager, LockName } from '../concurrency';
 import { DatabaseService } from './database.service';
 import { applySqlitePragmas } from './sqlite-pragmas';
 import type { StorageGuard } from './storage-guard';
@@ -28,7 +28,7 @@ export function openStandaloneDatabase(file: string, locks: LockManager = new Lo
   const connection = new Database(file);
   applySqlitePragmas(connection);
   const dataSource = { driver: { databaseConnection: connection } } as unknown as DataSource;
-  const service = new DatabaseService(dataSource, locks, storage);
+  const service = new DatabaseService(dataSource, locks.resolve(LockName.DATABASE), storage);
   return {
     connection,
     service,

@@ -6,8 +6,10 @@
 export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_TOKEN'
+  | 'FORBIDDEN'
   | 'NOT_FOUND'
   | 'METHOD_NOT_ALLOWED'
+  | 'URI_TOO_LONG'
   | 'VERSION_CONFLICT'
   | 'BUSY'
   | 'PAYLOAD_TOO_LARGE'

@@ -1,8 +1,8 @@
 import { BadRequestException, HttpException, NotFoundException } from '@nestjs/common';
 import { InvalidRequestError, VersionConflictError } from '../errors/app.error';
-import { RateLimitError } from '../errors/http.errors';
+import { MethodNotAllowedError, RateLimitError } from '../errors/http.errors';
 import { StorageFullError } from '../errors/storage.errors';
-import { mapError } from './all-exceptions.filter';
+import { errorReply, mapError } from './all-exceptions.filter';
 
 describe('mapError', () => {
   it('maps app errors by their own code and status', () => {
@@ -26,6 +26,20 @@ describe('mapError', () => {
     expect(internal).toEqual({ status: 500, code: 'INTERNAL_ERROR', message: 'Internal server error' });
     const fake5xx = Object.assign(new Error('db exploded'), { statusCode: 502 });
     expect(mapError(fake5xx).code).toBe('INTERNAL_ERROR');
+  });
+
+  it('gives the errors Fastify raises before any route a stable code of their own', () => {
+    const uriTooLong = Object.assign(new Error("'/x' is exceeding the max param length"), { statusCode: 414, code: 'FST_ERR_MAX_PARAM_LENGTH' });
+    expect(mapError(uriTooLong)).toMatchObject({ status: 414, code: 'URI_TOO_LONG', details: { reason: 'FST_ERR_MAX_PARAM_LENGTH' } });
+    const badUrl = Object.assign(new Error("'/%zz' is not a valid url component"), { statusCode: 400, code: 'FST_ERR_BAD_URL' });
+    expect(mapError(badUrl)).toMatchObject({ status: 400, code: 'INVALID_REQUEST', details: { reason: 'FST_ERR_BAD_URL' } });
+  });
+
+  it('answers 405 with the methods the path has in Allow', () => {
+    const reply = errorReply(new MethodNotAllowedError('DELETE', '/api/v1/decide', ['POST']), 'rid', '/api/v1/decide');
+    expect(reply.status).toBe(405);
+    expect(reply.headers).toEqual({ 'x-request-id': 'rid', allow: 'POST' });
+    expect(reply.body).toMatchObject({ status: 'error', error: { code: 'METHOD_NOT_ALLOWED' }, metadata: { request_id: 'rid' } });
   });
 
   it('maps a full disk to 503 STORAGE_FULL with Retry-After, never 500, however it arrives', () => {

@@ -1,5 +1,5 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { AppError, type ErrorCode } from '../errors/app.error';
 import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
 
@@ -12,10 +12,12 @@ export interface ErrorEnvelope {
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'INVALID_REQUEST',
   401: 'INVALID_TOKEN',
+  403: 'FORBIDDEN',
   404: 'NOT_FOUND',
   405: 'METHOD_NOT_ALLOWED',
   409: 'BUSY',
   413: 'PAYLOAD_TOO_LARGE',
+  414: 'URI_TOO_LONG',
   415: 'UNSUPPORTED_MEDIA_TYPE',
   422: 'UNPROCESSABLE',
   429: 'RATE_LIMIT',
@@ -28,9 +30,10 @@ interface Mapped {
   message: string;
   details?: unknown;
   retryAfterSeconds?: number;
+  allow?: readonly string[];
 }
 
-/** Client-side parse/limit errors raised by Fastify itself carry `statusCode` and an FST_ code. */
+/** Client-side parse/limit/routing errors raised by Fastify itself carry `statusCode` and an FST_ code. */
 function isFrameworkClientError(e: unknown): e is Error & { statusCode: number; code?: string } {
   if (!(e instanceof Error)) return false;
   const status = (e as { statusCode?: unknown }).statusCode;
@@ -40,12 +43,14 @@ function isFrameworkClientError(e: unknown): e is Error & { statusCode: number; 
 export function mapError(exception: unknown): Mapped {
   if (exception instanceof AppError) {
     const retry = (exception as { retryAfterSeconds?: unknown }).retryAfterSeconds;
+    const allow = (exception as { allow?: unknown }).allow;
     return {
       status: exception.status,
       code: exception.code,
       message: exception.message,
       details: exception.details,
       retryAfterSeconds: typeof retry === 'number' ? retry : undefined,
+      allow: Array.isArray(allow) ? (allow as string[]) : undefined,
     };
   }
   if (exception instanceof HttpException) {
@@ -86,10 +91,7 @@ export interface ErrorReply {
 
 const httpLogger = new Logger('HTTP');
 
-/**
- * The status, headers and envelope an error becomes, for Nest's filter and the front door alike;
- * server errors are logged here with the request id.
- */
+/** The status, headers and envelope an error becomes; server errors are logged here with the request id. */
 export function errorReply(exception: unknown, requestId: string, url: string | undefined): ErrorReply {
   const mapped = mapError(exception);
   if (mapped.status >= 500) {
@@ -98,6 +100,7 @@ export function errorReply(exception: unknown, requestId: string, url: string | 
   }
   const headers: Record<string, string> = { 'x-request-id': requestId };
   if (mapped.retryAfterSeconds !== undefined) headers['retry-after'] = String(mapped.retryAfterSeconds);
+  if (mapped.allow !== undefined) headers.allow = mapped.allow.join(', ');
   return {
     status: mapped.status,
     headers,
@@ -109,15 +112,34 @@ export function errorReply(exception: unknown, requestId: string, url: string | 
   };
 }
 
+/** What sending an error needs of a reply: Fastify's, or the front door's. */
+export interface ErrorSink {
+  readonly sent: boolean;
+  readonly raw: ServerResponse;
+  code(statusCode: number): unknown;
+  header(name: string, value: string): unknown;
+  send(payload: unknown): unknown;
+}
+
+/**
+ * The pipeline's error stage, for every way a request can fail: Nest's global filter, errors
+ * Fastify raises before any route (bad URL, over-long path parameter), and the front door's
+ * own refusals all answer through this, in the one envelope.
+ */
+export function sendError(exception: unknown, request: { readonly id: string; readonly raw: { url?: string } } | undefined, reply: ErrorSink): void {
+  const { status, headers, body } = errorReply(exception, String(request?.id ?? ''), request?.raw.url);
+  if (reply.sent || reply.raw.headersSent) return;
+  for (const name in headers) reply.header(name, headers[name]);
+  reply.header('content-type', 'application/json; charset=utf-8');
+  reply.code(status);
+  reply.send(body);
+}
+
 /** The one place Nest's errors become HTTP: the envelope from DESIGN.md with the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
-    const reply = ctx.getResponse<FastifyReply>();
-    const request = ctx.getRequest<FastifyRequest>();
-    const { status, headers, body } = errorReply(exception, String(request?.id ?? ''), request?.url);
-    if (reply.sent || reply.raw.headersSent) return;
-    void reply.headers(headers).code(status).type('application/json').send(body);
+    sendError(exception, ctx.getRequest<{ id: string; raw: { url?: string } } | undefined>(), ctx.getResponse<ErrorSink>());
   }
 }

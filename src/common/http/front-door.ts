@@ -1,27 +1,19 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from 'pino';
-import { type AccessLine, accessLogLevel, logRequestCompleted, REQUEST_ID_LOG_LABEL, responseTimeMs } from '../logging/access-log.controller';
-import { lazyRequestLogger } from '../logging/lazy-child.logger';
-import { errorReply } from './all-exceptions.filter';
-import { assertBearer } from './auth.guard';
-import type { LeanReply, LeanRequest } from './http-exchange';
-import type { LeanRouteEntry } from './lean-route';
-import type { RateLimiter } from './rate-limiter';
+import type { IncomingHttpHeaders, IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { sendError } from './all-exceptions.filter';
+import type { PipelineReply, PipelineRequest } from './http-exchange';
+import type { PipelineRouteConfig } from './public.decorator';
+import type { RequestPipeline } from './request-pipeline';
 import { genRequestId } from './request-id';
-import { connectionGone, finalStatus, onResponseDone } from './response-done';
-import type { RequestStats } from './request-stats';
+import { connectionGone } from './response-done';
+import type { RouteEntry } from './route-table';
 
 export interface FrontDoorOptions {
-  /** The lean routes by "METHOD /url" (installLeanRoutes). */
-  readonly routes: ReadonlyMap<string, LeanRouteEntry>;
-  /** The engine's JSON body parse (createJsonBodyReader): same errors as Fastify's path. */
+  readonly pipeline: RequestPipeline;
+  /** The engine's JSON body parse (createJsonBodyReader): the same errors as Fastify's path. */
   readonly readJson: (body: Buffer) => unknown;
   readonly maxBodyBytes: number;
-  readonly tokenDigest: Buffer | undefined;
-  readonly limiter: RateLimiter;
-  readonly stats: RequestStats;
-  readonly logger: Logger;
-  readonly isDraining: () => boolean;
+  /** What Fastify passes route handlers as `this` (the server instance). */
+  readonly server: unknown;
 }
 
 /** Takes the request (true) or leaves it untouched for Fastify (false). */
@@ -29,13 +21,50 @@ export type FrontDoor = (req: IncomingMessage, res: ServerResponse) => boolean;
 
 const JSON_TYPES = new Set(['application/json', 'application/json; charset=utf-8', 'application/json;charset=utf-8']);
 const DECIMAL = /^\d{1,10}$/;
+const EMPTY = Object.freeze({});
 
-class FrontDoorReply implements LeanReply {
+/** The request as the pipeline, its guards and Nest's parameter decorators read it (Fastify's shape). */
+class FrontDoorRequest implements PipelineRequest {
+  body: unknown = undefined;
+  readonly params = EMPTY;
+  readonly query = EMPTY;
+  readonly routeOptions: { readonly url: string; readonly method: string; readonly config: PipelineRouteConfig };
+
+  constructor(
+    readonly id: string,
+    readonly raw: IncomingMessage,
+    entry: RouteEntry,
+  ) {
+    this.routeOptions = { url: entry.url, method: entry.method, config: entry.config };
+  }
+
+  get headers(): IncomingHttpHeaders {
+    return this.raw.headers;
+  }
+  get method(): string {
+    return this.raw.method ?? '';
+  }
+  get url(): string {
+    return this.raw.url ?? '';
+  }
+  get ip(): string | undefined {
+    return this.raw.socket?.remoteAddress;
+  }
+}
+
+/**
+ * The part of Fastify's reply that the pipeline's stages use (Nest's adapter: status, headers,
+ * send; the error stage; a handler's `@Res({ passthrough: true })`), writing straight to Node's
+ * response with Fastify's serialization rules for the payloads a route returns.
+ */
+class FrontDoorReply implements PipelineReply {
   statusCode = 200;
-  readonly headers: Record<string, string> = {};
+  private readonly headerValues: Record<string, string> = {};
+  private done = false;
 
   constructor(
     readonly raw: ServerResponse,
+    readonly request: FrontDoorRequest,
     private readonly startedAt: number,
   ) {}
 
@@ -43,34 +72,99 @@ class FrontDoorReply implements LeanReply {
     return performance.now() - this.startedAt;
   }
 
+  get sent(): boolean {
+    return this.done || this.raw.headersSent;
+  }
+
   code(statusCode: number): this {
     this.statusCode = statusCode;
     return this;
   }
 
+  status(statusCode: number): this {
+    return this.code(statusCode);
+  }
+
   header(name: string, value: string): this {
-    this.headers[name.toLowerCase()] = value;
+    this.headerValues[name.toLowerCase()] = String(value);
+    return this;
+  }
+
+  headers(values: Record<string, string>): this {
+    for (const name in values) this.header(name, values[name]);
+    return this;
+  }
+
+  getHeader(name: string): string | undefined {
+    return this.headerValues[name.toLowerCase()];
+  }
+
+  getHeaders(): Record<string, string> {
+    return { ...this.headerValues };
+  }
+
+  hasHeader(name: string): boolean {
+    return this.getHeader(name) !== undefined;
+  }
+
+  removeHeader(name: string): this {
+    delete this.headerValues[name.toLowerCase()];
+    return this;
+  }
+
+  type(contentType: string): this {
+    return this.header('content-type', contentType);
+  }
+
+  send(payload?: unknown): this {
+    if (this.sent) return this;
+    // Serialized first: a payload that cannot be (a cycle) throws with the reply still unsent,
+    // so the error stage can answer instead.
+    const [type, data] = serialize(payload);
+    this.done = true;
+    // A response queued behind another on a connection already gone is not destroyed itself.
+    if (connectionGone(this.request.raw, this.raw)) return this;
+    const out: OutgoingHttpHeaders = { ...this.headerValues, 'content-length': Buffer.byteLength(data) };
+    if (type !== undefined && out['content-type'] === undefined) out['content-type'] = type;
+    this.raw.writeHead(this.statusCode, out);
+    this.raw.end(data);
     return this;
   }
 }
 
+/** What Fastify's reply.send does with a handler's result, for the types a route returns. */
+function serialize(payload: unknown): [type: string | undefined, data: string | Buffer] {
+  if (payload === undefined) return [undefined, ''];
+  if (typeof payload === 'string') return ['text/plain; charset=utf-8', payload];
+  if (Buffer.isBuffer(payload)) return ['application/octet-stream', payload];
+  return ['application/json; charset=utf-8', JSON.stringify(payload)];
+}
+
 /**
- * The hot routes (@LeanRoute: the plugin's decide, POST /state) served straight off Node's
- * server, before Fastify: at a farm's tick rate Fastify's routing and the global hooks every
- * route needs (Nest's middleware runner, ours) cost as much as the decision itself.
+ * The per-tick routes (@FrontDoor: the plugin's decide, POST /state) taken off Node's server
+ * before Fastify: at a farm's tick rate Fastify's per-request machinery (routing, Nest's and
+ * Fastify's hooks, its request and reply objects) costs as much as the decision itself.
  *
- * Only a request that needs nothing else is taken: the exact path, a JSON body with a
- * Content-Length within the limit, not chunked, no `Expect`, a valid token, inside the rate
- * limit, the engine not draining. Anything else — and every error that can be known before the
- * body is read (401, 429, 413, 415, 503) — goes to Fastify untouched, which answers it as for
- * every other route. Once the body is read, errors become the same envelope through the same
- * mapping as Nest's global filter (`errorReply`); the request is counted, timed, observed by the
- * metrics and access-logged like one through Fastify, with the same request id rules.
+ * It only replaces the transport: a request with nothing unusual about it (that exact path, a
+ * JSON body with a Content-Length within the limit, not chunked, no `Expect`) goes through the
+ * same request pipeline as one through Fastify — the same observation and admission, then the
+ * same route handler Fastify would run (Nest's guards, interceptors, pipes, handler, reply and
+ * error stages); anything else is left to Fastify untouched. `HTTP_FRONT_DOOR=0` turns it off.
  */
 export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
-  const { routes, readJson, maxBodyBytes, tokenDigest, limiter, stats, logger, isDraining } = options;
+  const { pipeline, readJson, maxBodyBytes, server } = options;
 
-  const accepts = (req: IncomingMessage, entry: LeanRouteEntry): boolean => {
+  // By path, then method: no key string built per request.
+  const byUrl = new Map<string, Map<string, RouteEntry>>();
+  for (const entry of pipeline.routes.all()) {
+    if (entry.config.frontDoor !== true) continue;
+    if (entry.url.includes(':') || entry.url.includes('*')) throw new Error(`@FrontDoor route ${entry.method} ${entry.url}: only exact paths can be served by the front door`);
+    let methods = byUrl.get(entry.url);
+    if (!methods) byUrl.set(entry.url, (methods = new Map()));
+    methods.set(entry.method, entry);
+  }
+
+  const plainTransport = (req: IncomingMessage): boolean => {
     const headers = req.headers;
     const type = headers['content-type'];
     if (type === undefined || !JSON_TYPES.has(type.toLowerCase())) return false;
@@ -78,80 +172,39 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
     if (length === undefined || !DECIMAL.test(length)) return false;
     const bytes = Number(length);
     if (bytes === 0 || bytes > maxBodyBytes) return false;
-    if (headers['transfer-encoding'] !== undefined || headers.expect !== undefined) return false;
-    if (isDraining()) return false;
-    if (tokenDigest !== undefined && !entry.isPublic) {
-      try {
-        assertBearer(headers.authorization, tokenDigest);
-      } catch {
-        return false;
-      }
-    }
-    if (limiter.enabled) {
-      try {
-        limiter.take(req.socket.remoteAddress ?? '');
-      } catch {
-        // Fastify's hook takes again from the same empty bucket and answers the 429.
-        return false;
-      }
-    }
-    return true;
+    return headers['transfer-encoding'] === undefined && headers.expect === undefined;
   };
-
-  // By path, then method: no key string built per request.
-  const byUrl = new Map<string, Map<string, LeanRouteEntry>>();
-  for (const entry of routes.values()) {
-    let methods = byUrl.get(entry.url);
-    if (!methods) byUrl.set(entry.url, (methods = new Map()));
-    methods.set(entry.method, entry);
-  }
 
   return (req, res) => {
     const url = req.url;
     if (url === undefined) return false;
     const entry = byUrl.get(url)?.get(req.method ?? '');
-    if (entry === undefined || !accepts(req, entry)) return false;
+    if (entry === undefined || !plainTransport(req)) return false;
     serve(req, res, entry);
     return true;
   };
 
-  function serve(req: IncomingMessage, res: ServerResponse, entry: LeanRouteEntry): void {
+  function serve(req: IncomingMessage, res: ServerResponse, entry: RouteEntry): void {
     const startedAt = performance.now();
-    const id = genRequestId(req);
-    const reply = new FrontDoorReply(res, startedAt);
-    stats.started();
-    onResponseDone(req, res, () => {
-      const elapsed = performance.now() - startedAt;
-      const status = finalStatus(res);
-      stats.finished(entry.method, entry.url, status, elapsed);
-      // Like Fastify's: one line per response sent; a client gone first gets none.
-      if (!res.writableFinished || !logger.isLevelEnabled(accessLogLevel(status, undefined))) return;
-      const line: AccessLine = { method: entry.method, url: entry.url, status, response_time_ms: responseTimeMs(elapsed) };
-      try {
-        logRequestCompleted(lazyRequestLogger(logger, { [REQUEST_ID_LOG_LABEL]: id }), line, undefined);
-      } catch {
-        // A broken log stream must not take the process down from a socket event.
-      }
-    });
-
-    const sendError = (exception: unknown): void => {
-      const { status, headers, body } = errorReply(exception, id, req.url);
-      write(status, headers, body);
-    };
-    const write = (status: number, headers: Record<string, string>, payload: unknown): void => {
-      // (A response queued behind another on a connection already gone is not destroyed itself.)
-      if (res.headersSent || connectionGone(req, res)) return;
-      const [type, data] = serialize(payload);
-      const out: Record<string, string | number> = { ...headers, 'x-request-id': id, 'content-length': Buffer.byteLength(data) };
-      if (type !== undefined) out['content-type'] = type;
-      if (isDraining()) out.connection = 'close';
-      res.writeHead(status, out);
-      res.end(data);
-    };
+    const request = new FrontDoorRequest(genRequestId(req), req, entry);
+    const reply = new FrontDoorReply(res, request, startedAt);
     /** Whatever went wrong answering: the client gets a reset rather than a response that never ends. */
-    const abort = (): void => {
-      if (!res.destroyed) res.destroy();
+    const fail = (err: unknown): void => {
+      try {
+        sendError(err, request, reply);
+      } catch {
+        if (!res.destroyed) res.destroy();
+      }
     };
+
+    pipeline.observe(req, res, request.id, entry.url);
+    try {
+      pipeline.admit(req, entry.url);
+    } catch (err) {
+      // Node reads and drops the unread body before the connection's next request.
+      fail(err);
+      return;
+    }
 
     const chunks: Buffer[] = [];
     let received = 0;
@@ -159,48 +212,24 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
       chunks.push(chunk);
       received += chunk.length;
     });
-    // A client that goes away mid-body: nothing to answer; onResponseDone above still counts it.
+    // A client that goes away mid-body: nothing to answer; the observation still counts it.
     req.on('error', () => undefined);
     req.on('end', () => {
-      let body: unknown;
       try {
-        body = readJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
+        request.body = readJson(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks, received));
       } catch (err) {
-        try {
-          sendError(err);
-        } catch {
-          abort();
-        }
+        fail(err);
         return;
       }
-      const request: LeanRequest = { id, body, headers: req.headers, params: {}, raw: req };
-      let handled: Promise<unknown>;
+      let handled: unknown;
       try {
-        handled = entry.handler(request, reply);
+        handled = pipeline.execute(request, reply, entry, server);
       } catch (err) {
-        handled = Promise.reject(err);
+        fail(err);
+        return;
       }
-      handled
-        .then(
-          (payload) => {
-            try {
-              write(reply.statusCode, reply.headers, payload);
-            } catch (err) {
-              if (res.headersSent) throw err;
-              sendError(err);
-            }
-          },
-          (err: unknown) => sendError(err),
-        )
-        .catch(abort);
+      // Nest's route handler answers its own errors; one that escapes it still gets an answer.
+      if (handled instanceof Promise) handled.catch(fail);
     });
   }
-}
-
-/** What Fastify's reply.send does with a handler's result, for the types a handler returns. */
-function serialize(payload: unknown): [type: string | undefined, data: string | Buffer] {
-  if (payload === undefined) return [undefined, ''];
-  if (typeof payload === 'string') return ['text/plain; charset=utf-8', payload];
-  if (Buffer.isBuffer(payload)) return ['application/octet-stream', payload];
-  return ['application/json; charset=utf-8', JSON.stringify(payload)];
 }

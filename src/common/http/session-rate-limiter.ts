@@ -1,8 +1,9 @@
 import { RateLimiter } from './rate-limiter';
 
 /**
- * The per-session request limit: a token bucket per session key (a session id, or the field
- * plugin's `character:<name>`), `ratePerSecond` sustained with bursts of one second's worth.
+ * The per-session request limit: a token bucket per session — the id SessionTurnGuard resolved
+ * the request to, so a bot named by session id or by character name is one bucket —
+ * `ratePerSecond` sustained with bursts of one second's worth.
  * It stops one runaway bot without touching the others, which a per-address limit cannot do
  * when every bot of a farm is 127.0.0.1. Idle sessions' buckets are dropped (a full bucket and
  * no bucket are the same).

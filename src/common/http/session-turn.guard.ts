@@ -1,79 +1,21 @@
-import { type CallHandler, type CanActivate, type ExecutionContext, Injectable, type NestInterceptor, Optional, SetMetadata } from '@nestjs/common';
+import { type CanActivate, type ExecutionContext, Inject, Injectable, Optional } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { finalize, Observable } from 'rxjs';
-import { LockAbortedError, SessionSerializer, type SessionTurn } from '../concurrency';
-import type { LeanRequest } from './http-exchange';
+import { yieldToLoop } from '../async/wait';
+import { SessionSerializer, type SessionTurn } from '../concurrency';
+import { SESSION_DIRECTORY, type SessionDirectory, type SessionRef } from '../ports/session-directory.port';
+import type { PipelineRequest } from './http-exchange';
+import { clientGoneError, RequestRun, TurnState } from './request-run';
 import { connectionGone, onResponseDone } from './response-done';
 import { SessionRateLimiter } from './session-rate-limiter';
+import { defaultSessionRef, PUBLISHED_READ, SESSION_FROM, type SessionRefExtractor } from './session-scope.decorator';
 
-/** How a route names the session its request belongs to; undefined = not session-bound. */
-export type SessionKeyExtractor = (request: LeanRequest) => unknown;
-
-export const SESSION_KEY = 'openkore:sessionKey';
-/** Overrides where the guard finds the session key (e.g. the plugin's character name). */
-export const SerializeBy = (extractor: SessionKeyExtractor) => SetMetadata(SESSION_KEY, extractor);
-
-const MAX_KEY_LENGTH = 128;
-const TURN = Symbol('sessionTurn');
-
-/**
- * A turn ends when the response is closed (sent, or the client went away) and the handler is
- * not running. A client that disconnects mid-handler does not let its session's next request
- * overlap the handler still running for it; every wait inside a handler is bounded, so the
- * turn still ends. A turn that ended before its handler started (the client left first) does
- * not start one: the handler would run outside its turn.
- */
-export class TurnState {
-  private handlerRunning = false;
-  private responseClosed = false;
-  private ended = false;
-
-  constructor(readonly turn: SessionTurn) {}
-
-  /** Runs the request's handler inside the turn's async context (its locks nest under SESSION). */
-  async runHandler<T>(handler: () => T | PromiseLike<T>): Promise<T> {
-    this.handlerStarted();
-    try {
-      return await this.turn.run(handler);
-    } finally {
-      this.handlerSettled();
-    }
-  }
-
-  /** Throws LockAbortedError when the turn has already ended. */
-  handlerStarted(): void {
-    if (this.ended) throw new LockAbortedError('session', 'client gone before its turn began');
-    this.handlerRunning = true;
-  }
-
-  handlerSettled(): void {
-    this.handlerRunning = false;
-    if (this.responseClosed) this.end();
-  }
-
-  closed(): void {
-    this.responseClosed = true;
-    if (!this.handlerRunning) this.end();
-  }
-
-  private end(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.turn();
-  }
-}
-
-/** The key when it can name a session; malformed keys are left to validation (a 400). */
-export function usableSessionKey(key: unknown): string | undefined {
-  return typeof key === 'string' && key.length > 0 && key.length <= MAX_KEY_LENGTH ? key : undefined;
-}
+export { TurnState } from './request-run';
 
 /**
  * The session's turn for an HTTP request, held until the request is over (`TurnState`): at
  * once when free (no promise), else a bounded wait that a dropped connection cancels, removing
- * the request from the queue. The caller marks when its handler starts and settles.
+ * the request from the queue.
  */
 export function turnForResponse(serializer: SessionSerializer, key: string, request: IncomingMessage, res: ServerResponse): TurnState | Promise<TurnState> {
   const gone = connectionGone(request, res);
@@ -92,75 +34,92 @@ async function waitForTurn(serializer: SessionSerializer, key: string, request: 
   const controller = new AbortController();
   if (gone) controller.abort();
   const stopWatching = onResponseDone(request, res, () => controller.abort());
+  let turn: SessionTurn;
   try {
-    return await serializer.acquireTurn(key, { signal: controller.signal });
+    turn = await serializer.acquireTurn(key, { signal: controller.signal });
   } finally {
     stopWatching();
   }
+  // A turn handed over from the previous request arrives in a microtask of that request's end,
+  // and so would the next one's: a deep queue would drain without the event loop ever polling
+  // for I/O, and every other bot and every read would wait for it. One loop turn per handover.
+  await yieldToLoop();
+  return turn;
 }
 
-type WithTurn = FastifyRequest & { [TURN]?: TurnState };
-
-/** Default: a `:sessionId` route parameter, else a `session_id` field of the JSON body. */
-export const defaultSessionKey: SessionKeyExtractor = (request) => {
-  const params = request.params as Record<string, unknown> | undefined;
-  if (params && typeof params.sessionId === 'string') return params.sessionId;
-  const body = request.body as Record<string, unknown> | undefined;
-  if (body && typeof body === 'object' && !Array.isArray(body)) return body.session_id;
-  return undefined;
-};
-
 /**
- * Per-session request serialization (spec §3.1): a request that carries a session waits for
- * its session's turn (FIFO, bounded by REQUEST_TIMEOUT_MS, QUEUE_FULL past the queue depth)
- * and keeps it until its response is finished — or the client goes away, which also removes
- * a waiting request from the queue. Requests of other sessions are not held up.
+ * Per-session request serialization (spec §3.1), the pipeline's session stage: the route names
+ * its session (`@SessionFrom`, or a `:sessionId` parameter / `session_id` body field), the
+ * session directory turns that into the one session id of the bot — found by id or by
+ * character name — and the request waits for that session's turn (FIFO, bounded by
+ * REQUEST_TIMEOUT_MS, QUEUE_FULL past the queue depth; a client that goes away leaves the
+ * queue). Before it queues, the request is counted against its session's rate limit
+ * (SESSION_RATE_LIMIT_RPS, keyed by the resolved session id, so a bot is one budget whichever
+ * way it names itself; 429 RATE_LIMIT past it). The request's scope adopts the turn, so the handler and every lock it takes run
+ * inside it, and keeps it until the response is closed and the pipeline has settled.
+ * Requests of other sessions are not held up; `@PublishedRead` routes take no turn.
+ *
+ * Synchronous when the session is free (the hot path allocates no promise here).
  */
 @Injectable()
 export class SessionTurnGuard implements CanActivate {
+  /** Per handler: how it names its session, or null for a route without a turn. */
+  private readonly extractors = new WeakMap<object, SessionRefExtractor | null>();
+
   constructor(
     private readonly serializer: SessionSerializer,
     private readonly reflector: Reflector,
-    @Optional() private readonly limiter: SessionRateLimiter | null = null,
+    @Optional() @Inject(SESSION_DIRECTORY) private readonly directory: SessionDirectory | null = null,
+    // Named explicitly: a `T | null` parameter's design type is Object, which Nest cannot resolve.
+    @Optional() @Inject(SessionRateLimiter) private readonly limiter: SessionRateLimiter | null = null,
   ) {}
 
-  async canActivate(context: ExecutionContext): Promise<boolean> {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> {
     if (context.getType() !== 'http') return true;
+    const extract = this.extractorFor(context);
+    if (extract === null) return true;
     const http = context.switchToHttp();
-    const request = http.getRequest<WithTurn>();
-    const reply = http.getResponse<FastifyReply>();
-    const extractor =
-      this.reflector.getAllAndOverride<SessionKeyExtractor | undefined>(SESSION_KEY, [context.getHandler(), context.getClass()]) ??
-      defaultSessionKey;
-    const key = usableSessionKey(extractor(request));
-    if (key === undefined) return true;
-    this.limiter?.take(key);
+    const request = http.getRequest<PipelineRequest>();
+    const ref = extract(request);
+    if (ref === undefined) return true;
+    const run = RequestRun.of(request);
+    if (!run) throw new Error('SessionTurnGuard: this request did not come through the request pipeline (RequestPipeline.execute)');
+    const res = http.getResponse<{ raw: ServerResponse }>().raw;
+    const id = this.sessionIdFor(ref);
+    if (typeof id === 'string') return this.enter(id, run, request.raw, res);
+    return id.then((key) => this.enter(key, run, request.raw, res));
+  }
 
-    const pending = turnForResponse(this.serializer, key, request.raw, reply.raw);
-    request[TURN] = pending instanceof Promise ? await pending : pending;
+  private sessionIdFor(ref: SessionRef): string | Promise<string> {
+    if (this.directory) return this.directory.sessionIdFor(ref);
+    // Standalone (no session module): the name itself is the key.
+    return 'sessionId' in ref ? ref.sessionId : `character:${ref.characterName}`;
+  }
+
+  private enter(key: string, run: RequestRun, req: IncomingMessage, res: ServerResponse): true | Promise<true> {
+    // A runaway bot is refused before it takes a place in its session's queue.
+    this.limiter?.take(key);
+    const pending = turnForResponse(this.serializer, key, req, res);
+    if (pending instanceof TurnState) return this.hold(pending, run, req, res);
+    return pending.then((state) => this.hold(state, run, req, res));
+  }
+
+  private hold(state: TurnState, run: RequestRun, req: IncomingMessage, res: ServerResponse): true {
+    run.hold(state);
+    // Its client left while it waited: the turn ends with the pipeline, and no handler runs for nobody.
+    if (connectionGone(req, res)) throw clientGoneError();
     return true;
   }
-}
 
-/** Runs the handler inside its session turn's async context, so its locks nest under SESSION. */
-@Injectable()
-export class SessionTurnInterceptor implements NestInterceptor {
-  intercept(context: ExecutionContext, next: CallHandler): Observable<unknown> {
-    const state = context.switchToHttp().getRequest<WithTurn>()[TURN];
-    if (!state) return next.handle();
-    return new Observable<unknown>((subscriber) => {
-      try {
-        state.handlerStarted();
-      } catch (err) {
-        subscriber.error(err);
-        return undefined;
-      }
-      return state.turn.run(() =>
-        next
-          .handle()
-          .pipe(finalize(() => state.handlerSettled()))
-          .subscribe(subscriber),
-      );
-    });
+  private extractorFor(context: ExecutionContext): SessionRefExtractor | null {
+    const handler = context.getHandler();
+    let extract = this.extractors.get(handler);
+    if (extract === undefined) {
+      const targets = [handler, context.getClass()];
+      const published = this.reflector.getAllAndOverride<boolean | undefined>(PUBLISHED_READ, targets) === true;
+      extract = published ? null : (this.reflector.getAllAndOverride<SessionRefExtractor | undefined>(SESSION_FROM, targets) ?? defaultSessionRef);
+      this.extractors.set(handler, extract);
+    }
+    return extract;
   }
 }

@@ -1,15 +1,16 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { LogLevel } from '../../config/app-config';
 
-/** One pino logger for the process: Fastify's request logs and Nest's logs share it. */
-export function createRootLogger(level: LogLevel): Logger {
-  return pino({
+/** One pino logger for the process: the access log, Fastify's and Nest's logs share it (stdout unless given a destination). */
+export function createRootLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { pid: process.pid, service: 'openkore-ai-engine' },
     timestamp: pino.stdTimeFunctions.isoTime,
-    formatters: { level: (label) => ({ level: label }) },
-  });
+    formatters: { level: (label: string) => ({ level: label }) },
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Adapts pino to Nest's LoggerService so framework and module logs are structured JSON too. */

@@ -44,8 +44,8 @@ function setHeaders(reply: FastifyReply): void {
 
 /**
  * Serves `/console` (the page) and `/console/vendor/` (uPlot) with @fastify/static: one route per
- * file found at boot (no wildcard), public like `/docs`, under the same onRequest hook (rate
- * limit, draining) as every route.
+ * file found at boot (no wildcard), public like `/docs`, through the same request pipeline
+ * (observation, per-address rate limit, draining) as every route.
  */
 export function registerConsoleAssets(fastify: FastifyInstance): void {
   void fastify.register(async (instance) => {

@@ -1,10 +1,9 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { FrontDoor, RawResponse } from '../../common/http/public.decorator';
+import { bodyFields, characterRef, SessionFrom, sessionIdRef } from '../../common/http/session-scope.decorator';
 import { LenientBodyPipe } from '../../common/validation/lenient-body.pipe';
-import { LeanRoute } from '../../common/http/lean-route';
-import { RawResponse } from '../../common/http/public.decorator';
-import { SerializeBy } from '../../common/http/session-turn.guard';
 import { TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { StateService } from '../state/state.service';
@@ -14,12 +13,9 @@ import { type DecideBody, DecideBodyPipe } from './dto/hot-path.pipes';
 import { toPluginAnswer } from './plugin-action';
 import { pluginKnowledge } from './plugin-knowledge';
 
-const decideBody = new DecideBodyPipe();
-
-/** The plugin sends no session id: its character name keys the session (and its turn). */
-export function characterKey(body: unknown): string | undefined {
-  const name = (body as { game_state?: { character?: { name?: unknown } } } | undefined)?.game_state?.character?.name;
-  return typeof name === 'string' ? `character:${name}` : undefined;
+/** The plugin sends no session id: its character's session (created on first sight) is the request's. */
+function decideSession(body: unknown) {
+  return characterRef((body as { game_state?: { character?: { name?: unknown } } } | undefined)?.game_state?.character?.name);
 }
 
 /** Routes the GodTierAI plugin in the field calls, answering in the flat shape it reads. */
@@ -36,8 +32,8 @@ export class CompatController {
   @Post('decide')
   @HttpCode(200)
   @RawResponse()
-  @SerializeBy((req) => characterKey(req.body))
-  @LeanRoute((req) => [decideBody.transform(req.body)])
+  @FrontDoor()
+  @SessionFrom((req) => decideSession(req.body))
   @ApiOperation({
     summary: 'Plugin decide route: same path as POST /state, keyed by character name; flat response',
     description:
@@ -70,6 +66,8 @@ export class CompatController {
   @Post('action_feedback')
   @HttpCode(200)
   @RawResponse()
+  // The same bot's session as its decide route: by session id, else by character name.
+  @SessionFrom((req) => sessionIdRef(bodyFields(req).session_id) ?? characterRef(bodyFields(req).character_name))
   @ApiOperation({ summary: 'Plugin reports how an action went; counted per action type and fed to training (unknown fields ignored)' })
   @ApiBody({ type: ActionFeedbackDto })
   @ApiErrors()

@@ -2,7 +2,8 @@ import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, R
 import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
-import { type LeanReply, LeanRoute } from '../../common/http/lean-route';
+import type { PipelineReply } from '../../common/http/http-exchange';
+import { FrontDoor } from '../../common/http/public.decorator';
 import { type Tables, TablesService } from '../progression';
 import { SessionService } from '../session/session.service';
 import { DecisionResponseDto, PendingDecisionResponseDto, StateUpdateDto } from '../state/dto/state-update.dto';
@@ -13,8 +14,6 @@ import { ConfigReloadDto } from './dto/decide.dto';
 import { type StateUpdateBody, StateUpdateBodyPipe } from './dto/hot-path.pipes';
 import { PlannerService } from './planner.service';
 import { RuleSetService } from './rule-set.service';
-
-const stateUpdateBody = new StateUpdateBodyPipe();
 
 /** `If-Match: "7"` (or W/"7") → 7. */
 function versionFromIfMatch(header: string | undefined): number | undefined {
@@ -39,14 +38,14 @@ export class DecisionController {
 
   @Post('state')
   @HttpCode(200)
-  @LeanRoute((req, reply) => [stateUpdateBody.transform(req.body), req.headers['if-match'], reply])
+  @FrontDoor()
   @ApiOperation({ summary: 'Apply a game state (whole or a patch) and get the next action' })
   @ApiHeader({ name: 'If-Match', required: false, description: 'Expected state version (like expected_version)' })
   @ApiOkResponse({ type: DecisionResponseDto })
   @ApiAcceptedResponse({ type: PendingDecisionResponseDto, description: 'The strategic planner is working: poll GET /action/:taskId' })
   @ApiBody({ type: StateUpdateDto })
   @ApiErrors(404, 409)
-  async update(@Body(StateUpdateBodyPipe) dto: StateUpdateBody, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: LeanReply) {
+  async update(@Body(StateUpdateBodyPipe) dto: StateUpdateBody, @Headers('if-match') ifMatch: string | undefined, @Res({ passthrough: true }) reply: PipelineReply) {
     this.sessions.touch(dto.session_id);
     const headerVersion = versionFromIfMatch(ifMatch);
     if (headerVersion !== undefined && dto.expected_version !== undefined && headerVersion !== dto.expected_version) {

@@ -130,7 +130,7 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
   const db = rehearsalDatabase(deps.db);
   const locks = new LockManager();
   const sessions = new SessionService(deps.config, null as unknown as DataSource, db);
-  const state = new StateService(db, sessions, locks);
+  const state = new StateService(db, sessions);
   const log = new DecisionLogWriter(db);
   const planner = new PlannerService();
   const real = deps.ml();

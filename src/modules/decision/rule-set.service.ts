@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import * as fs from 'node:fs/promises';
-import { LockManager, LockName, withLock } from '../../common/concurrency';
+import { type CatalogLock, InjectLock, LockName, WithLock } from '../../common/concurrency';
 import { AppError, InvalidRequestError } from '../../common/errors/app.error';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { DEFAULT_RULES, type RuleSet, RuleValidationError, validateRules } from './tiers/rules';
@@ -12,8 +12,8 @@ export class RulesRejectedError extends AppError {
 
 /**
  * The rule tier's rules, published as an immutable snapshot: the decision path reads the
- * current one without a lock; a reload validates the file outside any lock and swaps the
- * snapshot under CONFIG, which only serializes replacements.
+ * current one without a lock; a reload — read, validate, swap — runs wholly under CONFIG, so
+ * two reloads never cross (the later one never publishes the file as it was before the earlier).
  */
 @Injectable()
 export class RuleSetService implements OnModuleInit {
@@ -22,7 +22,7 @@ export class RuleSetService implements OnModuleInit {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly locks: LockManager,
+    @InjectLock(LockName.CONFIG) private readonly configLock: CatalogLock<typeof LockName.CONFIG>,
   ) {}
 
   async onModuleInit(): Promise<void> {
@@ -39,6 +39,7 @@ export class RuleSetService implements OnModuleInit {
   }
 
   /** Re-reads RULES_FILE; an invalid file is refused and the running rules stay. */
+  @WithLock(LockName.CONFIG)
   async reload(): Promise<RuleSet> {
     const file = this.config.rulesFile;
     let text: string | undefined;
@@ -66,16 +67,14 @@ export class RuleSetService implements OnModuleInit {
       }
       source = file;
     }
-    return withLock(this.locks.resolve(LockName.CONFIG), () => {
-      this.current = Object.freeze({
-        version: this.current.version + 1,
-        source,
-        loadedAt: new Date().toISOString(),
-        rules: Object.freeze(rules.map((r) => Object.freeze(r))),
-      });
-      this.logger.log({ version: this.current.version, source, rules: rules.length }, 'rules loaded');
-      return this.current;
+    this.current = Object.freeze({
+      version: this.current.version + 1,
+      source,
+      loadedAt: new Date().toISOString(),
+      rules: Object.freeze(rules.map((r) => Object.freeze(r))),
     });
+    this.logger.log({ version: this.current.version, source, rules: rules.length }, 'rules loaded');
+    return this.current;
   }
 
   static assertType(type: string): void {

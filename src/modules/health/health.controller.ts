@@ -8,7 +8,6 @@ import { WarmupService } from './warmup.service';
 
 @ApiTags('health')
 @Public()
-@RawResponse()
 @Controller()
 export class HealthController {
   constructor(
@@ -19,6 +18,7 @@ export class HealthController {
   ) {}
 
   @Get(['api/v1/health', 'health'])
+  @RawResponse()
   @ApiOperation({ summary: 'Engine health in the spec shape (no token needed); 503 when unhealthy' })
   @ApiOkResponse({ description: '{status, uptime_seconds, active_sessions, decision_engines, performance, issues}' })
   @ApiResponse({ status: 503, description: 'unhealthy, with `issues`' })
@@ -29,6 +29,7 @@ export class HealthController {
   }
 
   @Get('health/live')
+  @RawResponse()
   @HealthCheck()
   @ApiOperation({ summary: 'Liveness: the process answers' })
   live(): Promise<HealthCheckResult> {
@@ -36,6 +37,7 @@ export class HealthController {
   }
 
   @Get('health/ready')
+  @RawResponse()
   @HealthCheck()
   @ApiOperation({
     summary:

@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { promises as fsp } from 'node:fs';
-import { LockManager, LockName, LockTimeoutError } from '../../common/concurrency';
+import { type CatalogLock, InjectLock, LockName, LockTimeoutError } from '../../common/concurrency';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { DatabaseService } from '../../common/database/database.service';
 import { GAME_STATE_READER, type GameStateReader as GameStatePort } from '../../common/ports/game-state-reader.port';
@@ -138,13 +138,12 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    locks: LockManager,
+    @InjectLock(LockName.MACRO) family: CatalogLock<typeof LockName.MACRO>,
     db: DatabaseService,
     decisions: DecisionService,
     sessions: SessionService,
     @Optional() @Inject(GAME_STATE_READER) state: GameStatePort<GameState> | null = null,
   ) {
-    const family = locks.resolve(LockName.MACRO);
     const macroLocks = new MacroLocks(family);
     this.registry = new MacroRegistry(macroLocks, new SqlMacroVersionStore(db), {
       reloadTimeoutMs: config.macroReloadTimeoutMs,

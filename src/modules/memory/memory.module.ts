@@ -13,11 +13,11 @@ import { MemoryRetention } from './memory.retention';
 /** Name of the semaphore that bounds concurrent embedding generations. */
 export const EMBEDDING_SEMAPHORE = 'memory.embedding';
 /**
- * Its level: above MEMORY (7), below DATABASE (9). Requests compute embeddings before taking
- * MEMORY, but loading an index re-embeds stale rows under the session's MEMORY lock; nothing is
- * taken while it is held (providers take no engine lock).
+ * Its level, EMBEDDING: above MEMORY (7). Requests compute embeddings before taking MEMORY, but
+ * loading an index re-embeds stale rows under the session's MEMORY lock; nothing is taken while
+ * it is held (providers take no engine lock).
  */
-export const EMBEDDING_SEMAPHORE_ORDER = LockOrder.METRICS;
+export const EMBEDDING_SEMAPHORE_ORDER = LockOrder.EMBEDDING;
 
 /** Long-term memory (spec §11): store, retrieve, consolidate; embeddings behind EmbeddingProvider. */
 @Module({

@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { LockName } from '../../common/concurrency';
 import { flushMicrotasks } from '../../common/concurrency/concurrency.test-kit';
 import { SessionNotFoundError } from '../session/session.errors';
 import type { EmbeddingInput, EmbeddingProvider } from './embedding/embedding-provider';
@@ -266,6 +267,36 @@ describe('MemoryService', () => {
       const probe = await memory.retrieve(S1, event(n), 1);
       expect(probe.total_memories).toBe(ids.size);
       expect(probe.memories[0]).toMatchObject({ memory_id: id, similarity: expect.closeTo(1, 6) });
+    }
+  });
+
+  it('a consolidation swaps its index only once a store in flight has published into the old one (MEMORY): nothing stored goes missing', async () => {
+    await memory.storeMany(S1, Array.from({ length: 20 }, (_, i) => ({ event: event(i), importance: 0.5 })));
+    const db = m.database.service;
+    const write = db.write.bind(db);
+    let open!: () => void;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // The next store stops between taking the session's index and writing its row.
+    const spy = jest.spyOn(db, 'write').mockImplementation(async (body, options) => {
+      if (options?.label === 'memory.store') await gate;
+      return write(body, options);
+    });
+    try {
+      const stored = memory.store(S1, { event: event(500), importance: 0.9 });
+      await until(() => spy.mock.calls.some(([, o]) => o?.label === 'memory.store'), 'the store at its write');
+      let settled = false;
+      const consolidated = memory.consolidate(S1).finally(() => (settled = true));
+      // Its swap needs the session's MEMORY write lock, which the store holds (read) meanwhile.
+      await until(() => settled || m.locks.resolve(LockName.MEMORY).queueDepth(S1) === 1, 'the consolidation at its swap');
+      open();
+      const { memory_id } = await stored;
+      await consolidated;
+      const found = await memory.retrieve(S1, event(500), 1);
+      expect(found.memories[0]?.memory_id).toBe(memory_id);
+      expect(found.total_memories).toBe(countRows(m, S1));
+    } finally {
+      open();
+      spy.mockRestore();
     }
   });
 

@@ -1,5 +1,5 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { type KeyedLock, LockManager, LockName, type RwLock, runInTask, withLock } from '../../common/concurrency';
+import { type CatalogLock, InjectLock, LockName, runInTask, withLock } from '../../common/concurrency';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionNotFoundError } from '../session/session.errors';
 import { SessionService } from '../session/session.service';
@@ -151,7 +151,6 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 @Injectable()
 export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
-  private readonly lock: KeyedLock<RwLock>;
   private readonly indexes = new Map<string, VectorIndex>();
   private readonly loading = new Map<string, Promise<VectorIndex>>();
   /** Rows being stored (between capacity check and index add), per session. */
@@ -174,10 +173,9 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     @Inject(MEMORY_OPTIONS) private readonly options: MemoryOptions,
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
-    locks: LockManager,
+    @InjectLock(LockName.MEMORY) private readonly lock: CatalogLock<typeof LockName.MEMORY>,
     private readonly embeddings: EmbeddingGenerator,
   ) {
-    this.lock = locks.resolve(LockName.MEMORY);
     this.now = options.now ?? Date.now;
   }
 

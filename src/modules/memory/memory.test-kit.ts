@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createLockManager, type LockManager, LockOrder } from '../../common/concurrency';
+import { createLockManager, type LockManager, LockName, LockOrder } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { CreateMemories1764461100000 } from '../../common/database/migrations/1764461100000-create-memories';
 import type { SessionService } from '../session/session.service';
@@ -88,9 +88,9 @@ export async function createStandaloneMemory(opts: StandaloneMemoryOptions = {})
   const sessions = new StaticSessions(opts.sessions);
   const services: MemoryService[] = [];
   const build = (provider: EmbeddingProvider, options: Partial<MemoryOptions>) => {
-    const semaphore = locks.semaphore(`memory.embedding.${services.length}`, LockOrder.METRICS, opts.permits ?? 5);
+    const semaphore = locks.semaphore(`memory.embedding.${services.length}`, LockOrder.EMBEDDING, opts.permits ?? 5);
     const generator = new EmbeddingGenerator(provider, semaphore, opts.cacheSize ?? 1_000);
-    const service = new MemoryService({ ...TEST_MEMORY_OPTIONS, ...opts.options, ...options }, database.service, sessions as unknown as SessionService, locks, generator);
+    const service = new MemoryService({ ...TEST_MEMORY_OPTIONS, ...opts.options, ...options }, database.service, sessions as unknown as SessionService, locks.resolve(LockName.MEMORY), generator);
     if (opts.init !== false) service.onModuleInit();
     services.push(service);
     return { service, generator };

@@ -3,7 +3,6 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LockManager } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { MIGRATIONS } from '../../common/database/migrations';
 import { MetricsCollector, type MetricsCollectorOptions, ROWS_PER_TRANSACTION } from './metrics-collector.service';
@@ -34,7 +33,6 @@ describe('MetricsCollector', () => {
     const c = new MetricsCollector(
       { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, maxSeries: 5000, now: () => clock, ...over },
       db.service,
-      new LockManager(),
       scheduler,
     );
     collectors.push(c);

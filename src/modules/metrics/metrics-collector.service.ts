@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
-import { detached, LockManager, LockName, runInTask, withLock } from '../../common/concurrency';
+import { detached, runInTask } from '../../common/concurrency';
 import { yieldToLoop } from '../../common/async/wait';
 import { DatabaseService } from '../../common/database/database.service';
 import type { MetricLabels, MetricSeriesHandle, MetricSummary, StrategySummary } from '../../common/ports/metrics-sources.port';
@@ -140,7 +140,6 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
   constructor(
     @Inject(METRICS_COLLECTOR_OPTIONS) private readonly options: MetricsCollectorOptions,
     private readonly db: DatabaseService,
-    private readonly locks: LockManager,
     @Optional() private readonly scheduler?: SchedulerRegistry,
   ) {
     this.ring = new MetricRingBuffer(options.ringCapacity);
@@ -348,7 +347,8 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
         continue;
       }
       if (this.pendingRows.length === 0) return;
-      this.persisting = withLock(this.locks.resolve(LockName.METRICS), () => this.writeRows()).finally(() => (this.persisting = undefined));
+      // The one write loop (what stands for the METRICS level here: docs/architecture.md).
+      this.persisting = this.writeRows().finally(() => (this.persisting = undefined));
     }
   }
 

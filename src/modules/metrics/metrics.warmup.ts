@@ -1,5 +1,4 @@
 import { Registry } from 'prom-client';
-import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
 import type { MetricsPort } from '../../common/ports/metrics-sources.port';
 import type { WarmupService } from '../health/warmup.service';
@@ -12,7 +11,7 @@ import { MetricsCollector, type MetricsCollectorOptions } from './metrics-collec
  * scrapes. It never flushes on a timer and never persists (no rollup period closes).
  */
 function throwawayPort(options: MetricsCollectorOptions, db: DatabaseService): { port: MetricsPort; collector: MetricsCollector } {
-  const collector = new MetricsCollector({ ...options, flushIntervalMs: 0, rollupIntervalMs: 24 * 3_600_000, eventLoopResolutionMs: 0 }, db, new LockManager());
+  const collector = new MetricsCollector({ ...options, flushIntervalMs: 0, rollupIntervalMs: 24 * 3_600_000, eventLoopResolutionMs: 0 }, db);
   const port: MetricsPort = {
     record: (name, value, labels) => collector.record(name, value, labels),
     series: (name, labels) => collector.series(name, labels),

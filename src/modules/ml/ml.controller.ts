@@ -2,6 +2,7 @@ import { Body, Controller, Get, HttpCode, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { InvalidRequestError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { PublishedRead } from '../../common/http/session-scope.decorator';
 import { PredictDto, PredictionDto, PromoteModelDto, RegistryQueryDto, SamplesDto, StageModelDto, TrainDto } from './dto/ml.dto';
 import { type MlStatusView, MlService, type Prediction, type SamplesResult } from './ml.service';
 import { ModelManager, type PromotionResult, type StagedModelInfo } from './model-manager.service';
@@ -22,6 +23,8 @@ export class MlController {
 
   @Post('predict')
   @HttpCode(200)
+  // Reads the session's published state (and the model under its read lock): no session turn.
+  @PublishedRead()
   @ApiOperation({ summary: 'Action probabilities from 28 features or from a session’s current state (MODEL read lock)' })
   @ApiOkResponse({ type: PredictionDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors(404)

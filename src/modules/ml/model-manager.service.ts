@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { LockManager, LockName, type OrderedLock, withLock } from '../../common/concurrency';
+import { type CatalogLock, InjectLock, LockName, withLock, WithLock } from '../../common/concurrency';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import type { ModelOrigin } from './entities/model-registry.entity';
 import { DEFAULT_MODEL_FILE } from './ml.constants';
@@ -125,7 +125,6 @@ const iso = (ms: number) => new Date(ms).toISOString();
 @Injectable()
 export class ModelManager implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(ModelManager.name);
-  private readonly lock: OrderedLock;
   private active: ActiveModel | null = null;
   private staging: StagedModel | null = null;
   private stagingSeq = 0;
@@ -140,11 +139,9 @@ export class ModelManager implements OnModuleInit, OnApplicationShutdown {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    locks: LockManager,
+    @InjectLock(LockName.MODEL) private readonly lock: CatalogLock<typeof LockName.MODEL>,
     @Inject(MODEL_REGISTRY) private readonly registry: ModelRegistry,
-  ) {
-    this.lock = locks.resolve(LockName.MODEL) as OrderedLock;
-  }
+  ) {}
 
   /** True when a model is serving. */
   get available(): boolean {
@@ -188,28 +185,23 @@ export class ModelManager implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Runs `rows` rows of features through the active model under the MODEL read lock. */
-  infer(features: Float32Array, rows = 1): Promise<InferenceResult> {
-    return withLock(
-      this.lock,
-      async () => {
-        const current = this.active;
-        if (!current) throw new ModelUnavailableError(this.detail ?? undefined);
-        const model = current.model;
-        model.activeInferences += 1;
-        try {
-          const probabilities = await model.run(features, rows);
-          model.inferenceCount += rows;
-          this.totalInferences += rows;
-          return { probabilities, version: current.version };
-        } catch (err) {
-          model.failedInferences += rows;
-          throw err;
-        } finally {
-          model.activeInferences -= 1;
-        }
-      },
-      { mode: 'read' },
-    );
+  @WithLock(LockName.MODEL, { mode: 'read' })
+  async infer(features: Float32Array, rows = 1): Promise<InferenceResult> {
+    const current = this.active;
+    if (!current) throw new ModelUnavailableError(this.detail ?? undefined);
+    const model = current.model;
+    model.activeInferences += 1;
+    try {
+      const probabilities = await model.run(features, rows);
+      model.inferenceCount += rows;
+      this.totalInferences += rows;
+      return { probabilities, version: current.version };
+    } catch (err) {
+      model.failedInferences += rows;
+      throw err;
+    } finally {
+      model.activeInferences -= 1;
+    }
   }
 
   /** Loads and validates a model file of MODEL_DIR into staging (no lock held). */

@@ -19,7 +19,7 @@ function setup(options: { defaultModel?: boolean } = {}) {
   const config = { modelDir, mlPromoteTimeoutMs: 30_000 } as AppConfig;
   const locks = createLockManager();
   const registry = new MemoryModelRegistry();
-  const manager = new ModelManager(config, locks, registry);
+  const manager = new ModelManager(config, locks.resolve(LockName.MODEL), registry);
   return { modelDir, config, locks, registry, manager, lock: locks.resolve(LockName.MODEL) as OrderedLock };
 }
 

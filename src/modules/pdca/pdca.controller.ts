@@ -3,6 +3,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiBody, ApiOkResponse, ApiOperatio
 import { NotFoundError } from '../../common/errors/app.error';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { RawResponse } from '../../common/http/public.decorator';
+import { PublishedRead } from '../../common/http/session-scope.decorator';
 import {
   CyclesPageDto,
   CyclesQueryDto,
@@ -89,6 +90,9 @@ export class StrategyCompatController {
   @Post('plan')
   @HttpCode(200)
   @RawResponse()
+  // Plans from the body's state or the character's published snapshot and writes nothing: no
+  // session turn, so a slow planner (the LLM, bounded) never holds up the bot's decide route.
+  @PublishedRead()
   @ApiOperation({
     summary:
       'Plugin strategy route: a plan from the PDCA planner (the LLM when configured, bounded, else/then the built-in planner) for the given or latest game state',

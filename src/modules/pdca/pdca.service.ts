@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleD
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
-import { detached, LockManager, LockOrder, LockTimeoutError, type Mutex, runInTask, withLock } from '../../common/concurrency';
+import { detached, runInTask } from '../../common/concurrency';
 import { ServiceUnavailableError } from '../../common/errors/app.error';
 import { WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
 import { ProcessFlag } from '../flags';
@@ -152,7 +152,12 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(PdcaService.name);
   readonly events = new EventEmitter<PdcaEvents>();
-  private readonly startLock: Mutex;
+  /**
+   * A start is under way in this process (it awaits the lease and the cycle's row): a second
+   * trigger meanwhile is refused at once. It never waits, so it is a flag, not a lock of the
+   * hierarchy; the pdca_running lease is what excludes other processes.
+   */
+  private starting = false;
   private current: RunningCycle | null = null;
   private closing = false;
   private readonly totals: Record<Exclude<CycleStatus, 'running'>, number> = { completed: 0, failed: 0, stopped: 0 };
@@ -161,15 +166,11 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   constructor(
     @Inject(PDCA_OPTIONS) private readonly options: PdcaOptions,
-    locks: LockManager,
     private readonly store: PdcaCycleStore,
     @Inject(PDCA_PORTS) private readonly ports: PdcaPorts,
     @Inject(PDCA_PLANNER) private readonly planner: PdcaPlanner,
     private readonly scheduler: SchedulerRegistry,
-  ) {
-    // Below DATABASE: starting a cycle nests the flag's and the row's write transactions.
-    this.startLock = locks.mutex('pdca', LockOrder.METRICS);
-  }
+  ) {}
 
   onModuleInit(): void {
     const metrics = this.ports.metrics;
@@ -234,13 +235,12 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
   async trigger(type: TriggerType, reason: string): Promise<{ cycle_id: number; strategy_id: string }> {
     if (this.closing) throw new ServiceUnavailableError('The engine is shutting down');
     this.refuseIfRunningHere();
+    if (this.starting) throw new PdcaBusyError('A PDCA cycle is being started', { scope: 'process' });
+    this.starting = true;
     try {
-      return await withLock(this.startLock, () => this.start(type, reason), { timeoutMs: 0 });
-    } catch (err) {
-      if (err instanceof LockTimeoutError && err.lock === this.startLock.name) {
-        throw new PdcaBusyError('A PDCA cycle is being started', { scope: 'process' });
-      }
-      throw err;
+      return await this.start(type, reason);
+    } finally {
+      this.starting = false;
     }
   }
 

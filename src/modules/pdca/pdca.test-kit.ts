@@ -121,7 +121,7 @@ export async function createPdcaHarness(options: Partial<PdcaOptions> = {}, plan
   input.states = [{ session_id: 's1', character: 'Knight1', updated_at: Date.now(), state: knightState() }];
   const scheduler = new SchedulerRegistry();
   const opts: PdcaOptions = { intervalMs: 0, executionPeriodMs: 300_000, leaseTtlMs: 30_000, stopPollMs: 250, ...options };
-  const service = new PdcaService(opts, locks, store, { leases: leasesFrom(flags), macros, metrics, input }, planner, scheduler);
+  const service = new PdcaService(opts, store, { leases: leasesFrom(flags), macros, metrics, input }, planner, scheduler);
   const others: StandaloneDatabase[] = [];
   return {
     dir,

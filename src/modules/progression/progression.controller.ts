@@ -2,6 +2,7 @@ import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { RawResponse } from '../../common/http/public.decorator';
+import { PublishedRead } from '../../common/http/session-scope.decorator';
 import {
   type FixConfigBody,
   FixConfigBodyPipe,
@@ -30,10 +31,12 @@ import { TablesService } from './tables.service';
 /**
  * The GodTierAI plugin's progression, inventory and self-heal calls (FIELD-PLUGIN.md §4.8-4.12),
  * answered from the data tables in the flat shape it reads. None of them names the character,
- * so none is tied to a session.
+ * so none is tied to a session: each answers from its body and the published tables, taking no
+ * session turn (whatever the body carries).
  */
 @ApiTags('compatibility')
 @Controller('api/v1')
+@PublishedRead()
 export class ProgressionController {
   constructor(private readonly tables: TablesService) {}
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { LockManager, LockName, withLock } from '../../common/concurrency';
+import { type CatalogLock, InjectLock, LockName, WithLock } from '../../common/concurrency';
 import { AppError } from '../../common/errors/app.error';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { HealthService } from '../health/health.service';
@@ -27,7 +27,7 @@ export class TablesService implements OnModuleInit {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly locks: LockManager,
+    @InjectLock(LockName.CONFIG) private readonly configLock: CatalogLock<typeof LockName.CONFIG>,
     health: HealthService,
   ) {
     health.registerComponent('tables', () =>
@@ -50,30 +50,30 @@ export class TablesService implements OnModuleInit {
     return this.snapshot;
   }
 
+  /** Reads, validates and publishes every table, wholly under CONFIG. */
+  @WithLock(LockName.CONFIG)
   async reload(): Promise<Tables> {
-    return withLock(this.locks.resolve(LockName.CONFIG), async () => {
+    try {
+      const dir = this.config.tablesDir;
+      const docs = {} as Record<TableName, unknown>;
+      for (const [name, file] of Object.entries(TABLE_FILES) as [TableName, string][]) {
+        docs[name] = await readJson(path.join(dir, file));
+      }
+      let tables: Tables;
       try {
-        const dir = this.config.tablesDir;
-        const docs = {} as Record<TableName, unknown>;
-        for (const [name, file] of Object.entries(TABLE_FILES) as [TableName, string][]) {
-          docs[name] = await readJson(path.join(dir, file));
-        }
-        let tables: Tables;
-        try {
-          tables = validateTables(docs, { version: this.snapshot.version + 1, dir });
-        } catch (err) {
-          if (err instanceof TablesValidationError) throw new TablesRejectedError(err.message, { problems: err.problems });
-          throw err;
-        }
-        this.snapshot = tables;
-        this.lastError = undefined;
-        this.logger.log({ version: tables.version, dir, plans: tables.skillPlans.size, builds: tables.statBuilds.size, junk: tables.junk.size }, 'data tables loaded');
-        return tables;
+        tables = validateTables(docs, { version: this.snapshot.version + 1, dir });
       } catch (err) {
-        this.lastError = (err as Error).message;
+        if (err instanceof TablesValidationError) throw new TablesRejectedError(err.message, { problems: err.problems });
         throw err;
       }
-    });
+      this.snapshot = tables;
+      this.lastError = undefined;
+      this.logger.log({ version: tables.version, dir, plans: tables.skillPlans.size, builds: tables.statBuilds.size, junk: tables.junk.size }, 'data tables loaded');
+      return tables;
+    } catch (err) {
+      this.lastError = (err as Error).message;
+      throw err;
+    }
   }
 }
 

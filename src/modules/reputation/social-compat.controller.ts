@@ -3,15 +3,12 @@ import { ApiBody, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { LenientBodyPipe } from '../../common/validation/lenient-body.pipe';
 import { RawResponse } from '../../common/http/public.decorator';
-import { SerializeBy } from '../../common/http/session-turn.guard';
+import { bodyFields, characterRef, SessionFrom, type SessionRefExtractor } from '../../common/http/session-scope.decorator';
 import { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/social-compat.dto';
 import { ReputationService } from './reputation.service';
 
-/** Same session key as the plugin's decide route: a character's requests take turns. */
-export function socialCharacterKey(request: { readonly body: unknown }): string | undefined {
-  const name = (request.body as { character_name?: unknown } | undefined)?.character_name;
-  return typeof name === 'string' ? `character:${name}` : undefined;
-}
+/** The same session as the plugin's decide route: its character's. */
+const socialSession: SessionRefExtractor = (req) => characterRef(bodyFields(req).character_name);
 
 /** Social routes the GodTierAI plugin in the field calls (no session id, no token), flat answers. */
 @ApiTags('compatibility')
@@ -22,7 +19,7 @@ export class SocialCompatController {
   @Post('chat')
   @HttpCode(200)
   @RawResponse()
-  @SerializeBy(socialCharacterKey)
+  @SessionFrom(socialSession)
   @ApiOperation({
     summary: 'Plugin chat hook: a rule-based reply (chat_response) or none, by the sender’s reputation tier; recorded',
     description:
@@ -42,7 +39,7 @@ export class SocialCompatController {
   @Post('party_invite')
   @HttpCode(200)
   @RawResponse()
-  @SerializeBy(socialCharacterKey)
+  @SessionFrom(socialSession)
   @ApiOperation({
     summary: 'Plugin party-invite hook: accept_party or decline_party by the inviter’s tier; recorded',
     description:

@@ -1,6 +1,7 @@
 import { Body, Controller, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { bodyFields, characterRef, PublishedRead, SessionFrom } from '../../common/http/session-scope.decorator';
 import { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/handshake.dto';
 import { SessionService } from './session.service';
 
@@ -12,6 +13,8 @@ export class SessionController {
 
   @Post('handshake')
   @HttpCode(200)
+  // Naming a character finds (or opens) that character's session — the one its plugin's routes use.
+  @SessionFrom((req) => characterRef(bodyFields(req).character_name))
   @ApiOperation({ summary: 'Open a session; returns its id and the server capabilities' })
   @ApiOkResponse({ type: HandshakeResponseDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors()
@@ -28,6 +31,7 @@ export class SessionController {
   }
 
   @Get('sessions/:sessionId')
+  @PublishedRead()
   @ApiOperation({ summary: 'One active session' })
   @ApiOkResponse({ type: SessionViewDto })
   @ApiErrors(404)

@@ -9,6 +9,7 @@ import { SERVER_NAME, SERVER_VERSION } from '../../config/version';
 import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/handshake.dto';
 import { PlayerSessionEntity } from './entities/player-session.entity';
 import { SessionNotFoundError } from './session.errors';
+import type { SessionDirectory, SessionRef } from '../../common/ports/session-directory.port';
 
 export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
@@ -25,7 +26,7 @@ export const SESSION_SLICE_ROWS = 128;
  * shutdown.
  */
 @Injectable()
-export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
+export class SessionService implements OnModuleInit, BeforeApplicationShutdown, SessionDirectory {
   private readonly logger = new Logger(SessionService.name);
   private readonly active = new Map<string, PlayerSessionEntity>();
   private readonly byCharacter = new Map<string, string>();
@@ -84,18 +85,45 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
     this.expiredListeners.push(listener);
   }
 
+  /**
+   * Opens a session — or, for a character that has one (its plugin's, made on first sight),
+   * returns that one with the client's details: one bot, one session.
+   */
   async handshake(dto: HandshakeDto): Promise<HandshakeResponseDto> {
-    const now = Date.now();
-    const row = this.newRow(dto.client, dto.client_version, dto.pid ?? null, dto.capabilities ?? [], dto.character_name ?? null, now);
-    await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
-    this.remember(row);
-    this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
+    const existing = dto.character_name === undefined ? undefined : this.sessionForCharacter(dto.character_name);
+    const row = existing ? this.active.get(existing)! : this.newRow(dto.client, dto.client_version, dto.pid ?? null, dto.capabilities ?? [], dto.character_name ?? null, Date.now());
+    if (existing) {
+      row.client = dto.client;
+      row.clientVersion = dto.client_version;
+      row.pid = dto.pid ?? null;
+      row.capabilities = dto.capabilities ?? [];
+      await this.db.write(
+        (tx) => {
+          // A character's session made on first sight may not be written yet: the handshake's answer is durable either way.
+          insertRow(tx, row, 'OR IGNORE');
+          tx.run('UPDATE player_sessions SET client = ?, client_version = ?, pid = ?, capabilities = ? WHERE session_id = ?', [
+            row.client,
+            row.clientVersion,
+            row.pid,
+            JSON.stringify(row.capabilities),
+            row.sessionId,
+          ]);
+        },
+        { label: 'session.handshake' },
+      );
+      this.touch(row.sessionId);
+      this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session joined');
+    } else {
+      await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
+      this.remember(row);
+      this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
+    }
     return {
       session_id: row.sessionId,
       server: { name: SERVER_NAME, version: SERVER_VERSION },
       capabilities: SERVER_CAPABILITIES,
       session_ttl_ms: this.config.sessionTtlMs,
-      created_at: new Date(now).toISOString(),
+      created_at: new Date(row.createdAt).toISOString(),
     };
   }
 
@@ -113,14 +141,17 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
    * row is written by the background writer; no request waits for a transaction.
    */
   touchCharacterNow(characterName: string): string {
-    let sessionId = this.sessionForCharacter(characterName);
-    if (sessionId === undefined) {
-      const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, Date.now());
-      this.remember(row);
-      sessionId = row.sessionId;
-    }
+    const sessionId = this.sessionForCharacter(characterName) ?? this.createForCharacter(characterName);
     this.touch(sessionId);
     return sessionId;
+  }
+
+  /** First sight of a character: its session, in memory (the background writer writes its row). */
+  private createForCharacter(characterName: string): string {
+    const row = this.newRow('openkore-godtier', 'unknown', null, [], characterName, Date.now());
+    this.remember(row);
+    this.writer.set(row.sessionId, row);
+    return row.sessionId;
   }
 
   /**
@@ -131,6 +162,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown {
   ensureRow(tx: WriteTx, sessionId: string): void {
     const row = this.active.get(sessionId);
     if (row) insertRow(tx, row, 'OR IGNORE');
+  }
+
+  /**
+   * SessionDirectory: the session a request names (one identity per bot, see the port). Never a
+   * promise: a character's first session is made in memory, in the same synchronous step that
+   * looked for it (so two first requests share it), and written in the background.
+   */
+  sessionIdFor(ref: SessionRef): string | Promise<string> {
+    if ('sessionId' in ref) return ref.sessionId;
+    return this.sessionForCharacter(ref.characterName) ?? this.createForCharacter(ref.characterName);
   }
 
   /** The active session of a character (the plugin's key), if any. */

@@ -34,7 +34,7 @@ describe('StateService shutdown', () => {
         return { written: items.length };
       },
     } as unknown as DatabaseService;
-    const svc = new StateService(db, {} as SessionService, new LockManager());
+    const svc = new StateService(db, {} as SessionService);
     await svc.apply('s1', { full: state(1) });
     const tick = svc.flush();
     await svc.apply('s1', { full: state(2) });
@@ -70,7 +70,7 @@ describe('StateService persistence', () => {
         return result;
       }, options),
     );
-    const svc = new StateService(db.service, {} as SessionService, new LockManager());
+    const svc = new StateService(db.service, {} as SessionService);
     const sessions = StateService.SLICE_ROWS * 3 + 5;
     for (let round = 1; round <= 3; round++) {
       for (let i = 0; i < sessions; i++) await svc.apply(`s${i}`, { full: state(round * 1000 + i) });
@@ -106,7 +106,7 @@ describe('StateService when writes fail for lack of space', () => {
 
   it('keeps the snapshots in memory and backs off its flushes; the final flush writes the latest of each', async () => {
     const big = (hp: number) => ({ character: { name: 'K', hp }, note: 'x'.repeat(400) }) as unknown as GameState;
-    const svc = new StateService(db.service, {} as SessionService, new LockManager());
+    const svc = new StateService(db.service, {} as SessionService);
     limitPages(db.connection);
     for (let i = 0; i < 40; i++) await svc.apply(`s${i}`, { full: big(i) });
     await svc.flush();

@@ -1,5 +1,4 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
-import { type KeyedLock, LockManager, LockName, type RwLock, withLock } from '../../common/concurrency';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionService } from '../session/session.service';
@@ -21,14 +20,16 @@ export interface StateUpdate {
 /**
  * Per session, the current game state as an immutable snapshot (spec §9.1 copy-on-write):
  * readers take the published snapshot without any lock; a writer builds the next one and
- * publishes it under the session's STATE write lock, bumping the version (§9.2) by one for
- * every applied update. Snapshots are persisted by a background writer, off the request path, in bounded slices.
+ * publishes it, bumping the version (§9.2) by one for every applied update. An update is one
+ * synchronous step — check the version, merge, publish — so no other update or read can come
+ * between its parts; this, and the session's turn around every writer, is what the STATE level
+ * of the hierarchy stands for here (docs/architecture.md). Snapshots are persisted by a
+ * background writer, off the request path, in bounded slices.
  */
 @Injectable()
 export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StateService.name);
   private readonly snapshots = new Map<string, StateSnapshot>();
-  private readonly lock: KeyedLock<RwLock>;
   /** The latest snapshot of every session changed since the last flush, written in bounded slices. */
   private readonly writer: LatestWriter<string, StateSnapshot>;
   static readonly FLUSH_INTERVAL_MS = 1000;
@@ -38,9 +39,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
-    locks: LockManager,
   ) {
-    this.lock = locks.resolve(LockName.STATE) as KeyedLock<RwLock>;
     this.writer = new LatestWriter<string, StateSnapshot>({
       name: 'state.snapshots',
       sliceRows: StateService.SLICE_ROWS,
@@ -89,12 +88,13 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     return snap;
   }
 
+  /** Synchronous from start to publication: nothing else runs between reading the base and publishing the next. */
   async apply(sessionId: string, update: StateUpdate): Promise<StateSnapshot> {
     if (!update.full === !update.patch) throw new InvalidRequestError('Send exactly one of game_state (whole) or patch (partial)');
-    return withLock(this.lock, () => this.applyLocked(sessionId, update), { key: sessionId, mode: 'write' });
+    return this.applyNow(sessionId, update);
   }
 
-  private applyLocked(sessionId: string, update: StateUpdate): StateSnapshot {
+  private applyNow(sessionId: string, update: StateUpdate): StateSnapshot {
     const base = this.snapshots.get(sessionId);
     const version = base?.version ?? 0;
     if (update.expectedVersion !== undefined && update.expectedVersion !== version) {

@@ -73,7 +73,7 @@ async function until(condition: () => boolean): Promise<void> {
 describe('EmbeddingGenerator', () => {
   const make = (provider: CountingProvider, permits = 5, cacheSize = 100) => {
     const locks = createLockManager();
-    return new EmbeddingGenerator(provider, locks.semaphore('embedding', LockOrder.METRICS, permits), cacheSize);
+    return new EmbeddingGenerator(provider, locks.semaphore('embedding', LockOrder.EMBEDDING, permits), cacheSize);
   };
 
   it('serves a repeated input from the cache: computed once, same unit vector', async () => {

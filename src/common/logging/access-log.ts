@@ -1,5 +1,4 @@
 import { LogController } from 'fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
 
 export const REQUEST_ID_LOG_LABEL = 'request_id';
 
@@ -14,8 +13,8 @@ type LevelLogger = Record<'error' | 'info' | 'debug', (obj: object, msg: string)
 
 /**
  * One access-log line per request, at a level by outcome: success at debug (a farm makes
- * thousands of ticks a second), client errors at info, server errors at error. Used by
- * Fastify's log controller and by the front door.
+ * thousands of ticks a second), client errors at info, server errors at error. Written by the
+ * request pipeline's observation stage for every way in (Fastify's own request logging is off).
  */
 export function logRequestCompleted(log: LevelLogger, line: AccessLine, error: Error | null | undefined): void {
   const level = accessLogLevel(line.status, error);
@@ -32,18 +31,19 @@ export function responseTimeMs(elapsedMs: number): number {
   return Math.round(elapsedMs * 1000) / 1000;
 }
 
-export class AccessLogController extends LogController {
+/**
+ * Fastify's log controller without its access lines (the request pipeline writes one per
+ * response, for every way in); its other lines (stream and write errors) stay.
+ */
+export class PipelineLogController extends LogController {
   constructor() {
     super({ requestIdLogLabel: REQUEST_ID_LOG_LABEL });
   }
 
   override incomingRequest(): void {}
 
-  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    logRequestCompleted(
-      reply.log as unknown as LevelLogger,
-      { method: request.method, url: request.url, status: reply.statusCode, response_time_ms: responseTimeMs(reply.elapsedTime) },
-      error,
-    );
-  }
+  override requestCompleted(): void {}
+
+  // Nest's filter answers every route's errors; Fastify's default error handler (and its line) is not reached.
+  override routeNotFound(): void {}
 }
