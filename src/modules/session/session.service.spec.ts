@@ -120,6 +120,16 @@ describe('SessionService persistence', () => {
     expect(svc.writerStats()).toMatchObject({ pending: 0, largest_slice: SESSION_SLICE_ROWS });
   });
 
+  it('a handshake joining a character\'s session made on first sight, not written yet, commits its row before it answers; the writer keeps its client details', async () => {
+    const id = svc.touchCharacterNow('Joiner');
+    expect(row(id)).toBeUndefined();
+    const hs = await svc.handshake({ client: 'openkore', client_version: '4', pid: 7, character_name: 'Joiner' });
+    expect(hs.session_id).toBe(id);
+    expect(row(id)).toMatchObject({ client: 'openkore', client_version: '4', pid: 7, character_name: 'Joiner', status: 'active' });
+    await svc.flush();
+    expect(row(id)).toMatchObject({ client: 'openkore', client_version: '4', pid: 7, request_count: 2 });
+  });
+
   it('ensureRow lets a transaction count into a session not written yet, and the writer never overwrites what other modules count', async () => {
     const id = svc.touchCharacterNow('Chatty');
     await db.service.write((tx) => {
