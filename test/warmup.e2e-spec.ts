@@ -71,6 +71,8 @@ describe('cold start: readiness after the warm-up, and the warm-up leaves no tra
       expect(promSum(prom, 'openkore_decisions_total')).toBe(0);
       expect(promSum(prom, 'openkore_http_request_duration_seconds', { route: '/api/v1/decide' }, 'openkore_http_request_duration_seconds_count')).toBe(0);
       expect(promSum(prom, 'openkore_lock_acquisitions_total', { lock: 'state' })).toBe(0);
+      // Its session turns were taken on locks of its own.
+      expect(promSum(prom, 'openkore_lock_acquisitions_total', { lock: 'session' })).toBe(0);
       expect(promSum(prom, 'openkore_ml_inferences_total')).toBe(0);
       expect(promSum(prom, 'openkore_storage_shed_total')).toBe(0);
       expect(promSum(prom, 'openkore_storage_deferred_flushes_total')).toBe(0);
