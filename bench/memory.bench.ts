@@ -10,10 +10,10 @@
  */
 import * as fs from 'node:fs';
 import { Logger } from '@nestjs/common';
-import { embeddingInput } from '../src/modules/memory/embedding/canonical-json';
-import { HashingEmbeddingProvider } from '../src/modules/memory/embedding/hashing-embedding.provider';
+import { embeddingInput } from '../src/modules/memory';
+import { HashingEmbeddingProvider } from '../src/modules/memory';
 import { createStandaloneMemory } from '../src/modules/memory/memory.test-kit';
-import { percentile } from '../src/modules/metrics/series-stats';
+import { percentile } from '../src/modules/metrics';
 
 const MEMORIES = 100_000;
 const BATCH = 1_000;

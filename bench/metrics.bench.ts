@@ -19,7 +19,7 @@ import * as path from 'node:path';
 import { applyMigrations, openStandaloneDatabase } from '../src/common/database/database.test-kit';
 import { MIGRATIONS } from '../src/common/database/migrations';
 import type { MetricSeriesHandle } from '../src/common/ports/metrics-sources.port';
-import { MetricsCollector, type MetricsCollectorOptions } from '../src/modules/metrics/metrics-collector.service';
+import { MetricsCollector, type MetricsCollectorOptions } from '../src/modules/metrics';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const CALLS = 1_000_000;

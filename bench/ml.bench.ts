@@ -13,11 +13,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLockManager, LockName } from '../src/common/concurrency';
 import type { AppConfig } from '../src/config/app-config';
-import { DEFAULT_MODEL_FILE, FEATURE_COUNT } from '../src/modules/ml/ml.constants';
+import { DEFAULT_MODEL_FILE, FEATURE_COUNT } from '../src/modules/ml';
 import { writeTestModel } from '../src/modules/ml/ml.test-kit';
-import { ModelManager } from '../src/modules/ml/model-manager.service';
-import { MemoryModelRegistry } from '../src/modules/ml/model-registry';
-import { OnnxModel } from '../src/modules/ml/onnx-model';
+import { ModelManager } from '../src/modules/ml';
+import { MemoryModelRegistry } from '../src/modules/ml';
+import { OnnxModel } from '../src/modules/ml';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const FEATURES = Array.from({ length: FEATURE_COUNT }, (_, i) => (i % 7) / 7);

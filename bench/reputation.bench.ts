@@ -30,7 +30,7 @@ const { Logger } = require('@nestjs/common');
 Logger.overrideLogger(false);
 const dist = process.env.DIST;
 const { openStandaloneDatabase } = require(path.join(dist, 'src/common/database/database.test-kit.js'));
-const { ReputationService } = require(path.join(dist, 'src/modules/reputation/reputation.service.js'));
+const { ReputationService } = require(path.join(dist, 'src/modules/reputation/index.js'));
 const db = openStandaloneDatabase(process.env.DB_FILE);
 const rep = new ReputationService(db.service, null);
 const seconds = Number(process.env.SECONDS);
@@ -84,7 +84,7 @@ async function inProcess(callers: number): Promise<Row> {
   const { Logger } = await import('@nestjs/common');
   Logger.overrideLogger(false);
   const { openStandaloneDatabase } = await import('../src/common/database/database.test-kit');
-  const { ReputationService } = await import('../src/modules/reputation/reputation.service');
+  const { ReputationService } = await import('../src/modules/reputation');
   const dir = tempDir();
   const file = path.join(dir, 'bench.db');
   await prepareFile(file);

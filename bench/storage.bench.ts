@@ -15,8 +15,8 @@ import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { percentile } from '../src/modules/metrics/series-stats';
-import { type DatabaseSizes, readDatabaseSizes } from '../src/modules/storage/storage-stats';
+import { percentile } from '../src/modules/metrics';
+import { type DatabaseSizes, readDatabaseSizes } from '../src/modules/storage';
 import { pinForLoad, type Server, startEngine, stopProcess } from './support';
 import { tickLoad } from './tick-load';
 

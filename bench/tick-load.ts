@@ -10,7 +10,7 @@
  * sent (this process's own timer lateness is not the server's).
  */
 import * as http from 'node:http';
-import { percentile } from '../src/modules/metrics/series-stats';
+import { percentile } from '../src/modules/metrics';
 
 export interface TickLoadOptions {
   url: string;

@@ -20,12 +20,12 @@ import * as path from 'node:path';
 import { AppModule } from '../src/app.module';
 import { createRootLogger, PinoNestLogger } from '../src/common/logging/logger';
 import { loadConfig } from '../src/config/app-config';
-import { DEFAULT_MODEL_FILE } from '../src/modules/ml/ml.constants';
-import { TrainingBusyError } from '../src/modules/ml/ml.errors';
-import { writeFileAtomic } from '../src/modules/ml/model-manager.service';
-import { sha256 } from '../src/modules/ml/onnx-model';
-import { buildDefaultModel, DEFAULT_DATASET_SEED, DEFAULT_DATASET_SIZE } from '../src/modules/ml/synthetic-data';
-import { type PromotePolicy, type TrainRequest, TrainerService } from '../src/modules/ml/trainer.service';
+import { DEFAULT_MODEL_FILE } from '../src/modules/ml';
+import { TrainingBusyError } from '../src/modules/ml';
+import { writeFileAtomic } from '../src/modules/ml';
+import { sha256 } from '../src/modules/ml';
+import { buildDefaultModel, DEFAULT_DATASET_SEED, DEFAULT_DATASET_SIZE } from '../src/modules/ml';
+import { type PromotePolicy, type TrainRequest, TrainerService } from '../src/modules/ml';
 
 function parseArgs(argv: string[]): { generateDefault: boolean; request: TrainRequest } {
   const request: TrainRequest = {};

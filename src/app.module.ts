@@ -10,21 +10,22 @@ import { AuthGuard } from './common/http/auth.guard';
 import { SessionTurnGuard } from './common/http/session-turn.guard';
 import { createValidationPipe } from './common/http/validation.pipe';
 import type { AppConfig } from './config/app-config';
+import { ENTITIES } from './entities';
 import { CoreModule } from './config/config.module';
-import { AdminModule } from './modules/admin/admin.module';
+import { AdminModule } from './modules/admin';
 import { ConsoleModule } from './modules/console';
-import { DecisionModule } from './modules/decision/decision.module';
-import { FlagsModule } from './modules/flags/flags.module';
-import { StateModule } from './modules/state/state.module';
-import { HealthModule } from './modules/health/health.module';
+import { DecisionModule } from './modules/decision';
+import { FlagsModule } from './modules/flags';
+import { StateModule } from './modules/state';
+import { HealthModule } from './modules/health';
 import { MacroModule } from './modules/macro';
-import { MetricsModule } from './modules/metrics/metrics.module';
-import { MemoryModule } from './modules/memory/memory.module';
-import { MlModule } from './modules/ml/ml.module';
-import { PdcaModule } from './modules/pdca/pdca.module';
+import { MetricsModule } from './modules/metrics';
+import { MemoryModule } from './modules/memory';
+import { MlModule } from './modules/ml';
+import { PdcaModule } from './modules/pdca';
 import { ProgressionModule } from './modules/progression';
-import { ReputationModule } from './modules/reputation/reputation.module';
-import { SessionModule } from './modules/session/session.module';
+import { ReputationModule } from './modules/reputation';
+import { SessionModule } from './modules/session';
 import { StorageModule } from './modules/storage';
 
 @Module({})
@@ -44,7 +45,7 @@ export class AppModule {
           },
         }),
         // A local file either opens or it does not: fail the boot at once instead of retrying.
-        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath), retryAttempts: 0 }),
+        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath, ENTITIES), retryAttempts: 0 }),
         DatabaseModule,
         ScheduleModule.forRoot(),
         SessionModule,

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { OFFENSIVE_PLUGIN_ACTIONS, PLUGIN_ACTIONS, PLUGIN_HP_EMERGENCY_ITEMS } from '../src/modules/decision/plugin-action';
+import { OFFENSIVE_PLUGIN_ACTIONS, PLUGIN_ACTIONS, PLUGIN_HP_EMERGENCY_ITEMS } from '../src/modules/decision';
 import { request, type RunningEngine, startEngine } from './support/engine';
 import { fieldDecideBody } from './support/field-plugin';
 

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../src/common/database/database.test-kit';
 import { CreateProcessFlags1764288000001 } from '../src/common/database/migrations/1764288000001-create-process-flags';
-import { FlagService } from '../src/modules/flags/flag.service';
+import { FlagService } from '../src/modules/flags';
 import { MAIN_JS, ROOT, tempDir } from './support/engine';
 
 /**

@@ -65,7 +65,7 @@ describe('session expiry', () => {
       const hs = await request(`${e.url}/api/v1/handshake`, { body: { client: 'a', client_version: '1' } });
       const id = hs.body.data.session_id as string;
       expect((await request(`${e.url}/api/v1/sessions/${id}`)).status).toBe(200);
-      const { SessionService } = await import('../src/modules/session/session.service');
+      const { SessionService } = await import('../src/modules/session');
       // Drive the sweep with a clock past the TTL instead of waiting for the timer.
       await e.engine.app.get(SessionService).sweep(Date.now() + 1_001);
       const gone = await request(`${e.url}/api/v1/sessions/${id}`);

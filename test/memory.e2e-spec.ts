@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { MemoryService } from '../src/modules/memory/memory.service';
+import { MemoryService } from '../src/modules/memory';
 import { request, startEngine, type JsonResponse, type RunningEngine } from './support/engine';
 import { until as waitFor } from '../src/common/testing/wait.test-kit';
 

@@ -4,7 +4,7 @@ import { SessionSerializer, type SessionTurn } from '../src/common/concurrency';
 import { RequestStats } from '../src/common/http/request-stats';
 import { until } from '../src/common/testing/wait.test-kit';
 import { parsePrometheusText, promSum } from '../src/modules/metrics/prometheus-text.test-kit';
-import { SessionService } from '../src/modules/session/session.service';
+import { SessionService } from '../src/modules/session';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 import { PipelineProbe, PipelineProbeModule } from './support/pipeline-probe.module';

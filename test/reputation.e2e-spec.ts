@@ -1,6 +1,6 @@
 import { DatabaseService } from '../src/common/database/database.service';
-import { syntheticPlayerId } from '../src/modules/reputation/player-id';
-import { INTERACTION_EVENTS } from '../src/modules/reputation/reputation.rules';
+import { syntheticPlayerId } from '../src/modules/reputation';
+import { INTERACTION_EVENTS } from '../src/modules/reputation';
 import { request, startEngine, type RunningEngine } from './support/engine';
 
 describe('reputation over real HTTP', () => {

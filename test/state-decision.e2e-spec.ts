@@ -13,7 +13,9 @@ describe('state and decisions over real HTTP', () => {
   let rulesFile: string;
   beforeAll(async () => {
     rulesFile = path.join(tempDir(), 'rules.json');
-    e = await startEngine({ RULES_FILE: rulesFile });
+    // The ML tier never confident enough (the engine always loads a model): these tests pin the
+    // reflex, rule and slow tiers; the ML tier answering is test/ml-tier.e2e-spec.ts.
+    e = await startEngine({ RULES_FILE: rulesFile, ML_CONFIDENCE_PCT: '100' });
   });
   afterAll(() => e.stop());
 

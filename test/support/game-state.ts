@@ -24,4 +24,4 @@ export function pluginGameState(over: { name?: string; hp?: number; max_hp?: num
   };
 }
 
-export { PLUGIN_ACTIONS } from '../../src/modules/decision/plugin-action';
+export { PLUGIN_ACTIONS } from '../../src/modules/decision';

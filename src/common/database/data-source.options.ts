@@ -1,16 +1,16 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
 import { applySqlitePragmas } from './sqlite-pragmas';
 
-export function buildDataSourceOptions(databasePath: string): DataSourceOptions {
+/** `entities`: every module's (src/entities.ts); common code names no module. */
+export function buildDataSourceOptions(databasePath: string, entities: DataSourceOptions['entities']): DataSourceOptions {
   if (databasePath !== ':memory:') fs.mkdirSync(path.dirname(databasePath), { recursive: true });
   return {
     type: 'better-sqlite3',
     database: databasePath,
-    entities: ENTITIES,
+    entities,
     migrations: MIGRATIONS,
     migrationsRun: true,
     // Each migration in its own transaction, so a failure leaves the schema at a known version.

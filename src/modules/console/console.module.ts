@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { DecisionModule } from '../decision/decision.module';
+import { DecisionModule } from '../decision';
 import { MacroModule } from '../macro';
 import { MlModule } from '../ml';
 import { PdcaModule } from '../pdca';
-import { SessionModule } from '../session/session.module';
-import { StateModule } from '../state/state.module';
+import { SessionModule } from '../session';
+import { StateModule } from '../state';
 import { ConsoleController } from './console.controller';
 import { ConsoleService } from './console.service';
 

@@ -4,13 +4,13 @@ import { RequestStats } from '../../common/http/request-stats';
 import { METRICS, type MetricsPort, RECORDED_SERIES } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { SERVER_NAME, SERVER_VERSION } from '../../config/version';
-import type { DecisionTier } from '../decision/action';
-import { DecisionService } from '../decision/decision.service';
+import type { DecisionTier } from '../decision';
+import { DecisionService } from '../decision';
 import { MacroService, type RejectionView } from '../macro';
 import { MlService } from '../ml';
 import { PdcaService, type CycleView } from '../pdca';
-import { SessionService } from '../session/session.service';
-import { StateService } from '../state/state.service';
+import { SessionService } from '../session';
+import { StateService } from '../state';
 import { ConsoleStreamHub, type ConsoleStream } from './console-streams';
 import { DecisionHistory, type DecisionSample } from './decision-history';
 

@@ -1,4 +1,4 @@
-import { DECISION_TIERS, type DecisionTier } from '../decision/action';
+import { DECISION_TIERS, type DecisionTier } from '../decision';
 
 /** One point of the console's decision charts. */
 export interface DecisionSample {

@@ -1,14 +1,13 @@
-import { Inject, Module } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Module, Optional } from '@nestjs/common';
 import { DatabaseService } from '../../common/database/database.service';
-import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
+import { ML_PREDICTOR, type MlPredictor } from './ml-predictor.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { HealthModule } from '../health/health.module';
-import { HealthService } from '../health/health.service';
-import { WarmupService } from '../health/warmup.service';
+import { HealthModule } from '../health';
+import { HealthService } from '../health';
+import { WarmupService } from '../health';
 import { ProgressionModule, TablesService } from '../progression';
-import { SessionModule } from '../session/session.module';
-import { StateModule } from '../state/state.module';
+import { SessionModule } from '../session';
+import { StateModule } from '../state';
 import { CompatController } from './compat.controller';
 import { DecisionLogWriter } from './decision-log.writer';
 import { DecisionLogRetention } from './decision-log.retention';
@@ -32,15 +31,9 @@ export class DecisionModule {
     warmup: WarmupService,
     db: DatabaseService,
     @Inject(APP_CONFIG) config: AppConfig,
-    moduleRef: ModuleRef,
+    @Optional() @Inject(ML_PREDICTOR) predictor: MlPredictor | null,
   ) {
-    const ml = (): MlPredictor | null => {
-      try {
-        return moduleRef.get<MlPredictor>(ML_PREDICTOR, { strict: false });
-      } catch {
-        return null;
-      }
-    };
+    const ml = (): MlPredictor | null => predictor;
     warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, tables, db, ml }, ctx));
     const ok = { status: 'healthy' as const };
     health.registerDecisionEngine('reflex', () => ok);

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
-import type { MlPrediction, MlPredictor } from '../../common/ports/ml-predictor.port';
+import type { MlPrediction, MlPredictor } from './ml-predictor.port';
 import { loadConfig } from '../../config/app-config';
-import type { GameState, StateSnapshot } from '../state/game-state';
+import type { GameState, StateSnapshot } from '../state';
 import { ActionPriority, ActionType } from './action';
 import type { DecisionLogEntry } from './decision-log.writer';
 import { DecisionService } from './decision.service';

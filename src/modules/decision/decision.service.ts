@@ -1,12 +1,11 @@
-import { Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { METRICS, type MetricSeriesHandle, type MetricsPort, RECORDED_SERIES } from '../../common/ports/metrics-sources.port';
-import { ML_PREDICTOR, type MlPredictor } from '../../common/ports/ml-predictor.port';
+import { ML_PREDICTOR, type MlPredictor } from './ml-predictor.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { TablesService } from '../progression';
-import { SessionService } from '../session/session.service';
-import { type GameState, hpRatio, type StateSnapshot } from '../state/game-state';
-import { StateService } from '../state/state.service';
+import { SessionService } from '../session';
+import { type GameState, hpRatio, type StateSnapshot } from '../state';
+import { StateService } from '../state';
 import { type Action, ActionPriority, ActionType, type DecisionTier, DECISION_TIERS, fromPluginAction } from './action';
 import { ActionQueue, type ActionQueueStats, type QueuedAction } from './action-queue';
 import { DecisionLogWriter } from './decision-log.writer';
@@ -58,7 +57,7 @@ export type FeedbackListener = (event: { sessionId: string | undefined; action: 
  * deadline, conflicts) and into decision_log.
  */
 @Injectable()
-export class DecisionService implements OnModuleInit {
+export class DecisionService {
   private readonly logger = new Logger(DecisionService.name);
   private readonly queues = new Map<string, ActionQueue>();
   private readonly counts: Record<DecisionTier, number> = { reflex: 0, rule: 0, ml: 0, llm: 0 };
@@ -76,8 +75,8 @@ export class DecisionService implements OnModuleInit {
     private readonly log: DecisionLogWriter,
     private readonly state: StateService,
     sessions: SessionService,
-    @Optional() @Inject(ML_PREDICTOR) private ml: MlPredictor | null = null,
-    @Optional() private readonly moduleRef: ModuleRef | null = null,
+    // Provided by the (global) ML module; the ML tier is skipped without it.
+    @Optional() @Inject(ML_PREDICTOR) private readonly ml: MlPredictor | null = null,
     @Optional() @Inject(METRICS) metrics: MetricsPort | null = null,
     @Optional() private readonly tables: TablesService | null = null,
   ) {
@@ -89,16 +88,6 @@ export class DecisionService implements OnModuleInit {
       this.last.delete(id);
       this.planner.forgetSession(id);
     });
-  }
-
-  /** The ML module is optional: found anywhere in the app when loaded, else the tier is skipped. */
-  onModuleInit(): void {
-    if (this.ml || !this.moduleRef) return;
-    try {
-      this.ml = this.moduleRef.get<MlPredictor>(ML_PREDICTOR, { strict: false });
-    } catch {
-      this.logger.log('no ML module loaded: the ml tier is skipped');
-    }
   }
 
   queue(sessionId: string): ActionQueue {

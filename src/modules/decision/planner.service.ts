@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { NotFoundError } from '../../common/errors/app.error';
-import type { GameState } from '../state/game-state';
+import type { GameState } from '../state';
 import { type Action, ActionType } from './action';
 
 /** A strategic planner: slow, so it runs as a task off the request path. */

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { GameState } from '../state/game-state';
+import type { GameState } from '../state';
 import { type Action, ActionType } from './action';
 import { OFFENSIVE_PLUGIN_ACTIONS, PLUGIN_ACTIONS, PLUGIN_HP_EMERGENCY_ITEMS, type PluginKnowledge, toPluginAnswer } from './plugin-action';
 import { BUILT_IN_HEALING } from './tiers/reflex.tier';

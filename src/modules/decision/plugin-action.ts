@@ -1,5 +1,5 @@
-import type { GameState, InventoryItem, Monster } from '../state/game-state';
-import { hpRatio } from '../state/game-state';
+import type { GameState, InventoryItem, Monster } from '../state';
+import { hpRatio } from '../state';
 import { type Action, ActionType } from './action';
 import { BUTTERFLY_WING, FLY_WING, fleeFrom, type HealingIds, holds, isDying, REFLEX, TELEPORT_SKILL, teleportSkill } from './tiers/reflex.tier';
 

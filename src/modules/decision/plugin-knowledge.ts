@@ -1,5 +1,5 @@
 import { planSale, type SellRow, type Tables } from '../progression';
-import type { GameState } from '../state/game-state';
+import type { GameState } from '../state';
 import type { PluginKnowledge } from './plugin-action';
 import { BUILT_IN_HEALING } from './tiers/reflex.tier';
 

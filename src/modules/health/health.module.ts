@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TerminusModule } from '@nestjs/terminus';
-import { SessionModule } from '../session/session.module';
+import { SessionModule } from '../session';
 import { HealthController } from './health.controller';
 import { HealthService } from './health.service';
 import { WarmupService } from './warmup.service';

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { StorageGuard } from '../../common/database/storage-guard';
 import { RequestStats } from '../../common/http/request-stats';
-import { SessionService } from '../session/session.service';
+import { SessionService } from '../session';
 
 export type ComponentStatus = 'healthy' | 'degraded' | 'unhealthy';
 

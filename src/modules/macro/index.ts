@@ -1,3 +1,4 @@
+import { MacroVersionEntity } from './entities/macro-version.entity';
 /**
  * The macro module's public face: other modules import the macro module only from here.
  * eventMacro files (the language, as eventMacro loads it), the registry of MACRO_DIR with hot
@@ -24,3 +25,6 @@ export { validateMacroSource, NAME_PATTERN, MAX_SOURCE_BYTES, type ValidationCon
 export { CONDITION_TYPES, PUBLIC_CONDITION_TYPES, type ConditionType } from './language/conditions';
 export { commandToAction } from './runtime/command-actions';
 export * from './templates/macro-templates';
+
+/** The tables this module owns, as TypeORM entities (src/entities.ts gathers every module's). */
+export const MACRO_ENTITIES = [MacroVersionEntity];

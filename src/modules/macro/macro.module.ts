@@ -1,8 +1,8 @@
 import { Inject, Module, Optional } from '@nestjs/common';
 import { METRICS, type MetricsPort } from '../../common/ports/metrics-sources.port';
-import { DecisionModule } from '../decision/decision.module';
-import { SessionModule } from '../session/session.module';
-import { StateModule } from '../state/state.module';
+import { DecisionModule } from '../decision';
+import { SessionModule } from '../session';
+import { StateModule } from '../state';
 import { MacroController } from './macro.controller';
 import { MacroService } from './macro.service';
 import { MacroVersionRetention } from './macro-version.retention';

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { LockManager, LockOrder } from '../../common/concurrency';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { SessionModule } from '../session/session.module';
+import { SessionModule } from '../session';
 import { EmbeddingGenerator } from './embedding/embedding-generator';
 import { EMBEDDING_PROVIDER, type EmbeddingProvider } from './embedding/embedding-provider';
 import { createEmbeddingProvider } from './embedding/embedding-providers';

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { LockName } from '../../common/concurrency';
 import { flushMicrotasks } from '../../common/concurrency/concurrency.test-kit';
-import { SessionNotFoundError } from '../session/session.errors';
+import { SessionNotFoundError } from '../session';
 import type { EmbeddingInput, EmbeddingProvider } from './embedding/embedding-provider';
 import { HashingEmbeddingProvider } from './embedding/hashing-embedding.provider';
 import { EventTooLargeError, MemoryFullError } from './memory.errors';

@@ -1,8 +1,8 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { type CatalogLock, InjectLock, LockName, runInTask, withLock } from '../../common/concurrency';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
-import { SessionNotFoundError } from '../session/session.errors';
-import { SessionService } from '../session/session.service';
+import { SessionNotFoundError } from '../session';
+import { SessionService } from '../session';
 import { planConsolidation, PRUNED } from './consolidation';
 import { embeddingInput } from './embedding/canonical-json';
 import { decodeEmbedding, encodeEmbedding } from './embedding/embedding-codec';

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { createLockManager, type LockManager, LockName, LockOrder } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { CreateMemories1764461100000 } from '../../common/database/migrations/1764461100000-create-memories';
-import type { SessionService } from '../session/session.service';
+import type { SessionService } from '../session';
 import { EmbeddingGenerator } from './embedding/embedding-generator';
 import type { EmbeddingProvider } from './embedding/embedding-provider';
 import { HashingEmbeddingProvider } from './embedding/hashing-embedding.provider';

@@ -4,7 +4,7 @@ import { detached, runInTask } from '../../common/concurrency';
 import { DatabaseService, isBusy } from '../../common/database/database.service';
 import { AppError, ServiceUnavailableError } from '../../common/errors/app.error';
 import { StorageFullError } from '../../common/errors/storage.errors';
-import type { DecisionTier } from '../decision/action';
+import type { DecisionTier } from '../decision';
 import { MetricsLogBacklogError } from './metrics.errors';
 
 export interface DecisionOutcome {

@@ -3,13 +3,13 @@ import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { RequestStats } from '../../common/http/request-stats';
 import type { LabeledValue, MetricSeriesHandle } from '../../common/ports/metrics-sources.port';
-import { DECISION_TIERS } from '../decision/action';
-import { DecisionLogWriter } from '../decision/decision-log.writer';
-import { DecisionService } from '../decision/decision.service';
+import { DECISION_TIERS } from '../decision';
+import { DecisionLogWriter } from '../decision';
+import { DecisionService } from '../decision';
 import type { BucketHistogram } from './bucket-histogram';
 import { METRICS_COLLECTOR_OPTIONS, MetricsCollector, type MetricsCollectorOptions } from './metrics-collector.service';
 import { registerMetricsWarmup } from './metrics.warmup';
-import { WarmupService } from '../health/warmup.service';
+import { WarmupService } from '../health';
 import { MetricsService, SERIES } from './metrics.service';
 import { PromRegistry } from './prom-registry';
 

@@ -1,8 +1,8 @@
 import { Global, Module } from '@nestjs/common';
 import { METRICS, type MetricsPort } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { DecisionModule } from '../decision/decision.module';
-import { HealthModule } from '../health/health.module';
+import { DecisionModule } from '../decision';
+import { HealthModule } from '../health';
 import { DecisionOutcomeWriter } from './decision-outcome.writer';
 import { EngineMetricsExporter } from './engine-metrics.exporter';
 import { MetricsAuthGuard } from './metrics-auth.guard';

@@ -3,8 +3,8 @@ import { type StorageStatus, StorageGuard } from '../../common/database/storage-
 import { RequestStats } from '../../common/http/request-stats';
 import type { MetricSeriesHandle, MetricSummary } from '../../common/ports/metrics-sources.port';
 import { RECORDED_SERIES, STRATEGY_LABEL } from '../../common/ports/metrics-sources.port';
-import { type DecisionTier, DECISION_TIERS } from '../decision/action';
-import { DecisionService, type DecisionStats } from '../decision/decision.service';
+import { type DecisionTier, DECISION_TIERS } from '../decision';
+import { DecisionService, type DecisionStats } from '../decision';
 import { DecisionOutcomeWriter } from './decision-outcome.writer';
 import type { LoopDelayStats } from './event-loop-delay';
 import type { MetricsLogDto } from './dto/metrics.dto';

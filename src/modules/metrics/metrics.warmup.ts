@@ -1,7 +1,7 @@
 import { Registry } from 'prom-client';
 import type { DatabaseService } from '../../common/database/database.service';
 import type { MetricsPort } from '../../common/ports/metrics-sources.port';
-import type { WarmupService } from '../health/warmup.service';
+import type { WarmupService } from '../health';
 import { BucketHistogram } from './bucket-histogram';
 import { MetricsCollector, type MetricsCollectorOptions } from './metrics-collector.service';
 

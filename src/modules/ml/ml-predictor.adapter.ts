@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import type { MlPrediction, MlPredictor } from '../../common/ports/ml-predictor.port';
-import type { GameState } from '../state/game-state';
+import type { MlPrediction, MlPredictor } from '../decision';
+import type { GameState } from '../state';
 import { extractFeatures, type GameStateLike } from './features';
 import { MlService } from './ml.service';
 

@@ -1,10 +1,10 @@
-import { Inject, Module, Optional } from '@nestjs/common';
+import { Global, Inject, Module, Optional } from '@nestjs/common';
 import { METRICS, type MetricsPort, WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
-import { FlagsModule } from '../flags/flags.module';
-import { HealthModule } from '../health/health.module';
-import { WarmupService } from '../health/warmup.service';
+import { FlagsModule } from '../flags';
+import { ML_PREDICTOR } from '../decision';
+import { HealthModule, WarmupService } from '../health';
+import { StateModule } from '../state';
 import { FEATURE_COUNT } from './ml.constants';
-import { ML_PREDICTOR } from '../../common/ports/ml-predictor.port';
 import { MlController } from './ml.controller';
 import { MlPredictorAdapter } from './ml-predictor.adapter';
 import { MlService } from './ml.service';
@@ -18,8 +18,9 @@ import { TrainingDataRetention } from './training-data.retention';
  * The ML tier (spec §7): active/staging ONNX models with hot swap, predictions, the training
  * data buffer and the trainer. Other modules use MlService (predict, available, recordOutcome).
  */
+@Global()
 @Module({
-  imports: [FlagsModule, HealthModule],
+  imports: [FlagsModule, HealthModule, StateModule],
   controllers: [MlController],
   providers: [
     { provide: MODEL_REGISTRY, useClass: SqlModelRegistry },

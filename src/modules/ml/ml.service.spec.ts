@@ -1,15 +1,14 @@
-import type { ModuleRef } from '@nestjs/core';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-import type { HealthService } from '../health/health.service';
+import type { HealthService } from '../health';
 import type { GameStateLike } from './features';
-import { GAME_STATE_READER, type GameStateReader } from './game-state-reader';
+import type { GameStateReader } from './game-state-reader';
 import { ACTION_TYPES, CLASS_COUNT, FEATURE_COUNT } from './ml.constants';
 import { MlService, toPrediction } from './ml.service';
 import type { ModelManager } from './model-manager.service';
 import type { TrainerService } from './trainer.service';
 import type { TrainingDataService } from './training-data.service';
 
-function makeService(reader?: GameStateReader, registered?: GameStateReader) {
+function makeService(reader?: GameStateReader) {
   const calls: Float32Array[] = [];
   const probs = new Float32Array(CLASS_COUNT).fill(0.01);
   probs[ACTION_TYPES.indexOf('SIT')] = 1 - 0.01 * (CLASS_COUNT - 1);
@@ -28,15 +27,8 @@ function makeService(reader?: GameStateReader, registered?: GameStateReader) {
   } as unknown as TrainingDataService;
   const engines = new Map<string, () => unknown>();
   const health = { registerDecisionEngine: (name: string, fn: () => unknown) => engines.set(name, fn) } as unknown as HealthService;
-  const moduleRef = {
-    get: (token: unknown) => {
-      if (token === GAME_STATE_READER && registered) return registered;
-      throw new Error('not found');
-    },
-  } as unknown as ModuleRef;
-  const service = new MlService(models, trainingData, {} as TrainerService, health, moduleRef, reader);
+  const service = new MlService(models, trainingData, {} as TrainerService, health, reader);
   service.onModuleInit();
-  service.onApplicationBootstrap();
   return { service, calls, recorded, engines };
 }
 
@@ -59,16 +51,13 @@ describe('MlService', () => {
     await expect(service.predict(new Array<number>(FEATURE_COUNT).fill(1e39))).rejects.toBeInstanceOf(InvalidRequestError);
   });
 
-  it('predicts for a session from the state reader (injected or found at bootstrap), 404 otherwise', async () => {
+  it('predicts for a session from the injected state reader, 404 otherwise', async () => {
     const reader: GameStateReader = { current: (id) => (id === 'known' ? state : undefined) };
     const injected = makeService(reader);
     const p = await injected.service.predictForSession('known');
     expect(p.features[0]).toBeCloseTo(0.5);
     expect(p.model_version).toBe(4);
     await expect(injected.service.predictForSession('unknown')).rejects.toBeInstanceOf(NotFoundError);
-
-    const lookedUp = makeService(undefined, reader);
-    await expect(lookedUp.service.predictForSession('known')).resolves.toMatchObject({ action_type: 'SIT' });
 
     const none = makeService();
     await expect(none.service.predictForSession('known')).rejects.toBeInstanceOf(NotFoundError);

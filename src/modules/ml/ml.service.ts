@@ -1,7 +1,6 @@
-import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleInit, Optional } from '@nestjs/common';
-import { ModuleRef } from '@nestjs/core';
+import { Inject, Injectable, type OnModuleInit, Optional } from '@nestjs/common';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-import { HealthService } from '../health/health.service';
+import { HealthService } from '../health';
 import { extractFeatures } from './features';
 import { GAME_STATE_READER, type GameStateReader } from './game-state-reader';
 import { ACTION_TYPES, type ActionType, CLASS_COUNT, FEATURE_COUNT } from './ml.constants';
@@ -40,15 +39,14 @@ export interface MlStatusView extends ModelStatusView {
  * buffer, status. Model management and training live in ModelManager and TrainerService.
  */
 @Injectable()
-export class MlService implements OnModuleInit, OnApplicationBootstrap {
-  private reader: GameStateReader | undefined;
+export class MlService implements OnModuleInit {
+  private readonly reader: GameStateReader | undefined;
 
   constructor(
     private readonly models: ModelManager,
     private readonly trainingData: TrainingDataService,
     private readonly trainer: TrainerService,
     private readonly health: HealthService,
-    private readonly moduleRef: ModuleRef,
     @Optional() @Inject(GAME_STATE_READER) reader?: GameStateReader,
   ) {
     this.reader = reader ?? undefined;
@@ -56,16 +54,6 @@ export class MlService implements OnModuleInit, OnApplicationBootstrap {
 
   onModuleInit(): void {
     this.health.registerDecisionEngine('ml', () => this.models.health());
-  }
-
-  /** The state module may provide the reader in any module; look it up once everything exists. */
-  onApplicationBootstrap(): void {
-    if (this.reader) return;
-    try {
-      this.reader = this.moduleRef.get<GameStateReader>(GAME_STATE_READER, { strict: false });
-    } catch {
-      this.reader = undefined;
-    }
   }
 
   /** True while a model serves; when false, `predict` throws 503 SERVICE_UNAVAILABLE. */

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService } from '../../common/database/database.service';
-import { FlagService } from '../flags/flag.service';
+import { FlagService } from '../flags';
 import type { ModelOrigin, ModelRegistryStatus } from './entities/model-registry.entity';
 import { MODEL_VERSION_COUNTER } from './ml.constants';
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { resolveWorkerEntry } from '../../common/workers/worker-entry';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { FlagService } from '../flags/flag.service';
+import { FlagService } from '../flags';
 import { CLASS_COUNT, FEATURE_COUNT, TRAINED_MODEL_DIR, TRAINING_FLAG } from './ml.constants';
 import { NotEnoughTrainingDataError, TrainerUnavailableError, TrainingBusyError, TrainingFailedError } from './ml.errors';
 import { ModelManager, type PromotionResult, type StagedModelInfo } from './model-manager.service';

@@ -3,7 +3,7 @@ import type { StandaloneDatabase } from '../../common/database/database.test-kit
 import { RetentionRegistry } from '../../common/database/retention';
 import { openMigratedDatabase, prunePolicy } from '../../common/database/retention.test-kit';
 import { loadConfig } from '../../config/app-config';
-import { FlagService } from '../flags/flag.service';
+import { FlagService } from '../flags';
 import { TRAINING_FLAG } from './ml.constants';
 import { TrainingDataRetention } from './training-data.retention';
 

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { nthNewestId, type PruneContext, type PruneOutcome, RetentionRegistry, type RetentionPolicy } from '../../common/database/retention';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { FlagService } from '../flags/flag.service';
+import { FlagService } from '../flags';
 import { TRAINING_FLAG } from './ml.constants';
 
 const HELD = 'a training run is reading the table (training_in_progress)';

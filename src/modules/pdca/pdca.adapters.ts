@@ -1,10 +1,10 @@
 import type { MetricsPort } from '../../common/ports/metrics-sources.port';
-import type { DecisionService } from '../decision/decision.service';
+import type { DecisionService } from '../decision';
 import type { FlagLease, FlagService } from '../flags';
 import { type MacroService, renderMacroTemplate } from '../macro';
-import type { SessionService } from '../session/session.service';
-import type { StateSnapshot } from '../state/game-state';
-import type { StateService } from '../state/state.service';
+import type { SessionService } from '../session';
+import type { StateSnapshot } from '../state';
+import type { StateService } from '../state';
 import type { LeasePort, PdcaPorts, PlanningInputPort } from './pdca.ports';
 import type { PlanningState } from './pdca.types';
 

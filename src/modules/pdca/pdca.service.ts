@@ -6,7 +6,7 @@ import { detached, runInTask } from '../../common/concurrency';
 import { ServiceUnavailableError } from '../../common/errors/app.error';
 import { WELL_KNOWN_METRICS } from '../../common/ports/metrics-sources.port';
 import { ProcessFlag } from '../flags';
-import type { PartialGameState } from '../state/game-state';
+import type { PartialGameState } from '../state';
 import { type CycleRecord, PdcaCycleStore } from './pdca-cycle.store';
 import { CycleInterrupted, PdcaBusyError } from './pdca.errors';
 import { type LeasePort, PDCA_OPTIONS, PDCA_PLANNER, PDCA_PORTS, type PdcaLease, type PdcaOptions, type PdcaPorts } from './pdca.ports';

@@ -9,8 +9,8 @@ import { CreatePdcaCycles1764547200000 } from '../../common/database/migrations/
 import type { StrategySummary } from '../../common/ports/metrics-sources.port';
 import { FlagService } from '../flags';
 import { renderMacroTemplate } from '../macro';
-import { SERIES } from '../metrics/metrics.service';
-import type { PartialGameState } from '../state/game-state';
+import { SERIES } from '../metrics';
+import type { PartialGameState } from '../state';
 import { leasesFrom } from './pdca.adapters';
 import { PdcaCycleStore } from './pdca-cycle.store';
 import type { MacroPort, MetricsReadPort, PdcaOptions, PlanningInputPort } from './pdca.ports';

@@ -1,4 +1,4 @@
-import type { PartialGameState } from '../state/game-state';
+import type { PartialGameState } from '../state';
 import type { MacroTemplateId } from '../macro';
 
 /** Phases of spec §8.1. A cycle goes PLAN → DO (deploy, then the execution period) → CHECK → ACT → IDLE. */

@@ -1,6 +1,6 @@
 import type { StrategySummary } from '../../common/ports/metrics-sources.port';
 import type { MacroTemplateId } from '../macro';
-import { SERIES } from '../metrics/metrics.service';
+import { SERIES } from '../metrics';
 import type { RenderedMacros } from './pdca.ports';
 import type { ActResult, CheckOutcome, MacroPlan, Strategy, StrategyTargets } from './pdca.types';
 

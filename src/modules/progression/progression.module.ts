@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { HealthModule } from '../health/health.module';
+import { HealthModule } from '../health';
 import { ProgressionController } from './progression.controller';
 import { TablesService } from './tables.service';
 

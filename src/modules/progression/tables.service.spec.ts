@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLockManager, LockName } from '../../common/concurrency';
 import type { AppConfig } from '../../config/app-config';
-import type { HealthService } from '../health/health.service';
+import type { HealthService } from '../health';
 import { TABLE_FILES } from './tables';
 import { TablesService } from './tables.service';
 

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { type CatalogLock, InjectLock, LockName, WithLock } from '../../common/concurrency';
 import { AppError } from '../../common/errors/app.error';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { HealthService } from '../health/health.service';
+import { HealthService } from '../health';
 import { EMPTY_TABLES, TABLE_FILES, type TableName, type Tables, TablesValidationError, validateTables } from './tables';
 
 export class TablesRejectedError extends AppError {

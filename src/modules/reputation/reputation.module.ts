@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../session/session.module';
+import { SessionModule } from '../session';
 import { ReputationController } from './reputation.controller';
 import { ReputationService } from './reputation.service';
 import { SocialCompatController } from './social-compat.controller';

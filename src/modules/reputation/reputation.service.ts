@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
-import { SessionService } from '../session/session.service';
+import { SessionService } from '../session';
 import type {
   AdjustReputationDto,
   AdjustResultDto,

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 import { GAME_STATE_READER, type GameStateReader } from '../../common/ports/game-state-reader.port';
-import { SessionModule } from '../session/session.module';
+import { SessionModule } from '../session';
 import { StateController } from './state.controller';
 import { StateService } from './state.service';
 import { SnapshotRetention } from './snapshot.retention';

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import type { DatabaseService } from '../../common/database/database.service';
-import type { SessionService } from '../session/session.service';
+import type { SessionService } from '../session';
 import type { GameState } from './game-state';
 import { MergeStrategy } from './state-merger';
 import { StaleVersionError } from './state.errors';

@@ -7,7 +7,7 @@ import { CreateStateAndDecisions1764201700000 } from '../../common/database/migr
 import { LockManager } from '../../common/concurrency';
 import type { DatabaseService } from '../../common/database/database.service';
 import { StorageGuard } from '../../common/database/storage-guard';
-import type { SessionService } from '../session/session.service';
+import type { SessionService } from '../session';
 import type { GameState } from './game-state';
 import { StateService } from './state.service';
 

@@ -1,7 +1,7 @@
 import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
-import { SessionService } from '../session/session.service';
+import { SessionService } from '../session';
 import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';

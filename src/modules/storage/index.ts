@@ -3,3 +3,4 @@ export { RetentionService, PRUNE_JOB, type PruneRunReport, type TablePruneReport
 export { DISK_CHECK_JOB } from './storage-monitor.service';
 export { StorageService, type StorageReport, type TableStorage } from './storage.service';
 export { VacuumService, VACUUM_STEP_PAGES } from './vacuum.service';
+export { type DatabaseSizes, readDatabaseSizes } from './storage-stats';

@@ -5,7 +5,7 @@ import { type PruneContext, RetentionRegistry, type RetentionPolicy } from '../.
 import { openMigratedDatabase } from '../../common/database/retention.test-kit';
 import { StorageGuard } from '../../common/database/storage-guard';
 import { loadConfig } from '../../config/app-config';
-import { DecisionLogRetention } from '../decision/decision-log.retention';
+import { DecisionLogRetention } from '../decision';
 import { PRUNE_JOB, RetentionService } from './retention.service';
 import { VacuumService } from './vacuum.service';
 

@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, IsUUID, Length, Min, ValidateNested } from 'class-validator';
-import { GameStateDto } from '../../state/dto/game-state.dto';
+import { GameStateDto } from '../../state';
 import { PLUGIN_ACTIONS } from '../plugin-action';
 
 /** The body the GodTierAI plugin in the field sends to POST /api/v1/decide. */

@@ -1,8 +1,8 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { InvalidRequestError } from '../../../common/errors/app.error';
-import type { GameState, PartialGameState } from '../../state/game-state';
-import { parseGameState, parseGameStatePatch } from '../../state/game-state.validator';
-import { MergeStrategy } from '../../state/state-merger';
+import type { GameState, PartialGameState } from '../../state';
+import { parseGameState, parseGameStatePatch } from '../../state';
+import { MergeStrategy } from '../../state';
 
 /** Validated POST /api/v1/state body (documented by StateUpdateDto). */
 export interface StateUpdateBody {

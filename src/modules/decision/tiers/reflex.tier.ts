@@ -1,5 +1,5 @@
-import type { GameState, InventoryItem, Monster, Skill } from '../../state/game-state';
-import { hpRatio } from '../../state/game-state';
+import type { GameState, InventoryItem, Monster, Skill } from '../../state';
+import { hpRatio } from '../../state';
 import { type Action, ActionPriority, ActionType } from '../action';
 
 export interface TierResult {

@@ -1,5 +1,5 @@
-import type { GameState, Monster } from '../../state/game-state';
-import { hpRatio, spRatio, weightRatio } from '../../state/game-state';
+import type { GameState, Monster } from '../../state';
+import { hpRatio, spRatio, weightRatio } from '../../state';
 import { type Action, ActionPriority, ActionType } from '../action';
 import type { TierResult } from './reflex.tier';
 

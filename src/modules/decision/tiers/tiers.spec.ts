@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import type { GameState } from '../../state/game-state';
+import type { GameState } from '../../state';
 import { ActionType } from '../action';
 import { reflexTier } from './reflex.tier';
 import { DEFAULT_RULES, RuleValidationError, ruleTier, validateRules } from './rules';

@@ -1,4 +1,4 @@
-import { ActionType } from '../../decision/action';
+import { ActionType } from '../../decision';
 import { commandToAction } from './command-actions';
 
 describe('commandToAction', () => {

@@ -1,4 +1,4 @@
-import { type Action, ActionType } from '../../decision/action';
+import { type Action, ActionType } from '../../decision';
 
 /**
  * Maps an OpenKore console command (the text of `do …`) to an engine action. Well-known

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { Action } from '../../decision/action';
+import type { Action } from '../../decision';
 
 export type ExecutionStatus = 'pending' | 'running' | 'completed' | 'failed' | 'timed_out' | 'stopped';
 

@@ -1,4 +1,4 @@
-import type { Action } from '../../decision/action';
+import type { Action } from '../../decision';
 import { validateMacroSource } from '../language/validator';
 import type { Catalog, MacroEntry } from '../registry/catalog';
 import { Execution, RuntimeError } from './execution';

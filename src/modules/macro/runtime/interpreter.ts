@@ -1,5 +1,5 @@
 import { yieldToLoop } from '../../../common/async/wait';
-import type { Action } from '../../decision/action';
+import type { Action } from '../../decision';
 import { ConditionError, evaluateGroups, scanCondition } from '../language/condition-text';
 import { opensCommandBlock } from '../language/file-parser';
 import { type BlockSpan, classifyCommand, parseArgs, scanBlocks, scanLabels } from '../language/macro-lines';

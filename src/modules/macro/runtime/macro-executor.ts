@@ -1,6 +1,6 @@
 import { LockTimeoutError, detached, runInTask } from '../../../common/concurrency';
 import { AppError, InvalidRequestError, NotFoundError, ServiceUnavailableError } from '../../../common/errors/app.error';
-import type { GameState } from '../../state/game-state';
+import type { GameState } from '../../state';
 import { findEntry } from '../registry/catalog';
 import type { ExecutionLease } from '../registry/execution-leases';
 import type { MacroRegistry, RegistryLogger } from '../registry/macro-registry';

@@ -1,4 +1,4 @@
-import type { GameState } from '../../state/game-state';
+import type { GameState } from '../../state';
 import { BOT_ONLY } from './expander';
 
 /**

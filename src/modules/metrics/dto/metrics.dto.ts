@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsNumber, IsOptional, IsString, Length, Matches, Max, MaxLength, Min } from 'class-validator';
-import { type DecisionTier, DECISION_TIERS } from '../../decision/action';
+import { type DecisionTier, DECISION_TIERS } from '../../decision';
 
 const NO_CONTROL_CHARS = /^[^\u0000-\u001f\u007f]+$/;
 const TOKEN = /^[A-Za-z0-9._:-]+$/;

@@ -3,8 +3,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, Max, Min } from 'class-validator';
 import { InvalidRequestError } from '../../../common/errors/app.error';
-import type { PartialGameState } from '../../state/game-state';
-import { parseGameStatePatch } from '../../state/game-state.validator';
+import type { PartialGameState } from '../../state';
+import { parseGameStatePatch } from '../../state';
 import { PDCA_PHASES, PLAN_TYPES } from '../pdca.types';
 
 const STATUSES = ['running', 'completed', 'failed', 'stopped'] as const;

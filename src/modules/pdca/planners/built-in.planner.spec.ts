@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { validateMacroSource } from '../../macro';
-import type { PartialGameState } from '../../state/game-state';
+import type { PartialGameState } from '../../state';
 import { knightState } from '../pdca.test-kit';
 import type { PlanningContext, Strategy } from '../pdca.types';
 import { renderStrategyFile } from '../strategy';

@@ -1,5 +1,5 @@
 import { renderMacroTemplate } from '../../macro';
-import type { PartialGameState } from '../../state/game-state';
+import type { PartialGameState } from '../../state';
 import type { MacroPlan, PdcaPlanner, PlanningContext, PlanType, Strategy } from '../pdca.types';
 import { DEFAULT_TARGETS, normalizeMacros, PDCA_MACRO_NAMES } from '../strategy';
 

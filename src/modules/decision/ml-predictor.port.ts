@@ -1,8 +1,10 @@
-import type { GameState } from '../../modules/state/game-state';
+import type { GameState } from '../state';
 
 /**
- * What the decision path needs from the ML module. The ML module provides it under this token
- * when it is loaded; without it the ML tier is skipped.
+ * What the decision path needs from the ML module: a port the decision module owns and the ML
+ * module implements (MlPredictorAdapter). The ML module is global and provides it under this
+ * token; the decision path injects it as optional, and skips the ML tier without it or while no
+ * model is loaded.
  */
 export const ML_PREDICTOR = Symbol('ML_PREDICTOR');
 

@@ -1,0 +1,7 @@
+import { PlayerSessionEntity } from './entities/player-session.entity';
+export { SessionNotFoundError } from './session.errors';
+export { SessionModule } from './session.module';
+export { SessionService } from './session.service';
+
+/** The tables this module owns, as TypeORM entities (src/entities.ts gathers every module's). */
+export const SESSION_ENTITIES = [PlayerSessionEntity];
