@@ -1,5 +1,6 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import boundaries from './eslint-rules/module-boundaries.cjs';
 
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'data/**', '*.config.js', '*.config.mjs', 'scripts/**/*.js'] },
@@ -22,6 +23,8 @@ export default tseslint.config(
       '@typescript-eslint/no-duplicate-enum-values': 'off',
     },
   },
+  // A module is used only through its index.ts; src/common imports no module (docs/architecture.md §2).
+  boundaries.moduleBoundariesConfig(import.meta.dirname),
   {
     // The console page's script runs in the browser, as is (no build step).
     files: ['src/modules/console/public/**/*.js'],
@@ -31,6 +34,12 @@ export default tseslint.config(
         ['window', 'document', 'sessionStorage', 'fetch', 'AbortController', 'TextDecoder', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'console'].map((g) => [g, 'readonly']),
       ),
     },
+  },
+  {
+    // The lint rules of the repository itself are CommonJS, loaded by this config and by their spec.
+    files: ['eslint-rules/**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable' } },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['**/*.spec.ts', 'test/**/*.ts'],

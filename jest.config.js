@@ -30,7 +30,7 @@ const common = {
 };
 module.exports = {
   projects: [
-    { ...common, displayName: 'unit', roots: ['<rootDir>/src'], testMatch: ['**/*.spec.ts'] },
+    { ...common, displayName: 'unit', roots: ['<rootDir>/src', '<rootDir>/eslint-rules'], testMatch: ['**/*.spec.ts'] },
     { ...common, displayName: 'e2e', roots: ['<rootDir>/test'], testMatch: ['**/*.e2e-spec.ts'] },
   ],
   // Real processes and real HTTP on a 2-core machine: a generous bound per test (jest reads it
