@@ -1,4 +1,10 @@
-/** Internal game-state types: the validated DTO shape, frozen once published in a snapshot. */
+/**
+ * The game state's one definition (docs/architecture.md §4.1). The two other forms are checked
+ * against it at compile time: the API's DTO classes (dto/game-state.dto.ts, which document the
+ * OpenAPI schema and validate the cold routes) declare exactly these fields, and the hot path's
+ * validator (game-state.validator.ts) builds every object with all of them (EveryField).
+ * Frozen once published in a snapshot.
+ */
 export interface Position {
   map: string;
   x: number;
@@ -100,6 +106,12 @@ export interface GameState {
   party_members?: PartyMember[];
   timestamp_ms?: number;
 }
+
+/**
+ * Every field of T written out, an optional one possibly undefined: the hot validator builds
+ * each object as such a literal, so a field added to a type here and not there fails to compile.
+ */
+export type EveryField<T> = { [K in keyof Required<T>]: K extends keyof T ? T[K] | undefined : never };
 
 export type PartialGameState = Omit<Partial<GameState>, 'character'> & { character?: Partial<Character> };
 

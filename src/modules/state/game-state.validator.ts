@@ -1,5 +1,5 @@
 import { InvalidRequestError } from '../../common/errors/app.error';
-import type { Character, EquipmentItem, GameState, Guild, InventoryItem, Monster, NearbyPlayer, PartialGameState, PartyMember, Position, Skill } from './game-state';
+import type { Character, EquipmentItem, EveryField, GameState, Guild, InventoryItem, Monster, NearbyPlayer, PartialGameState, PartyMember, Position, Skill } from './game-state';
 
 /**
  * The hot path's edge validation of a game state: the same rules as the DTO classes in
@@ -161,11 +161,12 @@ function required(o: Obj, key: string, path: string, partial: boolean): unknown 
   return v;
 }
 
-const frozen = Object.freeze;
+/** Freezes an object built with every field of T (a compile error names a field left out). */
+const frozen = <T>(o: EveryField<T>): T => Object.freeze(o) as T;
 
 function position(v: unknown, path: string): Position {
   const o = obj(v, path);
-  return frozen({ map: str(o.map, `${path}.map`, 1, 64), x: int(o.x, `${path}.x`, 0, 100_000), y: int(o.y, `${path}.y`, 0, 100_000) });
+  return frozen<Position>({ map: str(o.map, `${path}.map`, 1, 64), x: int(o.x, `${path}.x`, 0, 100_000), y: int(o.y, `${path}.y`, 0, 100_000) });
 }
 
 function reqStr(o: Obj, key: string, path: string, partial: boolean, min: number, max: number): string | undefined {
@@ -185,7 +186,7 @@ function reqPosition(o: Obj, path: string, partial: boolean): Position | undefin
 
 function characterFields(o: Obj, path: string, partial: boolean): Partial<Character> {
   // A literal evaluates in order: the first invalid field (in this order) is the one reported.
-  return frozen({
+  return frozen<Partial<Character>>({
     name: reqStr(o, 'name', path, partial, 1, 64),
     level: reqInt(o, 'level', path, partial, 1, 1000),
     hp: reqInt(o, 'hp', path, partial, 0, MAX),
@@ -211,7 +212,7 @@ const MAX_SLOT = 2 ** 31;
 
 function equipment(v: unknown, path: string): EquipmentItem {
   const o = obj(v, path);
-  return frozen({
+  return frozen<EquipmentItem>({
     slot: optIntOrText(o, 'slot', path, 0, MAX_SLOT, 32),
     name: optStr(o, 'name', path, 0, 128),
     id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
@@ -223,15 +224,15 @@ function optGuild(o: Obj, path: string): Guild | undefined {
   const v = present(o, 'guild');
   if (v === undefined) return undefined;
   const p = `${path}.guild`;
-  if (typeof v === 'string') return frozen({ name: str(v, p, 0, 64), id: undefined, position: undefined });
+  if (typeof v === 'string') return frozen<Guild>({ name: str(v, p, 0, 64), id: undefined, position: undefined });
   const g = obj(v, p);
-  return frozen({ name: optText(g, 'name', p, 64), id: optText(g, 'id', p, 64), position: optText(g, 'position', p, 64) });
+  return frozen<Guild>({ name: optText(g, 'name', p, 64), id: optText(g, 'id', p, 64), position: optText(g, 'position', p, 64) });
 }
 
 function monster(v: unknown, path: string): Monster {
   const o = obj(v, path);
   const pos = present(o, 'position');
-  return frozen({
+  return frozen<Monster>({
     id: rawInt(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
     level: optInt(o, 'level', path, 0, 1000),
@@ -246,7 +247,7 @@ function monster(v: unknown, path: string): Monster {
 
 function skill(v: unknown, path: string): Skill {
   const o = obj(v, path);
-  return frozen({
+  return frozen<Skill>({
     id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
     level: optRawInt(o, 'level', path, 0, 100),
@@ -256,7 +257,7 @@ function skill(v: unknown, path: string): Skill {
 
 function item(v: unknown, path: string): InventoryItem {
   const o = obj(v, path);
-  return frozen({
+  return frozen<InventoryItem>({
     id: rawInt(o.id, `${path}.id`, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 128),
     amount: optRawInt(o, 'amount', path, 0, 1_000_000),
@@ -268,7 +269,7 @@ function item(v: unknown, path: string): InventoryItem {
 
 function player(v: unknown, path: string): NearbyPlayer {
   const o = obj(v, path);
-  return frozen({
+  return frozen<NearbyPlayer>({
     id: optRawInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
     name: optStr(o, 'name', path, 0, 64),
     level: optInt(o, 'level', path, 0, 1000),
@@ -281,7 +282,7 @@ function player(v: unknown, path: string): NearbyPlayer {
 
 function member(v: unknown, path: string): PartyMember {
   const o = obj(v, path);
-  return frozen({
+  return frozen<PartyMember>({
     name: str(o.name, `${path}.name`, 1, 64),
     id: optInt(o, 'id', path, 0, Number.MAX_SAFE_INTEGER),
     hp: optInt(o, 'hp', path, 0, MAX),
@@ -312,7 +313,7 @@ export function partyList(byName: Obj): unknown[] {
 
 /** A state around `character`: the lists and the timestamp, the same for whole states and patches. */
 function withLists<C>(character: C, o: Obj, path: string) {
-  return frozen({
+  return frozen<Omit<GameState, 'character'> & { character: C }>({
     character,
     skills: optList(o, 'skills', path, 256, skill) as Skill[] | undefined,
     monsters: optList(o, 'monsters', path, 256, monster) as Monster[] | undefined,

@@ -15,6 +15,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
+import type { Character, EquipmentItem, GameState, Guild, InventoryItem, Monster, NearbyPlayer, PartyMember, Position, Skill } from '../game-state';
 import { partyList, rawNumber } from '../game-state.validator';
 
 /**
@@ -43,13 +44,13 @@ function IsIntOrText(min: number, max: number, maxLength: number) {
 /** Text a client may send as a number: kept as text. */
 const AsText = () => Transform(({ value }: { value: unknown }) => (typeof value === 'number' && Number.isFinite(value) ? String(value) : value));
 
-export class PositionDto {
+export class PositionDto implements Position {
   @ApiProperty({ example: 'prt_fild08' }) @IsString() @Length(1, 64) map: string;
   @ApiProperty() @IsInt() @Min(0) @Max(100_000) x: number;
   @ApiProperty() @IsInt() @Min(0) @Max(100_000) y: number;
 }
 
-export class EquipmentItemDto {
+export class EquipmentItemDto implements EquipmentItem {
   @ApiPropertyOptional({ oneOf: [{ type: 'integer' }, { type: 'string' }], example: 2, description: 'Raw equip-slot bitmask, or "unknown"' })
   @IsOptional()
   @Raw()
@@ -59,7 +60,7 @@ export class EquipmentItemDto {
   @ApiPropertyOptional({ example: 1201 }) @IsOptional() @Raw() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) id?: number;
 }
 
-export class GuildDto {
+export class GuildDto implements Guild {
   @ApiPropertyOptional({ example: '' }) @IsOptional() @AsText() @IsString() @Length(0, 64) name?: string;
   @ApiPropertyOptional({ example: '' }) @IsOptional() @AsText() @IsString() @Length(0, 64) id?: string;
   @ApiPropertyOptional({ example: '' }) @IsOptional() @AsText() @IsString() @Length(0, 64) position?: string;
@@ -70,7 +71,7 @@ function toGuild(value: unknown): unknown {
   return value !== null && typeof value === 'object' && !Array.isArray(value) ? plainToInstance(GuildDto, value) : value;
 }
 
-export class CharacterDto {
+export class CharacterDto implements Character {
   @ApiProperty({ example: 'MyKnight' }) @IsString() @Length(1, 64) name: string;
   @ApiProperty() @IsInt() @Min(1) @Max(1000) level: number;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(1000) job_level?: number;
@@ -103,7 +104,7 @@ export class CharacterDto {
   guild?: GuildDto;
 }
 
-export class MonsterDto {
+export class MonsterDto implements Monster {
   @ApiProperty({ description: 'OpenKore binID: what attack_monster.target_id echoes' }) @Raw() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) id: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 64) name?: string;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(1000) level?: number;
@@ -115,14 +116,14 @@ export class MonsterDto {
   @ApiPropertyOptional() @IsOptional() @IsBoolean() is_attacking_me?: boolean;
 }
 
-export class SkillDto {
+export class SkillDto implements Skill {
   @ApiPropertyOptional({ description: 'Numeric skill id (the field plugin sends none)' }) @IsOptional() @Raw() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) id?: number;
   @ApiPropertyOptional({ example: 'SM_BASH', description: 'OpenKore skill handle' }) @IsOptional() @IsString() @Length(0, 64) name?: string;
   @ApiPropertyOptional() @IsOptional() @Raw() @IsInt() @Min(0) @Max(100) level?: number;
   @ApiPropertyOptional() @IsOptional() @Raw() @IsInt() @Min(0) @Max(100_000) sp_cost?: number;
 }
 
-export class InventoryItemDto {
+export class InventoryItemDto implements InventoryItem {
   @ApiProperty({ description: 'Item id (nameID)' }) @Raw() @IsInt() @Min(0) @Max(Number.MAX_SAFE_INTEGER) id: number;
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 128) name?: string;
   @ApiPropertyOptional() @IsOptional() @Raw() @IsInt() @Min(0) @Max(1_000_000) amount?: number;
@@ -135,7 +136,7 @@ export class InventoryItemDto {
   @ApiPropertyOptional({ description: 'Inventory index as the client’s sell/use commands take it' }) @IsOptional() @Raw() @IsInt() @Min(0) @Max(1_000_000) invIndex?: number;
 }
 
-export class NearbyPlayerDto {
+export class NearbyPlayerDto implements NearbyPlayer {
   @ApiPropertyOptional({ description: 'Game id, when the client knows it (the field plugin sends names only)' })
   @IsOptional()
   @Raw()
@@ -151,7 +152,7 @@ export class NearbyPlayerDto {
   @ApiPropertyOptional() @IsOptional() @IsString() @Length(0, 64) job_class?: string;
 }
 
-export class PartyMemberDto {
+export class PartyMemberDto implements PartyMember {
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) id?: number;
   @ApiProperty() @IsString() @Length(1, 64) name: string;
   @ApiPropertyOptional() @IsOptional() @IsInt() @Min(0) @Max(100_000_000) hp?: number;
@@ -165,7 +166,7 @@ function partyMembers(value: unknown): unknown {
   return list.map((m: unknown) => (m !== null && typeof m === 'object' && !Array.isArray(m) ? plainToInstance(PartyMemberDto, m) : m));
 }
 
-export class GameStateDto {
+export class GameStateDto implements GameState {
   @ApiProperty({ type: CharacterDto }) @IsObject() @ValidateNested() @Type(() => CharacterDto) character: CharacterDto;
   @ApiPropertyOptional({ type: [SkillDto] }) @IsOptional() @IsArray() @ArrayMaxSize(256) @ValidateNested({ each: true }) @Type(() => SkillDto) skills?: SkillDto[];
   @ApiPropertyOptional({ type: [MonsterDto] }) @IsOptional() @IsArray() @ArrayMaxSize(256) @ValidateNested({ each: true }) @Type(() => MonsterDto) monsters?: MonsterDto[];
@@ -181,3 +182,21 @@ export class GameStateDto {
   party_members?: PartyMemberDto[];
   @ApiPropertyOptional({ description: 'Client clock, ms since epoch' }) @IsOptional() @IsInt() @Min(0) timestamp_ms?: number;
 }
+
+/** True when A and B have the same field names. */
+type SameFields<A, B> = [Exclude<keyof A, keyof B> | Exclude<keyof B, keyof A>] extends [never] ? true : false;
+
+// Compile-time: every DTO declares exactly the fields of its type in game-state.ts (`implements`
+// checks their types; this, that none is missing or extra). A field added on one side only fails here.
+const _dtoFieldsMatchTypes: [
+  SameFields<PositionDto, Position>,
+  SameFields<EquipmentItemDto, EquipmentItem>,
+  SameFields<GuildDto, Guild>,
+  SameFields<CharacterDto, Character>,
+  SameFields<MonsterDto, Monster>,
+  SameFields<SkillDto, Skill>,
+  SameFields<InventoryItemDto, InventoryItem>,
+  SameFields<NearbyPlayerDto, NearbyPlayer>,
+  SameFields<PartyMemberDto, PartyMember>,
+  SameFields<GameStateDto, GameState>,
+] = [true, true, true, true, true, true, true, true, true, true];
