@@ -116,40 +116,21 @@ export class DecisionService {
     const started = performance.now();
     const state = snapshot.state;
     const timings: Partial<Record<DecisionTier, number>> = {};
+    const healing = this.healing();
     let tier: DecisionTier | undefined;
     let result: TierResult | undefined;
-
-    const t0 = performance.now();
-    const healing = this.healing();
-    result = reflexTier(state, healing);
-    timings.reflex = us(performance.now() - t0);
-    if (result) tier = 'reflex';
-
-    if (!result) {
-      const t1 = performance.now();
-      result = ruleTier(this.rules.rules.rules, state);
-      timings.rule = us(performance.now() - t1);
-      if (result) tier = 'rule';
-    }
-
-    if (!result && this.ml?.available) {
-      const t2 = performance.now();
-      result = await this.mlTier(state, healing);
-      timings.ml = us(performance.now() - t2);
-      if (result) tier = 'ml';
-    }
-
     let pending: PlannerTask | undefined;
-    if (!result) {
-      const t3 = performance.now();
-      const ready = this.planner.takeReady(snapshot.sessionId);
-      if (ready?.action) {
-        result = { action: ready.action, priority: ActionPriority.LOW };
+
+    // Each tier that runs is timed; the first to answer wins.
+    if ((result = timed(timings, 'reflex', () => reflexTier(state, healing)))) tier = 'reflex';
+    else if ((result = timed(timings, 'rule', () => ruleTier(this.rules.rules.rules, state)))) tier = 'rule';
+    else if (this.ml?.available && (result = await timed(timings, 'ml', () => this.mlTier(state, healing)))) tier = 'ml';
+    else {
+      const slow = timed(timings, 'llm', () => this.slowTier(snapshot.sessionId, state));
+      if ('action' in slow) {
+        result = slow.action;
         tier = 'llm';
-      } else {
-        pending = this.planner.startOrGet(snapshot.sessionId, state);
-      }
-      timings.llm = us(performance.now() - t3);
+      } else pending = slow.pending;
     }
 
     const queue = this.queue(snapshot.sessionId);
@@ -267,6 +248,13 @@ export class DecisionService {
     return { action: fleeFrom(state, attackers, `HP ${Math.round(hpRatio(state) * 100)}%: refusing to attack, fleeing`), priority: ActionPriority.CRITICAL };
   }
 
+  /** The strategic planner: a plan that has arrived, else the task working on one (a 202 with a fallback). */
+  private slowTier(sessionId: string, state: Readonly<GameState>): { action: TierResult } | { pending: PlannerTask } {
+    const ready = this.planner.takeReady(sessionId);
+    if (ready?.action) return { action: { action: ready.action, priority: ActionPriority.LOW } };
+    return { pending: this.planner.startOrGet(sessionId, state) };
+  }
+
   private async mlTier(state: Readonly<GameState>, healing: HealingIds): Promise<TierResult | undefined> {
     try {
       const p = await this.ml!.predictState(state);
@@ -304,6 +292,19 @@ function materialize(type: ActionType, state: Readonly<GameState>, healing: Heal
       // Types that need parameters the model does not give (where to move, what to store…).
       return undefined;
   }
+}
+
+/** Runs one tier and records its time in microseconds (after it settles, for an async tier). */
+function timed<T>(timings: Partial<Record<DecisionTier, number>>, tier: DecisionTier, run: () => T): T {
+  const t0 = performance.now();
+  const out = run();
+  if (out instanceof Promise) {
+    return out.finally(() => {
+      timings[tier] = us(performance.now() - t0);
+    }) as T;
+  }
+  timings[tier] = us(performance.now() - t0);
+  return out;
 }
 
 function us(ms: number): number {
