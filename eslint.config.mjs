@@ -23,7 +23,7 @@ export default tseslint.config(
       '@typescript-eslint/no-duplicate-enum-values': 'off',
     },
   },
-  // A module is used only through its index.ts; src/common imports no module (docs/architecture.md §2).
+  // A module is used only through its index.ts; src/common imports no module (docs/architecture.md "Modules").
   boundaries.moduleBoundariesConfig(import.meta.dirname),
   {
     // The console page's script runs in the browser, as is (no build step).

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Module boundaries (docs/architecture.md §2): a file may import another module of
+ * Module boundaries (docs/architecture.md "Modules"): a file may import another module of
  * `src/modules/<name>/` only through that module's `index.ts`, and `src/common/` imports no module.
  * Tests (specs, `test/`, `bench/`) may also use a module's `*.test-kit.ts` files; a module's own
  * files, its specs included, import its internals freely.

@@ -47,7 +47,7 @@ function crossing(first: Lockable, second: Lockable, arrive: () => Promise<void>
 }
 
 describe('deadlock detector (wait-for graph)', () => {
-  it('spec §16 (2): A→B / B→A fails exactly one flow with DeadlockError, at once, and the other completes', async () => {
+  it('docs/architecture.md §16 (2): A→B / B→A fails exactly one flow with DeadlockError, at once, and the other completes', async () => {
     const { manager, logger } = setup();
     const a = manager.mutex('lock-a', LockOrder.STATE);
     const b = manager.mutex('lock-b', LockOrder.DECISION);

@@ -22,9 +22,9 @@ export interface LongHoldReport {
 }
 
 export interface DeadlockDetectorOptions {
-  /** How often held locks are scanned for long holds (spec §14: every second). */
+  /** How often held locks are scanned for long holds (docs/architecture.md §14: every second). */
   scanIntervalMs?: number;
-  /** A hold older than this is reported, once (spec §2.4: 10 s). */
+  /** A hold older than this is reported, once (docs/architecture.md §2.4: 10 s). */
   longHoldThresholdMs?: number;
   /** How many recent deadlock / long-hold reports are kept for the admin endpoint. */
   reportLimit?: number;

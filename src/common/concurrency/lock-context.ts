@@ -2,7 +2,7 @@ import { AsyncLocalStorage, AsyncResource } from 'node:async_hooks';
 import { Hold, HoldState, Task } from './hold';
 
 /**
- * The async analogue of the spec's thread_local lock stack (§13.1). The store
+ * The async analogue of a thread-local lock stack (docs/architecture.md §13.1). The store
  * is the innermost Hold (whose `parent` chain is the rest of the stack) or a
  * named Task with no lock of its own. Stores are never mutated: entering a lock
  * runs the guarded code in a new scope (`als.run`), so sibling async flows

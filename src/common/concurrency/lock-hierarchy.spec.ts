@@ -39,7 +39,7 @@ describe('lock hierarchy (held-lock stack per async context)', () => {
     expect(heldLocks()).toEqual([]);
   });
 
-  it('spec §16 (1): STATE then CONFIG is a LockOrderViolationError naming both locks and orders', async () => {
+  it('docs/architecture.md §16 (1): STATE then CONFIG is a LockOrderViolationError naming both locks and orders', async () => {
     const { config, state, manager } = setup();
     const attempt = withLock(state, () => withLock(config, () => 'unreachable'), { key: 's1' });
     await expect(attempt).rejects.toBeInstanceOf(LockOrderViolationError);

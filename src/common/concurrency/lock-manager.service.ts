@@ -21,7 +21,7 @@ import type { Lockable } from './with-lock';
 export const LOCK_MANAGER_OPTIONS = Symbol('LOCK_MANAGER_OPTIONS');
 
 export interface LockManagerOptions extends LockRuntimeOptions {
-  /** Overrides of the §2.4 wait bounds (ms) that locks default to. */
+  /** Overrides of the wait bounds (docs/architecture.md §2.4) (ms) that locks default to. */
   timeouts?: Partial<Record<LockTimeoutClass, number>>;
 }
 

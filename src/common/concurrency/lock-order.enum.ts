@@ -1,5 +1,5 @@
 /**
- * The global lock hierarchy (spec §2.3, §13.2; DESIGN.md "Lock hierarchy").
+ * The global lock hierarchy (docs/architecture.md §2.3, §13.1).
  * A flow may only take a lock whose order is strictly greater than the
  * innermost lock it already holds, which makes lock-order cycles impossible.
  * MACRO and MEMORY share level 7 on purpose: equal levels never nest.
@@ -15,7 +15,7 @@ export enum LockOrder {
   MODEL = 6,
   MACRO = 7,
   MEMORY = 7,
-  /** The embedding generators' permits (spec §11.2): taken under a session's MEMORY lock when its index re-embeds stale rows; nothing is taken under it. */
+  /** The embedding generators' permits (docs/architecture.md §11.2): taken under a session's MEMORY lock when its index re-embeds stale rows; nothing is taken under it. */
   EMBEDDING = 7.5,
   METRICS = 8,
   DATABASE = 9,
@@ -38,7 +38,7 @@ export const LockName = {
 } as const;
 export type LockName = (typeof LockName)[keyof typeof LockName];
 
-/** Wait bounds of spec §2.4. No wait in this engine is unbounded. */
+/** Wait bounds of docs/architecture.md §2.4. No wait in this engine is unbounded. */
 export const LOCK_TIMEOUTS = {
   default: 5_000,
   critical: 10_000,
@@ -56,10 +56,10 @@ export interface LockCatalogEntry {
 }
 
 /**
- * Kinds of the standard locks, straight from the DESIGN.md table. Per-session,
+ * Kinds of the standard locks, straight from the table of docs/architecture.md §2.3. Per-session,
  * per-player and per-macro levels are keyed families so that bots never queue
  * behind each other. Levels with variable hold times (macro execution, network
- * I/O) get the critical bound; the database gets its own (§2.4).
+ * I/O) get the critical bound; the database gets its own (docs/architecture.md §2.4).
  */
 export const LOCK_CATALOG = {
   config: { order: LockOrder.CONFIG, kind: 'mutex', timeout: 'default' },

@@ -80,7 +80,7 @@ describe('RwLock', () => {
     expect(log).toEqual(['w1', 'r1 with 2 readers', 'r2', 'w2', 'r3']);
   });
 
-  it('spec §16 (3): 5 writers × 1000 updates and 5 readers × 10000 reads stay consistent', async () => {
+  it('docs/architecture.md §16 (3): 5 writers × 1000 updates and 5 readers × 10000 reads stay consistent', async () => {
     const rw = manager().rwLock('game-state', LockOrder.STATE);
     const state = { hp: 0, hpCopy: 0, version: 0 };
     let torn = 0;

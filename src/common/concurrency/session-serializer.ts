@@ -60,7 +60,7 @@ function grantedTurn(sessionId: string, turn: Hold, slot: Hold): SessionTurn {
 }
 
 /**
- * Per-session request serialization (spec §3.1): a session's requests get
+ * Per-session request serialization (docs/architecture.md §3.1): a session's requests get
  * their turn one at a time in arrival order; different sessions run
  * concurrently, at most `maxInFlight` at once.
  *

@@ -52,7 +52,7 @@ export interface DatabaseCounters {
 
 /**
  * How long one BEGIN IMMEDIATE may wait synchronously inside SQLite's busy handler. better-sqlite3
- * runs on the event loop thread, so the connection's busy_timeout (5 s, spec §5.1) would freeze
+ * runs on the event loop thread, so the connection's busy_timeout (5 s, docs/architecture.md §5.1) would freeze
  * every request of this process while another process writes; the write path waits in short
  * synchronous slices and backs off asynchronously in between.
  */

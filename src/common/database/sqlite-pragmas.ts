@@ -1,9 +1,9 @@
 import type { Database } from 'better-sqlite3';
 
-/** Spec §5.1: checkpoint every 1000 WAL pages. The engine moves this to a worker (WalCheckpointer). */
+/** docs/architecture.md §5.1: checkpoint every 1000 WAL pages. The engine moves this to a worker (WalCheckpointer). */
 export const SPEC_WAL_AUTOCHECKPOINT = 1000;
 
-/** Spec §5.1 pragmas, applied to every connection the engine opens. */
+/** docs/architecture.md §5.1 pragmas, applied to every connection the engine opens. */
 export const SQLITE_PRAGMAS: ReadonlyArray<readonly [string, string | number]> = [
   ['journal_mode', 'WAL'],
   ['busy_timeout', 5000],

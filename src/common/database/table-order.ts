@@ -1,5 +1,5 @@
 /**
- * The one global order in which a transaction may write tables (spec §5.4). Two processes that
+ * The one global order in which a transaction may write tables (docs/architecture.md §5.4). Two processes that
  * write the same tables in the same order cannot wait on each other in a cycle. A transaction
  * may write a table again, or any table later in this list, never an earlier one.
  */

@@ -1,5 +1,5 @@
 /**
- * Stable error codes of the public API (DESIGN.md "Public API"). The global
+ * Stable error codes of the public API (docs/architecture.md "Public API"). The global
  * exception filter maps an AppError to its HTTP status and the error envelope;
  * clients switch on `code`, never on the message.
  */

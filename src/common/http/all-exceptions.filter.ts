@@ -135,7 +135,7 @@ export function sendError(exception: unknown, request: { readonly id: string; re
   reply.send(body);
 }
 
-/** The one place Nest's errors become HTTP: the envelope from DESIGN.md with the request id. */
+/** The one place Nest's errors become HTTP: the envelope of docs/architecture.md "Public API" with the request id. */
 @Catch()
 export class AllExceptionsFilter implements ExceptionFilter {
   catch(exception: unknown, host: ArgumentsHost): void {

@@ -4,7 +4,7 @@ export interface SuccessEnvelope<T> {
   metadata: { timestamp: string; processing_time_ms: number; request_id: string };
 }
 
-/** The success envelope of DESIGN.md around a handler's result (the pipeline's reply stage). */
+/** The success envelope (docs/architecture.md "Public API") around a handler's result (the pipeline's reply stage). */
 export function envelope<T>(data: T, request: { readonly id: string }, reply: { readonly elapsedTime: number }): SuccessEnvelope<T | null> {
   return {
     status: 'success',

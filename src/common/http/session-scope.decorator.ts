@@ -18,7 +18,7 @@ export const SessionFrom = (extract: SessionRefExtractor) => SetMetadata(SESSION
 
 /**
  * A pure read of published (copy-on-write) state: answers from the current snapshot, so it
- * takes no session turn and never waits behind the session's writers (spec §3.2, §9.1).
+ * takes no session turn and never waits behind the session's writers (docs/architecture.md §3.2, §9.1).
  */
 export const PublishedRead = () => SetMetadata(PUBLISHED_READ, true);
 

@@ -48,7 +48,7 @@ async function waitForTurn(serializer: SessionSerializer, key: string, request: 
 }
 
 /**
- * Per-session request serialization (spec §3.1), the pipeline's session stage: the route names
+ * Per-session request serialization (docs/architecture.md §3.1), the pipeline's session stage: the route names
  * its session (`@SessionFrom`, or a `:sessionId` parameter / `session_id` body field), the
  * session directory turns that into the one session id of the bot — found by id or by
  * character name — and the request waits for that session's turn (FIFO, bounded by

@@ -56,7 +56,7 @@ export class UpstreamAbortedError extends ServiceUnavailableError {}
 const DEFAULT_MAX_RESPONSE_BYTES = 1024 * 1024;
 
 /**
- * Bounded outbound HTTP connection pool (spec §3.3) at the NETWORK level of the lock hierarchy.
+ * Bounded outbound HTTP connection pool (docs/architecture.md §3.3) at the NETWORK level of the lock hierarchy.
  * The spec's queue of pre-created connections guarded by a mutex and a condition variable becomes
  * a counting semaphore from the concurrency core (FIFO, bounded and abortable wait, visible in
  * the admin lock report) in front of a keep-alive Agent whose `maxSockets` matches it: holding a

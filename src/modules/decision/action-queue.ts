@@ -1,6 +1,6 @@
 import { type Action, ActionPriority, MOVEMENT } from './action';
 
-/** Spec §10.2 outcomes of an incoming action against what is executing or queued. */
+/** docs/architecture.md §10.2 outcomes of an incoming action against what is executing or queued. */
 export enum ConflictResolution {
   QUEUE = 'QUEUE',
   REPLACE = 'REPLACE',
@@ -38,7 +38,7 @@ function sameAction(a: Action, b: Action): boolean {
 }
 
 /**
- * Decides what an incoming action does to one already executing or queued (spec §10.2):
+ * Decides what an incoming action does to one already executing or queued (docs/architecture.md §10.2):
  * a duplicate merges; nothing but a critical action interrupts a critical one; a movement
  * replaces a movement (one cannot walk two ways); skills queue behind skills and movements.
  */
@@ -51,7 +51,7 @@ export function resolveConflict(existing: QueuedAction, incoming: Action, incomi
 }
 
 /**
- * One session's pending actions (spec §10.1): highest priority first, FIFO within a priority,
+ * One session's pending actions (docs/architecture.md §10.1): highest priority first, FIFO within a priority,
  * bounded (the lowest-priority, oldest entry gives way), expired entries dropped and counted.
  * Every method is synchronous, so no caller can observe it half-updated between awaits.
  */

@@ -1,4 +1,4 @@
-/** Action types of the ML model contract (DESIGN.md), used everywhere inside the engine. */
+/** Action types of the ML model contract (docs/architecture.md "ML model contract"), used everywhere inside the engine. */
 export enum ActionType {
   NO_ACTION = 'NO_ACTION',
   MOVE_TO = 'MOVE_TO',

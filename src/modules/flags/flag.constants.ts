@@ -1,4 +1,4 @@
-/** The cross-process flags of spec §4.2. Other names are allowed (see FLAG_NAME_PATTERN). */
+/** The cross-process flags of docs/architecture.md §4.2. Other names are allowed (see FLAG_NAME_PATTERN). */
 export const ProcessFlag = {
   PDCA_RUNNING: 'pdca_running',
   TRAINING_IN_PROGRESS: 'training_in_progress',
@@ -7,7 +7,7 @@ export const ProcessFlag = {
 } as const;
 export type ProcessFlag = (typeof ProcessFlag)[keyof typeof ProcessFlag];
 
-/** The version counters of spec §4.2. */
+/** The version counters of docs/architecture.md §4.2. */
 export const VersionCounter = {
   STATE_VERSION: 'state_version',
   MODEL_VERSION: 'model_version',

@@ -105,7 +105,7 @@ const INCREMENT_SQL = `
   WHERE process_flags.kind = 'counter'`;
 
 /**
- * Cross-process flags and version counters (spec §4.2) in the `process_flags` table, shared by
+ * Cross-process flags and version counters (docs/architecture.md §4.2) in the `process_flags` table, shared by
  * every engine process on the database file. The spec's shared-memory atomics become SQL:
  * the compare-and-set is one conditional upsert inside a BEGIN IMMEDIATE transaction, and a flag
  * is a lease (owner = host:pid:random instance id, expiry, heartbeat), so a process that dies

@@ -8,7 +8,7 @@ import { MacroService } from './macro.service';
 import { MacroVersionRetention } from './macro-version.retention';
 
 /**
- * eventMacro files (spec §6): the language as eventMacro loads it (language/), the registry of
+ * eventMacro files (docs/architecture.md §6): the language as eventMacro loads it (language/), the registry of
  * MACRO_DIR with hot reload under per-macro RW locks (registry/), executions feeding the session
  * action queues (runtime/), templates. Other modules use MacroService through index.ts (e.g. the
  * PDCA cycle: renderTemplate / deployTemplate).

@@ -19,7 +19,7 @@ export const EMBEDDING_SEMAPHORE = 'memory.embedding';
  */
 export const EMBEDDING_SEMAPHORE_ORDER = LockOrder.EMBEDDING;
 
-/** Long-term memory (spec §11): store, retrieve, consolidate; embeddings behind EmbeddingProvider. */
+/** Long-term memory (docs/architecture.md §11): store, retrieve, consolidate; embeddings behind EmbeddingProvider. */
 @Module({
   imports: [SessionModule],
   controllers: [MemoryController],

@@ -128,7 +128,7 @@ const typeOf = (tag: number): MemoryType => MEMORY_TYPES[tag] ?? DEFAULT_MEMORY_
 const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
- * Long-term memory (spec §11): per session, memories with embeddings in `memories` (the durable
+ * Long-term memory (docs/architecture.md §11): per session, memories with embeddings in `memories` (the durable
  * record) and an in-memory index (vectors, metadata and the events' JSON: the read model),
  * loaded on first use and kept coherent with every write.
  *

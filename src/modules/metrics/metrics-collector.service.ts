@@ -91,7 +91,7 @@ const ORIGIN = performance.timeOrigin;
 export const monotonicNow = (): number => ORIGIN + performance.now();
 
 /**
- * The metrics collector of spec §8.2. `record()` only writes to a fixed-capacity ring (no
+ * The metrics collector of docs/architecture.md §8.2. `record()` only writes to a fixed-capacity ring (no
  * lock, no wait, no allocation beyond the label key). The flush loop — every second, under
  * the METRICS lock, outside any request — drains the ring into per-series summaries (sliding
  * window: count, sum, min, max, mean, p50/p95/p99), closes a rollup period every

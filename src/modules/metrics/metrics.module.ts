@@ -36,7 +36,7 @@ export function createMetricsPort(collector: MetricsCollector, prom: PromRegistr
 }
 
 /**
- * Metrics (spec §8.2, §15): the collector (ring buffer, 1 s flush loop, windowed summaries,
+ * Metrics (docs/architecture.md §8.2, §15): the collector (ring buffer, 1 s flush loop, windowed summaries,
  * rollups to `metrics`), `GET /api/v1/metrics`, `POST /api/v1/metrics/log` and the Prometheus
  * exposition at `GET /metrics`. Global, so any module can inject `METRICS` without importing it
  * (and without an import cycle: the port's providers depend on nothing of the other modules).

@@ -1,5 +1,5 @@
 /**
- * The recording side of the metrics collector (spec §8.2): a fixed-capacity ring of
+ * The recording side of the metrics collector (docs/architecture.md §8.2): a fixed-capacity ring of
  * (series id, value, timestamp) in preallocated typed arrays.
  *
  * The spec's C++ ring is lock-free because many threads record at once. Here every `push` runs

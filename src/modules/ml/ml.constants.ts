@@ -1,5 +1,5 @@
 /**
- * The ML model contract (DESIGN.md "ML model contract"): every model the engine runs — shipped,
+ * The ML model contract (docs/architecture.md "ML model contract"): every model the engine runs — shipped,
  * trained here or brought by an operator — takes `input` float32 [N, 28] in FEATURE_NAMES order
  * and yields class probabilities [N, 15] in ACTION_TYPES order.
  */
@@ -70,7 +70,7 @@ export const TRAINED_MODEL_DIR = 'trained';
 /** A model file larger than this is refused before it is read (the contract's models are KBs). */
 export const MAX_MODEL_BYTES = 64 * 1024 * 1024;
 
-/** The cross-process flag held while training (spec §4.2). */
+/** The cross-process flag held while training (docs/architecture.md §4.2). */
 export const TRAINING_FLAG = 'training_in_progress';
 /** The spec's cross-process model version counter, bumped with every promotion. */
 export const MODEL_VERSION_COUNTER = 'model_version';

@@ -15,7 +15,7 @@ import { TrainingDataService } from './training-data.service';
 import { TrainingDataRetention } from './training-data.retention';
 
 /**
- * The ML tier (spec §7): active/staging ONNX models with hot swap, predictions, the training
+ * The ML tier (docs/architecture.md §7): active/staging ONNX models with hot swap, predictions, the training
  * data buffer and the trainer. Other modules use MlService (predict, available, recordOutcome).
  */
 @Global()

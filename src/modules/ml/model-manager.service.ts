@@ -104,7 +104,7 @@ export interface PromoteOptions {
 const iso = (ms: number) => new Date(ms).toISOString();
 
 /**
- * Active and staging models (spec §7.1), the TypeScript way:
+ * Active and staging models (docs/architecture.md §7.1), the TypeScript way:
  *
  * - `infer` runs under the MODEL read lock, so inferences run side by side, and reports the
  *   version bound to the model object it ran — not a separate counter read at another moment.

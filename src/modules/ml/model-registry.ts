@@ -85,7 +85,7 @@ export class SqlModelRegistry implements ModelRegistry {
     await this.db.write(
       (tx) => {
         tx.run(`UPDATE model_registry SET status = 'promoted', promoted_at = ? WHERE version = ?`, [promotedAt, version]);
-        // The spec's cross-process model_version counter (§4.2): other processes can watch it.
+        // The cross-process model_version counter (docs/architecture.md §4.2): other processes can watch it.
         // process_flags comes after model_registry in the table write order.
         this.flags.incrementVersionIn(tx, MODEL_VERSION_COUNTER);
       },

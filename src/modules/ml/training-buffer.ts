@@ -52,7 +52,7 @@ export interface TrainingBufferStats {
 }
 
 /**
- * The bounded training-data buffer of spec §7.2, done right for one event loop:
+ * The bounded training-data buffer of docs/architecture.md §7.2, done right for one event loop:
  *
  * - `add` is synchronous and O(1): a full buffer drops the sample and counts it, so the request
  *   path never waits on the database.

@@ -46,7 +46,7 @@ export function createPlanner(config: AppConfig, pool: HttpConnectionPool | null
 }
 
 /**
- * The PDCA improvement cycle (spec §8.1): cycle manager, planners (built-in; optional
+ * The PDCA improvement cycle (docs/architecture.md §8.1): cycle manager, planners (built-in; optional
  * OpenAI-compatible LLM through a bounded pool), `pdca_cycles`, `/api/v1/pdca/*` and the
  * plugin's `POST /api/v1/strategy/plan`.
  */

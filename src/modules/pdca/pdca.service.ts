@@ -136,7 +136,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 }
 
 /**
- * The PDCA cycle manager (spec §8.1). At most one cycle runs at a time across every engine
+ * The PDCA cycle manager (docs/architecture.md §8.1). At most one cycle runs at a time across every engine
  * process on the database:
  *  - in-process, starting takes the `pdca` mutex with a zero wait (the spec's try_to_lock): a
  *    second start while one is being started is refused at once; once started, the running

@@ -1,7 +1,7 @@
 import type { PartialGameState } from '../state';
 import type { MacroTemplateId } from '../macro';
 
-/** Phases of spec §8.1. A cycle goes PLAN → DO (deploy, then the execution period) → CHECK → ACT → IDLE. */
+/** Phases of docs/architecture.md §8.1. A cycle goes PLAN → DO (deploy, then the execution period) → CHECK → ACT → IDLE. */
 export const PdcaPhase = {
   IDLE: 'IDLE',
   PLAN: 'PLAN',

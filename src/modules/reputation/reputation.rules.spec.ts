@@ -31,7 +31,7 @@ describe('reputation tiers', () => {
     [-50, 'Suspicious'],
     [-51, 'Blocked'],
     [-100, 'Blocked'],
-  ])('score %i is %s (DESIGN.md thresholds)', (score, tier) => {
+  ])('score %i is %s (docs/architecture.md "Data: reputation" thresholds)', (score, tier) => {
     expect(deriveTier(score)).toBe(tier);
   });
 

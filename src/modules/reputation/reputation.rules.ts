@@ -1,4 +1,4 @@
-/** Reputation scores live in [-100, 100] (DESIGN.md "Data"). */
+/** Reputation scores live in [-100, 100] (docs/architecture.md "Data: reputation"). */
 export const MIN_SCORE = -100;
 export const MAX_SCORE = 100;
 /** A single adjustment moves the score by at most this much either way. */

@@ -82,9 +82,9 @@ const DEFAULT_HISTORY_LIMIT = 50;
 const OUTCOME_MAX = 200;
 
 /**
- * Player reputation (DESIGN.md "Data") on SQLite shared by every engine process.
+ * Player reputation (docs/architecture.md "Data: reputation") on SQLite shared by every engine process.
  *
- * Every change is one unit of work (spec §4.3) inside ONE `DatabaseService.write` body, so it
+ * Every change is one unit of work (docs/architecture.md §4.3) inside ONE `DatabaseService.write` body, so it
  * commits or rolls back whole: session statistics → player_reputation (score, tier, totals) →
  * interaction_history, in the global table order. The score's read-modify-write happens inside
  * that BEGIN IMMEDIATE transaction, which holds SQLite's write lock from its first statement:

@@ -1,5 +1,5 @@
 /**
- * The game state's one definition (docs/architecture.md §4.1). The two other forms are checked
+ * The game state's one definition (docs/architecture.md "The game state"). The two other forms are checked
  * against it at compile time: the API's DTO classes (dto/game-state.dto.ts, which document the
  * OpenAPI schema and validate the cold routes) declare exactly these fields, and the hot path's
  * validator (game-state.validator.ts) builds every object with all of them (EveryField).

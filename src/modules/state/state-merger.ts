@@ -1,6 +1,6 @@
 import type { Character, GameState, PartialGameState } from './game-state';
 
-/** Spec §9.3 strategies for merging a partial update into the current snapshot. */
+/** docs/architecture.md §9.3 strategies for merging a partial update into the current snapshot. */
 export enum MergeStrategy {
   /** A field changes only if the update is at least as new (client `timestamp_ms`) as the snapshot. */
   PREFER_NEWER = 'PREFER_NEWER',

@@ -18,7 +18,7 @@ export interface StateUpdate {
 }
 
 /**
- * Per session, the current game state as an immutable snapshot (spec §9.1 copy-on-write):
+ * Per session, the current game state as an immutable snapshot (docs/architecture.md §9.1 copy-on-write):
  * readers take the published snapshot without any lock; a writer builds the next one and
  * publishes it, bumping the version (§9.2) by one for every applied update. An update is one
  * synchronous step — check the version, merge, publish — so no other update or read can come

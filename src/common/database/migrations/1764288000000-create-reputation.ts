@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * player_reputation (DESIGN.md columns) and interaction_history, plus a per-session counter of
+ * player_reputation (docs/architecture.md "Data: reputation") and interaction_history, plus a per-session counter of
  * social interactions on player_sessions (the session statistics step of the interaction unit).
  * Portable SQL: epoch-ms BIGINT, BOOLEAN with TRUE/FALSE, TEXT; only the history id differs by
  * dialect (SQLite's AUTOINCREMENT rowid vs a PostgreSQL identity column), so ids only grow and

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * Cross-process flags (spec §4.2) and version counters, one row each. A flag row is held while
+ * Cross-process flags (docs/architecture.md §4.2) and version counters, one row each. A flag row is held while
  * `owner` is set and `expires_at` is in the future; `token` counts acquisitions (a fencing token:
  * every new holder gets a larger one, so a stale holder's release or heartbeat matches nothing).
  * A counter row only uses `value`.

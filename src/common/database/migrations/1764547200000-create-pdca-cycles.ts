@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * `pdca_cycles`: one row per PDCA cycle (spec §8.1) of any engine process on the database: its
+ * `pdca_cycles`: one row per PDCA cycle (docs/architecture.md §8.1) of any engine process on the database: its
  * trigger, the phase transitions it went through (JSON `[{phase, at}]`), the strategy planned,
  * the macros deployed, the outcome checked and the decision taken, and how it ended. `owner` +
  * `lease_token` name the `pdca_running` lease the cycle ran under: a `running` row whose lease is

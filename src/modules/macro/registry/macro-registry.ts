@@ -35,7 +35,7 @@ function statSignature(stat: Stats): string {
 }
 
 /**
- * The file pipeline of MACRO_DIR (spec §6): each file is read, parsed and validated with no lock
+ * The file pipeline of MACRO_DIR (docs/architecture.md §6): each file is read, parsed and validated with no lock
  * held; only content eventMacro would load goes on — the write locks of the macros it changes are
  * taken (bounded wait for running executions), the versions recorded and the catalog swapped. A
  * refused file, or a reload that cannot get its locks in time, changes nothing and is reported.

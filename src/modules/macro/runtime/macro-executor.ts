@@ -41,7 +41,7 @@ export interface MacroExecutorOptions {
 const MAX_PAUSE_S = 3600;
 
 /**
- * Runs macros for sessions (spec §6.1): an execution holds the read locks of its macro (and of
+ * Runs macros for sessions (docs/architecture.md §6.1): an execution holds the read locks of its macro (and of
  * the macros it calls) for its whole run, so a reload of them waits for it; it runs on the
  * catalog it saw when its locks were granted. Its `do` commands become actions in the session's
  * action queue, one at a time, each delivered and acknowledged (both bounded). Variables belong

@@ -36,7 +36,7 @@ interface Pending {
 }
 
 /**
- * Spec §11.2, done right where the pseudo-code is naive:
+ * docs/architecture.md §11.2, done right where the pseudo-code is naive:
  * - at most `permits` provider calls run at once (the semaphore; a wait is bounded like every
  *   lock wait and fails with LOCK_TIMEOUT instead of queueing forever);
  * - results are kept in a bounded LRU (the spec's dict grows without end), keyed by the digest

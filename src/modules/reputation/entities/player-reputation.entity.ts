@@ -1,7 +1,7 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import { epochMs } from '../../../common/database/column-transformers';
 
-/** DESIGN.md `player_reputation`. Written only by ReputationService inside DatabaseService.write. */
+/** docs/architecture.md "Data: reputation": `player_reputation`. Written only by ReputationService inside DatabaseService.write. */
 @Entity('player_reputation')
 export class PlayerReputationEntity {
   @PrimaryColumn({ name: 'player_id', type: 'bigint', transformer: epochMs })
