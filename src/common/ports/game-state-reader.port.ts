@@ -1,7 +1,8 @@
 /**
- * How another module (ML) reads a session's current game state without depending on the state
- * module. The state module provides it under this token; consumers look it up non-strictly
- * at bootstrap and treat its absence as "no state".
+ * How another module (ML, macro) reads a session's current game state without the state
+ * service: the one reader type, each consumer naming the state shape it reads. The state module
+ * provides it under this token and exports it; a consumer imports the state module and injects
+ * it (docs/architecture.md "Modules").
  */
 export const GAME_STATE_READER = Symbol('GAME_STATE_READER');
 

@@ -1,5 +1,6 @@
 import { LockTimeoutError, detached, runInTask } from '../../../common/concurrency';
 import { AppError, InvalidRequestError, NotFoundError, ServiceUnavailableError } from '../../../common/errors/app.error';
+import type { GameStateReader as GameStatePort } from '../../../common/ports/game-state-reader.port';
 import type { GameState } from '../../state';
 import { findEntry } from '../registry/catalog';
 import type { ExecutionLease } from '../registry/execution-leases';
@@ -18,10 +19,8 @@ export interface SessionDirectory {
   onSessionExpired(listener: (sessionId: string) => void): void;
 }
 
-/** Read access to a session's latest game state, for `$.map`, `$.hp`… (the GAME_STATE_READER port fits). */
-export interface GameStateReader {
-  current(sessionId: string): Readonly<GameState> | undefined;
-}
+/** Read access to a session's latest game state, for `$.map`, `$.hp`… (the state module's GAME_STATE_READER). */
+export type GameStateReader = GameStatePort<Readonly<GameState>>;
 
 export interface MacroExecutorOptions {
   /** Bound on each action: to be delivered to the bot, then to be acknowledged. */
