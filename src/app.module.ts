@@ -1,6 +1,7 @@
 import { type DynamicModule, Module, type Type } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD, APP_PIPE } from '@nestjs/core';
 import { ScheduleModule } from '@nestjs/schedule';
+import { SchedulingModule } from './common/scheduling';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcurrencyModule } from './common/concurrency';
 import { buildDataSourceOptions } from './common/database/data-source.options';
@@ -48,6 +49,7 @@ export class AppModule {
         TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath, ENTITIES), retryAttempts: 0 }),
         DatabaseModule,
         ScheduleModule.forRoot(),
+        SchedulingModule,
         SessionModule,
         HealthModule,
         AdminModule,
