@@ -11,6 +11,7 @@
  * 3. POST /api/v1/metrics/log over HTTP against the built engine (group commit into decision_log).
  */
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../src/common/scheduling';
 import { startEngine, stopProcess } from './support';
 import autocannon from 'autocannon';
 import * as fs from 'node:fs';
@@ -83,7 +84,7 @@ async function throughputWithFlush(): Promise<void> {
       const { dir, db } = tempDb();
       await applyMigrations(db.connection, MIGRATIONS);
       const scheduler = new SchedulerRegistry();
-      const c = new MetricsCollector(options({ flushIntervalMs: 1_000, rollupIntervalMs: 1_000 }), db.service, scheduler);
+      const c = new MetricsCollector(options({ flushIntervalMs: 1_000, rollupIntervalMs: 1_000 }), db.service, new PeriodicJobs(scheduler));
       c.onModuleInit();
       const handles = Array.from({ length: SERIES }, (_, i) => c.series('bench.handle', { k: i }));
       const labels = Array.from({ length: SERIES }, (_, i) => ({ k: i }));

@@ -1,6 +1,7 @@
 import type { OrderedLock } from './ordered-lock';
 import type { DeadlockEdge } from './concurrency.errors';
 import { Hold, HoldState } from './hold';
+import { PeriodicJobs } from '../scheduling/periodic-jobs';
 
 export interface DeadlockReport {
   at: string;
@@ -37,6 +38,9 @@ export interface DetectorHost {
   error(message: string): void;
 }
 
+/** The long-hold scan's periodic job. */
+export const LOCK_SCAN_JOB = 'locks.long-hold-scan';
+
 /**
  * Wait-for graph over live holds. Nodes are holds; a waiter depends on the
  * holders of the lock it waits for, and a hold cannot be released while code
@@ -52,7 +56,7 @@ export class DeadlockDetector {
   private readonly reportLimit: number;
   private readonly deadlocks: DeadlockReport[] = [];
   private readonly longHolds: LongHoldReport[] = [];
-  private timer: ReturnType<typeof setInterval> | null = null;
+  private job: { jobs: PeriodicJobs; name: string } | null = null;
 
   constructor(
     private readonly host: DetectorHost,
@@ -93,19 +97,32 @@ export class DeadlockDetector {
   }
 
   /** Starts the periodic long-hold scan; the timer is unref'd so it never keeps the process alive. */
-  start(): void {
-    if (this.timer) return;
-    this.timer = setInterval(() => this.scan(), this.scanIntervalMs);
-    this.timer.unref();
+  start(jobs: PeriodicJobs = PeriodicJobs.standalone(), name: string = LOCK_SCAN_JOB): void {
+    if (this.job) return;
+    this.job = { jobs, name };
+    jobs.register(name, { intervalMs: this.scanIntervalMs, run: () => this.scan() });
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
+    if (this.job) void this.job.jobs.stop(this.job.name);
+    this.job = null;
   }
 
   get running(): boolean {
-    return this.timer !== null;
+    return this.job !== null;
+  }
+
+  /** Holds open now for longer than the long-hold threshold (reported or not yet): what readiness looks at. */
+  openLongHolds(): Array<{ lock: string; mode: string; task: string; heldMs: number }> {
+    const now = this.host.now();
+    const out: Array<{ lock: string; mode: string; task: string; heldMs: number }> = [];
+    for (const lock of this.host.locks()) {
+      for (const hold of lock.holders) {
+        const heldMs = now - hold.acquiredAt;
+        if (heldMs > this.longHoldThresholdMs) out.push({ lock: lock.name, mode: hold.mode, task: hold.task.name, heldMs: Math.round(heldMs) });
+      }
+    }
+    return out;
   }
 
   /** Reports each hold older than the threshold once. */

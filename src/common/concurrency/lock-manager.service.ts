@@ -17,6 +17,7 @@ import type { OrderedLock } from './ordered-lock';
 import { RwLock } from './rw-lock';
 import { Semaphore } from './semaphore';
 import type { Lockable } from './with-lock';
+import { PeriodicJobs } from '../scheduling/periodic-jobs';
 
 export const LOCK_MANAGER_OPTIONS = Symbol('LOCK_MANAGER_OPTIONS');
 
@@ -44,7 +45,10 @@ export class LockManager implements OnModuleInit, OnModuleDestroy {
   private readonly registry = new Map<string, OrderedLock | KeyedLock>();
   private readonly timeouts: Record<LockTimeoutClass, number>;
 
-  constructor(@Optional() @Inject(LOCK_MANAGER_OPTIONS) options: LockManagerOptions | null = null) {
+  constructor(
+    @Optional() @Inject(LOCK_MANAGER_OPTIONS) options: LockManagerOptions | null = null,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
+  ) {
     const opts = options ?? {};
     this.timeouts = { ...LOCK_TIMEOUTS, ...opts.timeouts };
     this.runtime = new LockRuntime(opts, () => this.allLocks());
@@ -130,7 +134,7 @@ export class LockManager implements OnModuleInit, OnModuleDestroy {
 
   /** Starts the periodic long-hold scan (unref'd timer). */
   startMonitoring(): void {
-    this.runtime.detector.start();
+    this.runtime.detector.start(this.jobs);
   }
 
   stopMonitoring(): void {

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { SerialTask } from '../async/serial-task';
 import { yieldToLoop } from '../async/wait';
 import { detached, runInTask } from '../concurrency';
+import type { PeriodicJobs } from '../scheduling';
 
 /**
  * Background persistence off the request path, in bounded slices.
@@ -49,7 +50,7 @@ export interface WriterStats {
 abstract class SliceWriter<T> {
   protected readonly logger: Logger;
   private readonly task: SerialTask<boolean>;
-  private timer: NodeJS.Timeout | undefined;
+  private job: { jobs: PeriodicJobs; name: string } | undefined;
   private soon: NodeJS.Immediate | undefined;
   protected closed = false;
   protected readonly counters = { written: 0, dropped: 0, slices: 0, failed_slices: 0, largest_slice: 0 };
@@ -67,13 +68,11 @@ abstract class SliceWriter<T> {
   /** Rows of a failed run, unwritten: kept for the next flush (unless superseded). */
   protected abstract giveBack(rows: T[]): void;
 
-  /** Flushes every `intervalMs` (unref'd). */
-  start(intervalMs: number): void {
-    if (this.timer || intervalMs <= 0 || this.closed) return;
-    this.timer = setInterval(() => {
-      if (this.pending > 0) void this.flush();
-    }, intervalMs);
-    this.timer.unref();
+  /** Flushes every `intervalMs` as the periodic job `jobName` (unref'd; 0 disables it). */
+  start(jobs: PeriodicJobs, jobName: string, intervalMs: number): void {
+    if (this.job || this.closed) return;
+    this.job = { jobs, name: jobName };
+    jobs.register(jobName, { intervalMs, run: () => (this.pending > 0 ? this.flush() : undefined) });
   }
 
   /**
@@ -99,8 +98,7 @@ abstract class SliceWriter<T> {
   /** Stops the timer and writes what is pending (a failing database gets one retry). True if nothing was left behind. */
   async close(): Promise<boolean> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.job) await this.job.jobs.stop(this.job.name);
     if (this.soon) clearImmediate(this.soon);
     this.soon = undefined;
     if ((await this.flush()) && this.pending === 0) return true;

@@ -13,6 +13,7 @@ import { SessionService } from '../session';
 import { StateService } from '../state';
 import { ConsoleStreamHub, type ConsoleStream } from './console-streams';
 import { DecisionHistory, type DecisionSample } from './decision-history';
+import { PeriodicJobs } from '../../common/scheduling';
 
 /** How far back the decision charts go. */
 const HISTORY_MS = 10 * 60_000;
@@ -114,6 +115,9 @@ export interface ConsoleSummary {
 /** A part of the summary that failed to build says so instead of failing the whole page. */
 export type Section<T> = T | { error: string };
 
+/** The periodic job that samples the console's chart and sends each open stream a summary. */
+export const CONSOLE_STREAM_JOB = 'console.stream';
+
 /**
  * The operator console's data: one summary of bots, decisions, locks, PDCA, models and macros
  * (built once per interval and shared by every open console), and the decision charts' history,
@@ -124,7 +128,6 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(ConsoleService.name);
   readonly hub: ConsoleStreamHub;
   private readonly history: DecisionHistory;
-  private timer: NodeJS.Timeout | undefined;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -138,6 +141,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
     private readonly macros: MacroService,
     private readonly requests: RequestStats,
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort | null = null,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.hub = new ConsoleStreamHub(config.consoleMaxStreams);
     this.history = new DecisionHistory(Math.max(2, Math.ceil(HISTORY_MS / config.consoleIntervalMs)));
@@ -145,13 +149,12 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
 
   onApplicationBootstrap(): void {
     this.history.baseline(Date.now(), this.tierCounts());
-    this.timer = setInterval(() => this.tick(), this.config.consoleIntervalMs);
-    this.timer.unref();
+    this.jobs.register(CONSOLE_STREAM_JOB, { intervalMs: this.config.consoleIntervalMs, run: () => this.tick() });
   }
 
   onModuleDestroy(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    // The tick is synchronous: nothing is in flight to wait for.
+    void this.jobs.stop(CONSOLE_STREAM_JOB);
     this.hub.closeAll();
   }
 

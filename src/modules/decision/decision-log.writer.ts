@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Injectable, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, type OnModuleInit, Optional } from '@nestjs/common';
+import { PeriodicJobs } from '../../common/scheduling';
 import { AppendWriter, type WriterStats } from '../../common/database/background-writer';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import type { DecisionTier } from './action';
@@ -16,6 +17,8 @@ export interface DecisionLogEntry {
 }
 
 const FLUSH_INTERVAL_MS = 250;
+/** The periodic job writing the buffered decisions. */
+export const DECISION_LOG_FLUSH_JOB = 'decision-log.flush';
 /** Rows per multi-row INSERT: one statement step instead of 64 (a third less per row). */
 const ROWS_PER_INSERT = 64;
 const COLUMNS = '(session_id, decision_tier, action_type, reason, state_version, processing_time_ms, success, outcome, created_at)';
@@ -45,7 +48,10 @@ const MAX_BUFFERED = 50_000;
 export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdown {
   private readonly writer: AppendWriter<DecisionLogEntry>;
 
-  constructor(private readonly db: DatabaseService) {
+  constructor(
+    private readonly db: DatabaseService,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
+  ) {
     this.writer = new AppendWriter<DecisionLogEntry>({
       name: 'decision_log',
       sliceRows: SLICE_ROWS,
@@ -58,7 +64,7 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   }
 
   onModuleInit(): void {
-    this.writer.start(FLUSH_INTERVAL_MS);
+    this.writer.start(this.jobs, DECISION_LOG_FLUSH_JOB, FLUSH_INTERVAL_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

@@ -5,6 +5,7 @@ import { DatabaseService, type WriteTx } from '../../common/database/database.se
 import { ServiceUnavailableError } from '../../common/errors/app.error';
 import { assertFlagName, assertTtl } from './flag.constants';
 import { FlagKindMismatchError } from './flag.errors';
+import { PeriodicJobs } from '../../common/scheduling';
 
 export const FLAG_SERVICE_OPTIONS = Symbol('FLAG_SERVICE_OPTIONS');
 
@@ -104,6 +105,9 @@ const INCREMENT_SQL = `
   ON CONFLICT (name) DO UPDATE SET value = process_flags.value + 1, updated_at = excluded.updated_at
   WHERE process_flags.kind = 'counter'`;
 
+/** Prefix of the heartbeat jobs, one per lease held: `flags.heartbeat:<flag>#<token>`. */
+export const FLAG_HEARTBEAT_JOB = 'flags.heartbeat';
+
 /**
  * Cross-process flags and version counters (docs/architecture.md §4.2) in the `process_flags` table, shared by
  * every engine process on the database file. The spec's shared-memory atomics become SQL:
@@ -121,12 +125,13 @@ export class FlagService implements BeforeApplicationShutdown {
   readonly ownerId: string;
   private readonly now: () => number;
   /** Leases this process holds, with their heartbeat timers. */
-  private readonly leases = new Map<FlagLease, { timer?: NodeJS.Timeout; beating: boolean; onLost?: (l: FlagLease) => void }>();
+  private readonly leases = new Map<FlagLease, { job?: string; onLost?: (l: FlagLease) => void }>();
   private closed = false;
 
   constructor(
     private readonly db: DatabaseService,
     @Optional() @Inject(FLAG_SERVICE_OPTIONS) options: FlagServiceOptions | null = null,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.now = options?.now ?? Date.now;
     this.ownerId = options?.ownerId ?? `${os.hostname()}:${process.pid}:${randomBytes(6).toString('hex')}`;
@@ -202,7 +207,7 @@ export class FlagService implements BeforeApplicationShutdown {
   /** Gives the flag up; false if it was already lost or released. Stops the heartbeat either way. */
   async release(lease: FlagLease): Promise<boolean> {
     const state = this.leases.get(lease);
-    if (state?.timer) clearInterval(state.timer);
+    if (state?.job) void this.jobs.remove(state.job);
     this.leases.delete(lease);
     if (!lease.active) return false;
     lease.released = true;
@@ -262,7 +267,7 @@ export class FlagService implements BeforeApplicationShutdown {
   async close(): Promise<void> {
     this.closed = true;
     const held = [...this.leases.keys()];
-    for (const state of this.leases.values()) if (state.timer) clearInterval(state.timer);
+    for (const state of this.leases.values()) if (state.job) void this.jobs.remove(state.job);
     for (const lease of held) {
       try {
         await this.release(lease);
@@ -279,31 +284,25 @@ export class FlagService implements BeforeApplicationShutdown {
   }
 
   private track(lease: FlagLease, options: LeaseOptions): void {
-    const state: { timer?: NodeJS.Timeout; beating: boolean; onLost?: (l: FlagLease) => void } = {
-      beating: false,
-      onLost: options.onLost,
-    };
+    const state: { job?: string; onLost?: (l: FlagLease) => void } = { onLost: options.onLost };
     this.leases.set(lease, state);
     if (options.heartbeat === false) return;
     const every = Math.max(5, Math.floor(lease.ttlMs / 3));
-    state.timer = setInterval(() => {
-      if (state.beating || !lease.active) return;
-      state.beating = true;
-      this.heartbeat(lease)
-        .catch((err: unknown) => this.logger.warn({ err, flag: lease.flag }, 'flag heartbeat failed; retrying'))
-        .finally(() => {
-          state.beating = false;
-        });
-    }, every);
-    // A heartbeat never keeps a process alive on its own.
-    state.timer.unref();
+    // One job per lease (the token tells two leases of one flag apart); a beat still running when
+    // the next is due is skipped; unref'd: a heartbeat never keeps a process alive on its own.
+    state.job = `${FLAG_HEARTBEAT_JOB}:${lease.flag}#${lease.token}`;
+    this.jobs.register(state.job, {
+      intervalMs: every,
+      run: () => (lease.active ? this.heartbeat(lease) : undefined),
+      onError: (err) => this.logger.warn({ err, flag: lease.flag }, 'flag heartbeat failed; retrying'),
+    });
   }
 
   private markLost(lease: FlagLease): void {
     if (lease.lost) return;
     lease.lost = true;
     const state = this.leases.get(lease);
-    if (state?.timer) clearInterval(state.timer);
+    if (state?.job) void this.jobs.remove(state.job);
     this.leases.delete(lease);
     this.logger.warn({ flag: lease.flag, token: lease.token }, 'flag lease lost');
     try {

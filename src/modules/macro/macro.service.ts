@@ -30,6 +30,7 @@ import {
 } from './macro.errors';
 import { type MacroTemplateId, type RenderedTemplate, renderMacroTemplate, type TemplateParamsById } from './templates/macro-templates';
 import { settledWithin } from '../../common/async/wait';
+import { PeriodicJobs } from '../../common/scheduling';
 
 export interface RejectionView {
   at: string;
@@ -118,6 +119,9 @@ const MAX_PARAMS = 32;
 const MAX_PARAM_LENGTH = 256;
 const SHUTDOWN_BOUND_MS = 5_000;
 
+/** The periodic full rescan of MACRO_DIR (MACRO_RESCAN_INTERVAL_MS; 0 disables it). */
+export const MACRO_RESCAN_JOB = 'macro.rescan';
+
 /**
  * The macro module's one entry point for the controller and for other modules (the PDCA cycle
  * renders and deploys templates through `deployTemplate`). Files of MACRO_DIR are the source of
@@ -130,7 +134,6 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
   readonly registry: MacroRegistry;
   readonly executor: MacroExecutor;
   private watcher: MacroWatcher | undefined;
-  private rescanTimer: NodeJS.Timeout | undefined;
   private rescanning: Promise<void> | undefined;
   private rescanAgain = false;
   private activating: Promise<string | null> | undefined;
@@ -143,6 +146,7 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
     decisions: DecisionService,
     sessions: SessionService,
     @Optional() @Inject(GAME_STATE_READER) state: GameStatePort<GameState> | null = null,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     const macroLocks = new MacroLocks(family);
     this.registry = new MacroRegistry(macroLocks, new SqlMacroVersionStore(db), {
@@ -161,17 +165,14 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
   async onModuleInit(): Promise<void> {
     const root = await this.activate();
     if (!root) this.logger.log({ macro_dir: this.config.macroDir }, 'MACRO_DIR does not exist yet: no macros; it is watched once created');
-    if (this.config.macroRescanIntervalMs > 0) {
-      this.rescanTimer = setInterval(() => void this.rescan(), this.config.macroRescanIntervalMs);
-      this.rescanTimer.unref();
-    }
+    this.jobs.register(MACRO_RESCAN_JOB, { intervalMs: this.config.macroRescanIntervalMs, run: () => this.rescan() });
   }
 
   /** Before the database closes: stop watching, stop executions (releasing their locks), stop reloads. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
-    if (this.rescanTimer) clearInterval(this.rescanTimer);
-    this.rescanTimer = undefined;
+    // Not awaited here: the running rescan is in the bounded wait below.
+    void this.jobs.stop(MACRO_RESCAN_JOB);
     this.watcher?.close();
     await settledWithin(Promise.allSettled([this.executor.close(), this.registry.close(), this.rescanning, this.activating]), SHUTDOWN_BOUND_MS);
   }

@@ -7,6 +7,11 @@
  * cumulative one (Prometheus).
  */
 
+import { PeriodicJobs } from '../../common/scheduling';
+
+/** The sampler's periodic job (every METRICS_EVENT_LOOP_RESOLUTION_MS). */
+export const EVENT_LOOP_SAMPLER_JOB = 'metrics.event-loop-sampler';
+
 /** Histogram buckets: 8 per octave from 0.01 ms (≤ 9% relative error), 22 octaves (~42 s). */
 const SUB_BUCKETS = 8;
 const OCTAVES = 22;
@@ -104,7 +109,7 @@ export class EventLoopDelayMonitor {
   private readonly slotMs: number;
   private readonly now: () => number;
   private readonly listeners: Array<(ms: number) => void> = [];
-  private timer: NodeJS.Timeout | undefined;
+  private job: { jobs: PeriodicJobs; name: string } | undefined;
   private last = 0;
   private intervalSince: number;
 
@@ -120,23 +125,25 @@ export class EventLoopDelayMonitor {
     this.intervalSince = this.now();
   }
 
-  /** Starts sampling (unref'd: never what keeps the process alive). */
-  start(): void {
-    if (this.timer) return;
+  /** Starts sampling as a periodic job (unref'd: never what keeps the process alive). */
+  start(jobs: PeriodicJobs = PeriodicJobs.standalone(), name: string = EVENT_LOOP_SAMPLER_JOB): void {
+    if (this.job) return;
+    this.job = { jobs, name };
     this.last = performance.now();
-    this.timer = setInterval(() => {
-      const t = performance.now();
-      // Node schedules the next run `resolution` after this one began: lateness is the delay.
-      this.record(Math.max(0, t - this.last - this.resolutionMs));
-      this.last = t;
-    }, this.resolutionMs);
-    this.timer.unref();
+    jobs.register(name, { intervalMs: this.resolutionMs, run: this.sample });
   }
 
   stop(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.job) void this.job.jobs.stop(this.job.name);
+    this.job = undefined;
   }
+
+  private readonly sample = (): void => {
+    const t = performance.now();
+    // Node schedules the next run `resolution` after this one began: lateness is the delay.
+    this.record(Math.max(0, t - this.last - this.resolutionMs));
+    this.last = t;
+  };
 
   /** Called with every sample (ms). */
   onSample(listener: (ms: number) => void): void {

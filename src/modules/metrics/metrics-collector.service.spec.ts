@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../../common/scheduling';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -33,7 +34,7 @@ describe('MetricsCollector', () => {
     const c = new MetricsCollector(
       { ringCapacity: 4096, flushIntervalMs: 0, windowSeconds: 60, rollupIntervalMs: 60_000, maxSeries: 5000, now: () => clock, ...over },
       db.service,
-      scheduler,
+      scheduler && new PeriodicJobs(scheduler),
     );
     collectors.push(c);
     return c;
@@ -127,7 +128,7 @@ describe('MetricsCollector', () => {
     const scheduler = new SchedulerRegistry();
     const c = make({ flushIntervalMs: 1000, rollupIntervalMs: 3000, now: () => Date.now() }, scheduler);
     c.onModuleInit();
-    expect(scheduler.getIntervals()).toEqual(['metrics-flush']);
+    expect(scheduler.getIntervals()).toEqual(['metrics.event-loop-sampler', 'metrics.flush']);
     c.record('m', 1);
     await jest.advanceTimersByTimeAsync(1000);
     expect(c.stats().flushes_total).toBe(1);

@@ -1,5 +1,5 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../../common/scheduling';
 import { detached, runInTask } from '../../common/concurrency';
 import { yieldToLoop } from '../../common/async/wait';
 import { DatabaseService } from '../../common/database/database.service';
@@ -78,7 +78,9 @@ const DEFAULT_IDLE_MS = 3_600_000;
 export const ROWS_PER_TRANSACTION = 100;
 /** Rollups waiting for the database (it was unavailable); beyond this the oldest are dropped. */
 const MAX_PENDING_ROWS = 100_000;
-const FLUSH_INTERVAL_NAME = 'metrics-flush';
+/** The periodic job draining the ring into the windows and writing due rollups. */
+export const METRICS_FLUSH_JOB = 'metrics.flush';
+const FLUSH_INTERVAL_NAME = METRICS_FLUSH_JOB;
 
 /** Series the flush loop samples itself. */
 export const PROCESS_SERIES = {
@@ -140,7 +142,7 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
   constructor(
     @Inject(METRICS_COLLECTOR_OPTIONS) private readonly options: MetricsCollectorOptions,
     private readonly db: DatabaseService,
-    @Optional() private readonly scheduler?: SchedulerRegistry,
+    @Optional() private readonly jobs?: PeriodicJobs,
   ) {
     this.ring = new MetricRingBuffer(options.ringCapacity);
     this.earlyDrainAt = this.ring.capacity >>> 1;
@@ -162,19 +164,21 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
   }
 
   onModuleInit(): void {
-    if (this.sampleLoopDelay) this.loopDelay.start();
-    if (this.options.flushIntervalMs > 0 && this.scheduler) {
-      const timer = setInterval(() => void this.flush().catch((err: unknown) => this.logger.error({ err }, 'metrics flush failed')), this.options.flushIntervalMs);
-      timer.unref();
-      this.scheduler.addInterval(FLUSH_INTERVAL_NAME, timer);
-    }
+    if (this.sampleLoopDelay) this.loopDelay.start(this.jobs);
+    // Without the app's jobs (a collector built by hand) nothing flushes on a timer.
+    this.jobs?.register(FLUSH_INTERVAL_NAME, {
+      intervalMs: this.options.flushIntervalMs,
+      run: () => this.flush(),
+      onError: (err) => this.logger.error({ err }, 'metrics flush failed'),
+    });
   }
 
   /** Stops the loop, then one last flush closes the current rollup period and persists it. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    if (this.scheduler?.doesExist('interval', FLUSH_INTERVAL_NAME)) this.scheduler.deleteInterval(FLUSH_INTERVAL_NAME);
+    // Stopped first, and the flush it may be running awaited: the final flush below comes after it.
+    await this.jobs?.stop(FLUSH_INTERVAL_NAME);
     try {
       await this.flush({ closePeriod: true });
     } catch (err) {

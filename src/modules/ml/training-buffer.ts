@@ -1,5 +1,6 @@
 import { yieldToLoop } from '../../common/async/wait';
 import type { ActionType } from './ml.constants';
+import { PeriodicJobs } from '../../common/scheduling';
 
 export type SampleSource = 'api' | 'feedback';
 
@@ -51,6 +52,9 @@ export interface TrainingBufferStats {
   last_error: string | null;
 }
 
+/** The periodic job writing buffered training samples (ML_FLUSH_INTERVAL_MS). */
+export const TRAINING_FLUSH_JOB = 'ml.training-flush';
+
 /**
  * The bounded training-data buffer of docs/architecture.md §7.2, done right for one event loop:
  *
@@ -75,7 +79,7 @@ export class TrainingBuffer {
   /** The flush in progress drains until `takenSeq` reaches this. */
   private target = 0;
   private running: Promise<boolean> | null = null;
-  private timer: NodeJS.Timeout | undefined;
+  private job: { jobs: PeriodicJobs; name: string } | undefined;
   private closed = false;
   private pausedUntil = 0;
   private counters = { accepted: 0, dropped: 0, written: 0, batches: 0, failed_batches: 0 };
@@ -100,13 +104,11 @@ export class TrainingBuffer {
     return this.closed;
   }
 
-  /** Starts the interval flush (unref'd: it never keeps the process alive). */
-  start(): void {
-    if (this.timer || this.options.flushIntervalMs <= 0 || this.closed) return;
-    this.timer = setInterval(() => {
-      if (this.items.length > 0) void this.flush();
-    }, this.options.flushIntervalMs);
-    this.timer.unref?.();
+  /** Starts the interval flush as a periodic job (unref'd: it never keeps the process alive). */
+  start(jobs: PeriodicJobs = PeriodicJobs.standalone(), name: string = TRAINING_FLUSH_JOB): void {
+    if (this.job || this.options.flushIntervalMs <= 0 || this.closed) return;
+    this.job = { jobs, name };
+    jobs.register(name, { intervalMs: this.options.flushIntervalMs, run: () => (this.items.length > 0 ? this.flush() : undefined) });
   }
 
   /** Buffers a sample; false if it was dropped (buffer full or closed). Never waits. */
@@ -135,8 +137,7 @@ export class TrainingBuffer {
   /** Stops the timer and drains; later samples are dropped. Resolves true if nothing was left behind. */
   async close(): Promise<boolean> {
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.job) await this.job.jobs.stop(this.job.name);
     // A failure here gets one retry (a busy database at the wrong moment), then we give up.
     if (await this.flush()) return true;
     return this.flush();

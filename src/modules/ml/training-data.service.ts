@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { PeriodicJobs } from '../../common/scheduling';
 import { DatabaseService } from '../../common/database/database.service';
 import { isOutOfSpace, StorageFullError } from '../../common/errors/storage.errors';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
@@ -34,6 +35,7 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly db: DatabaseService,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.buffer = new TrainingBuffer(
       { write: (batch) => this.writeBatch(batch) },
@@ -50,7 +52,7 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
   }
 
   onModuleInit(): void {
-    this.buffer.start();
+    this.buffer.start(this.jobs);
   }
 
   // Before TypeORM closes the connection in its own shutdown hook.

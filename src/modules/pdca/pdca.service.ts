@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../../common/scheduling';
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { detached, runInTask } from '../../common/concurrency';
@@ -30,6 +30,8 @@ import { settledWithin } from '../../common/async/wait';
 export const PDCA_FLAG = ProcessFlag.PDCA_RUNNING;
 export const PDCA_SCHEDULE_INTERVAL = 'pdca.schedule';
 export const PDCA_REAPER_INTERVAL = 'pdca.reaper';
+/** Polls the stop request of the running cycle (another process may ask for it through the database). */
+export const PDCA_STOP_POLL_JOB = 'pdca.stop-poll';
 export const DEFAULT_GOAL = 'raise the share of successful decisions of the bots';
 /** How long POST /pdca/stop waits to report the cycle's final status (the promise is "within a second"). */
 const STOP_REPORT_WAIT_MS = 1_500;
@@ -169,7 +171,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     private readonly store: PdcaCycleStore,
     @Inject(PDCA_PORTS) private readonly ports: PdcaPorts,
     @Inject(PDCA_PLANNER) private readonly planner: PdcaPlanner,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly jobs: PeriodicJobs,
   ) {}
 
   onModuleInit(): void {
@@ -200,24 +202,21 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
   async onApplicationBootstrap(): Promise<void> {
     // The kill -9 case: a row left running by a process whose lease has expired.
     await this.reap().catch((err: unknown) => this.logger.error({ err }, 'PDCA start-up recovery failed'));
-    if (this.options.intervalMs > 0) {
-      const timer = setInterval(() => void this.tick(), this.options.intervalMs);
-      timer.unref();
-      this.scheduler.addInterval(PDCA_SCHEDULE_INTERVAL, timer);
-      this.nextRunAt = Date.now() + this.options.intervalMs;
-    }
+    this.jobs.register(PDCA_SCHEDULE_INTERVAL, { intervalMs: this.options.intervalMs, run: () => this.tick() });
+    if (this.options.intervalMs > 0) this.nextRunAt = Date.now() + this.options.intervalMs;
     // Also without triggers: an abandoned row is failed within a lease TTL of its lease expiring.
-    const reaper = setInterval(() => void this.reap().catch((err: unknown) => this.logger.warn({ err }, 'PDCA recovery scan failed')), this.options.leaseTtlMs);
-    reaper.unref();
-    this.scheduler.addInterval(PDCA_REAPER_INTERVAL, reaper);
+    this.jobs.register(PDCA_REAPER_INTERVAL, {
+      intervalMs: this.options.leaseTtlMs,
+      run: () => this.reap(),
+      onError: (err) => this.logger.warn({ err }, 'PDCA recovery scan failed'),
+    });
   }
 
   /** Before the flags and the database close: no new cycle, the running one stops (bounded wait). */
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
-    for (const name of [PDCA_SCHEDULE_INTERVAL, PDCA_REAPER_INTERVAL]) {
-      if (this.scheduler.doesExist('interval', name)) this.scheduler.deleteInterval(name);
-    }
+    // Not awaited: a tick's cycle is the running cycle, stopped (bounded) below.
+    for (const name of [PDCA_SCHEDULE_INTERVAL, PDCA_REAPER_INTERVAL]) void this.jobs.stop(name);
     this.nextRunAt = null;
     const cycle = this.current;
     if (cycle) {
@@ -298,8 +297,8 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   private async run(cycle: RunningCycle): Promise<void> {
     const signal = cycle.controller.signal;
-    const poll = setInterval(() => this.pollStop(cycle), this.options.stopPollMs ?? 250);
-    poll.unref();
+    // A job only while a cycle runs (listed, disabled, in between): one cycle at a time, so one poll.
+    this.jobs.register(PDCA_STOP_POLL_JOB, { intervalMs: this.options.stopPollMs ?? 250, run: () => this.pollStop(cycle) });
     let status: Exclude<CycleStatus, 'running'> = 'completed';
     let error: string | null = null;
     try {
@@ -332,7 +331,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
         this.logger.error({ err: reason, cycle_id: cycle.id, phase: cycle.phase }, 'PDCA cycle failed');
       }
     } finally {
-      clearInterval(poll);
+      void this.jobs.stop(PDCA_STOP_POLL_JOB);
       await this.finish(cycle, status, error);
     }
   }

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../../common/scheduling';
 import { LockManager } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import { CreateProcessFlags1764288000001 } from '../../common/database/migrations/1764288000001-create-process-flags';
@@ -121,7 +122,7 @@ export async function createPdcaHarness(options: Partial<PdcaOptions> = {}, plan
   input.states = [{ session_id: 's1', character: 'Knight1', updated_at: Date.now(), state: knightState() }];
   const scheduler = new SchedulerRegistry();
   const opts: PdcaOptions = { intervalMs: 0, executionPeriodMs: 300_000, leaseTtlMs: 30_000, stopPollMs: 250, ...options };
-  const service = new PdcaService(opts, store, { leases: leasesFrom(flags), macros, metrics, input }, planner, scheduler);
+  const service = new PdcaService(opts, store, { leases: leasesFrom(flags), macros, metrics, input }, planner, new PeriodicJobs(scheduler));
   const others: StandaloneDatabase[] = [];
   return {
     dir,

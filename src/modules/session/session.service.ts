@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Logger, type BeforeApplicationShutdown, type OnModuleInit, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { LatestWriter, type WriterStats } from '../../common/database/background-writer';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { PeriodicJobs } from '../../common/scheduling';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { SERVER_NAME, SERVER_VERSION } from '../../config/version';
 import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/handshake.dto';
@@ -17,6 +18,8 @@ export type SessionExpiredListener = (sessionId: string) => void;
 
 /** Session rows per transaction: ~2 µs each (bench/README.md), ~0.3 ms a slice. */
 export const SESSION_SLICE_ROWS = 128;
+/** The periodic job expiring idle sessions and writing changed session rows. */
+export const SESSION_SWEEP_JOB = 'session.sweep';
 
 /**
  * Active sessions live in memory (the hot path only touches a Map); the table is the durable
@@ -31,7 +34,6 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
   private readonly active = new Map<string, PlayerSessionEntity>();
   private readonly byCharacter = new Map<string, string>();
   private readonly expiredListeners: SessionExpiredListener[] = [];
-  private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   /** Sessions whose row changed (created, active, expired) since it was last written. */
   private readonly writer: LatestWriter<string, PlayerSessionEntity>;
@@ -40,6 +42,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly db: DatabaseService,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.writer = new LatestWriter<string, PlayerSessionEntity>({
       name: 'player_sessions',
@@ -63,21 +66,19 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     }
     await this.writer.flush();
     const every = Math.max(250, Math.min(60_000, Math.floor(this.config.sessionTtlMs / 4)));
-    this.sweepTimer = setInterval(() => {
-      // One sweep at a time, and shutdown waits for the running one.
-      this.sweeping ??= this.sweep()
-        .catch((err: unknown) => this.logger.error({ err }, 'session sweep failed'))
-        .finally(() => (this.sweeping = undefined));
-    }, every);
-    this.sweepTimer.unref();
+    // One sweep at a time (a tick during a sweep is skipped), and shutdown waits for the running one.
+    this.jobs.register(SESSION_SWEEP_JOB, {
+      intervalMs: every,
+      run: () => (this.sweeping ??= this.sweep().finally(() => (this.sweeping = undefined))),
+      onError: (err) => this.logger.error({ err }, 'session sweep failed'),
+    });
   }
 
   // Before TypeORM closes the connection in its own shutdown hook.
   async beforeApplicationShutdown(): Promise<void> {
-    if (this.sweepTimer) clearInterval(this.sweepTimer);
-    this.sweepTimer = undefined;
     // A sweep's flush may still be writing: the database must outlive it.
-    await this.sweeping;
+    await this.jobs.stop(SESSION_SWEEP_JOB);
+    await this.sweeping?.catch(() => undefined);
     await this.writer.close();
   }
 

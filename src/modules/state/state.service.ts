@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { PeriodicJobs } from '../../common/scheduling';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionService } from '../session';
@@ -6,6 +7,9 @@ import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot }
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
 import { LatestWriter } from '../../common/database/background-writer';
+
+/** The periodic job writing changed snapshots. */
+export const STATE_FLUSH_JOB = 'state.flush';
 
 export interface StateUpdate {
   /** A whole game state: replaces the snapshot. */
@@ -39,6 +43,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   constructor(
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.writer = new LatestWriter<string, StateSnapshot>({
       name: 'state.snapshots',
@@ -67,7 +72,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
       this.snapshots.delete(id);
       this.writer.delete(id);
     });
-    this.writer.start(StateService.FLUSH_INTERVAL_MS);
+    this.writer.start(this.jobs, STATE_FLUSH_JOB, StateService.FLUSH_INTERVAL_MS);
   }
 
   async beforeApplicationShutdown(): Promise<void> {

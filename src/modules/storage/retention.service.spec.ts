@@ -1,5 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { SchedulerRegistry } from '@nestjs/schedule';
+import { PeriodicJobs } from '../../common/scheduling';
 import type { StandaloneDatabase } from '../../common/database/database.test-kit';
 import { type PruneContext, RetentionRegistry, type RetentionPolicy } from '../../common/database/retention';
 import { openMigratedDatabase } from '../../common/database/retention.test-kit';
@@ -28,7 +29,7 @@ describe('RetentionService', () => {
 
   const make = (env: Record<string, string> = {}) => {
     const config = loadConfig({ RETENTION_BATCH_ROWS: '100', ...env });
-    return new RetentionService(config, db.service, registry, scheduler, new VacuumService(config, db.service));
+    return new RetentionService(config, db.service, registry, new PeriodicJobs(scheduler), new VacuumService(config, db.service));
   };
   const policy = (table: RetentionPolicy['table'], prune: (ctx: PruneContext) => Promise<{ deleted: number; held?: string }>): RetentionPolicy => ({
     table,

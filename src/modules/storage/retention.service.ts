@@ -1,9 +1,9 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { detached, runInTask } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { createPruneContext, PruneStoppedError, RetentionRegistry } from '../../common/database/retention';
 import { ServiceUnavailableError } from '../../common/errors/app.error';
+import { PeriodicJobs } from '../../common/scheduling';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { type IncrementalVacuumReport, VacuumService } from './vacuum.service';
 
@@ -78,26 +78,27 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly db: DatabaseService,
     private readonly registry: RetentionRegistry,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly jobs: PeriodicJobs,
     private readonly vacuum: VacuumService,
   ) {}
 
   onApplicationBootstrap(): void {
     const every = this.config.retentionPruneIntervalMs;
-    if (every <= 0) return;
-    const timer = setInterval(() => {
-      this.nextRunAt = Date.now() + every;
-      this.run('schedule').catch((err: unknown) => this.logger.error({ err }, 'prune run failed'));
-    }, every);
-    timer.unref();
-    this.scheduler.addInterval(PRUNE_JOB, timer);
-    this.nextRunAt = Date.now() + every;
+    this.jobs.register(PRUNE_JOB, {
+      intervalMs: every,
+      run: () => {
+        this.nextRunAt = Date.now() + every;
+        return this.run('schedule');
+      },
+      onError: (err) => this.logger.error({ err }, 'prune run failed'),
+    });
+    if (every > 0) this.nextRunAt = Date.now() + every;
   }
 
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
-    if (this.scheduler.doesExist('interval', PRUNE_JOB)) this.scheduler.deleteInterval(PRUNE_JOB);
     this.nextRunAt = null;
+    await this.jobs.stop(PRUNE_JOB).catch(() => undefined);
     await this.running?.catch(() => undefined);
   }
 

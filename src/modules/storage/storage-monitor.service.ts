@@ -1,6 +1,6 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit, Optional } from '@nestjs/common';
-import { SchedulerRegistry } from '@nestjs/schedule';
 import { StorageGuard } from '../../common/database/storage-guard';
+import { PeriodicJobs } from '../../common/scheduling';
 import { METRICS, type MetricsPort } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { RetentionService } from './retention.service';
@@ -22,7 +22,7 @@ export class StorageMonitor implements OnModuleInit, OnApplicationBootstrap, Bef
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly guard: StorageGuard,
-    private readonly scheduler: SchedulerRegistry,
+    private readonly jobs: PeriodicJobs,
     private readonly retention: RetentionService,
     @Optional() @Inject(METRICS) private readonly metrics: MetricsPort | null = null,
   ) {}
@@ -34,15 +34,11 @@ export class StorageMonitor implements OnModuleInit, OnApplicationBootstrap, Bef
   }
 
   onApplicationBootstrap(): void {
-    const every = this.config.storageCheckIntervalMs;
-    if (every <= 0) return;
-    const timer = setInterval(() => void this.guard.refresh(), every);
-    timer.unref();
-    this.scheduler.addInterval(DISK_CHECK_JOB, timer);
+    this.jobs.register(DISK_CHECK_JOB, { intervalMs: this.config.storageCheckIntervalMs, run: () => this.guard.refresh() });
   }
 
-  beforeApplicationShutdown(): void {
-    if (this.scheduler.doesExist('interval', DISK_CHECK_JOB)) this.scheduler.deleteInterval(DISK_CHECK_JOB);
+  beforeApplicationShutdown(): Promise<void> {
+    return this.jobs.stop(DISK_CHECK_JOB);
   }
 
   private registerMetrics(): void {
