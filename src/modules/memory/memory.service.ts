@@ -1,4 +1,5 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { PeriodicJobs } from '../../common/scheduling';
 import { type CatalogLock, InjectLock, LockName, runInTask, withLock } from '../../common/concurrency';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionNotFoundError } from '../session';
@@ -120,6 +121,10 @@ const BUILD_YIELD_EVERY = 8_192;
 /** Access-count updates per transaction: ~2 µs each, ~0.5 ms of loop time a slice. */
 export const ACCESS_SLICE_ROWS = 256;
 
+/** The periodic jobs: retrieval counts written in slices, and the consolidation sweep. */
+export const MEMORY_ACCESS_FLUSH_JOB = 'memory.access-flush';
+export const MEMORY_CONSOLIDATE_JOB = 'memory.consolidate';
+
 /** Unchanged sessions are still consolidated (for decay) every this many intervals. */
 const DECAY_ONLY_EVERY = 6;
 
@@ -164,8 +169,6 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly now: () => number;
   private consolidations = 0;
   private readonly accessFlusher = new SerialTask(() => this.flushOnce());
-  private consolidateTimer: NodeJS.Timeout | undefined;
-  private flushTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<void> | undefined;
   private closed = false;
 
@@ -175,30 +178,27 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     private readonly sessions: SessionService,
     @InjectLock(LockName.MEMORY) private readonly lock: CatalogLock<typeof LockName.MEMORY>,
     private readonly embeddings: EmbeddingGenerator,
+    @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.now = options.now ?? Date.now;
   }
 
   onModuleInit(): void {
     this.sessions.onSessionExpired((sessionId) => this.forget(sessionId));
-    if (this.options.accessFlushMs > 0) {
-      this.flushTimer = setInterval(() => void this.flushAccessCounts(), this.options.accessFlushMs);
-      this.flushTimer.unref();
-    }
-    if (this.options.consolidateIntervalMs > 0) {
-      this.consolidateTimer = setInterval(() => {
-        this.consolidateDue().catch((err: unknown) => this.logger.error({ err }, 'memory consolidation sweep failed'));
-      }, this.options.consolidateIntervalMs);
-      this.consolidateTimer.unref();
-    }
+    this.jobs.register(MEMORY_ACCESS_FLUSH_JOB, { intervalMs: this.options.accessFlushMs, run: () => this.flushAccessCounts() });
+    this.jobs.register(MEMORY_CONSOLIDATE_JOB, {
+      intervalMs: this.options.consolidateIntervalMs,
+      run: () => this.consolidateDue(),
+      onError: (err) => this.logger.error({ err }, 'memory consolidation sweep failed'),
+    });
   }
 
   // Before TypeORM closes the connection in its own shutdown hook.
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    clearInterval(this.flushTimer);
-    clearInterval(this.consolidateTimer);
-    this.flushTimer = this.consolidateTimer = undefined;
+    // The sweep in flight is awaited below with the consolidations; the last access flush runs after it.
+    void this.jobs.stop(MEMORY_CONSOLIDATE_JOB);
+    await this.jobs.stop(MEMORY_ACCESS_FLUSH_JOB);
     await Promise.allSettled([...this.consolidating.values(), ...this.queuedConsolidation.values(), this.sweeping]);
     await this.flushAccessCounts();
     await this.embeddings.provider.close?.();
