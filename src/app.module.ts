@@ -38,7 +38,7 @@ export class AppModule {
       imports: [
         CoreModule.forRoot(config),
         ConcurrencyModule.forRoot({
-          locks: { orderMode: config.lockOrderMode, debug: config.lockDebug },
+          locks: { orderMode: config.lockOrderMode, debug: config.lockDebug, longHoldThresholdMs: config.lockLongHoldMs },
           sessions: {
             maxQueueDepth: config.sessionQueueDepth,
             maxInFlight: config.maxInFlight,

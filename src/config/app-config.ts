@@ -43,6 +43,11 @@ export interface AppConfig {
   readonly frontDoor: boolean;
   readonly lockOrderMode: LockOrderMode;
   readonly lockDebug: boolean;
+  /** A lock held longer than this is reported (admin locks report) and makes readiness 503 while it is held. */
+  readonly lockLongHoldMs: number;
+  /** Readiness: 503 while the worst event-loop delay over the last HEALTH_LOOP_DELAY_WINDOW_MS is above this (0: not checked). */
+  readonly healthLoopDelayMaxMs: number;
+  readonly healthLoopDelayWindowMs: number;
   readonly metricsPublic: boolean;
   /** Metrics: entries of the recording ring (power of two); beyond it per flush, the oldest are overwritten and counted. */
   readonly metricsRingCapacity: number;
@@ -294,6 +299,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),
+    lockLongHoldMs: int(env, 'LOCK_LONG_HOLD_MS', 10_000, 100, 3_600_000),
+    healthLoopDelayMaxMs: int(env, 'HEALTH_LOOP_DELAY_MAX_MS', 1_000, 0, 600_000),
+    healthLoopDelayWindowMs: int(env, 'HEALTH_LOOP_DELAY_WINDOW_MS', 10_000, 1_000, 600_000),
     metricsPublic: bool(env, 'METRICS_PUBLIC', false),
     metricsRingCapacity: int(env, 'METRICS_RING_CAPACITY', 65_536, 1_024, 16_777_216),
     metricsFlushIntervalMs: int(env, 'METRICS_FLUSH_INTERVAL_MS', 1_000, 10, 60_000),

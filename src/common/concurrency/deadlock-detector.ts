@@ -85,7 +85,11 @@ export class DeadlockDetector {
     for (let hold = waiter.parent; hold; hold = hold.parent) hold.waitersBelow?.delete(waiter);
   }
 
+  /** Deadlocks found since start (each failed its newest waiter at once). */
+  deadlockCount = 0;
+
   recordDeadlock(waiter: Hold, message: string, cycle: DeadlockEdge[]): void {
+    this.deadlockCount++;
     this.push(this.deadlocks, {
       at: new Date().toISOString(),
       message,

@@ -154,6 +154,13 @@ export class LockManager implements OnModuleInit, OnModuleDestroy {
     return this.runtime.profiler.table();
   }
 
+  /** Holds open now for longer than the long-hold threshold, and that threshold (readiness). */
+  longHolds(): { threshold_ms: number; open: Array<{ lock: string; mode: string; task: string; heldMs: number }>; deadlocks_total: number; last_deadlock_at: string | null } {
+    const d = this.runtime.detector;
+    const deadlocks = d.recentDeadlocks();
+    return { threshold_ms: d.longHoldThresholdMs, open: d.openLongHolds(), deadlocks_total: d.deadlockCount, last_deadlock_at: deadlocks.at(-1)?.at ?? null };
+  }
+
   /** Plain-JSON payload of `GET /api/v1/admin/locks`. */
   getReport(): LockReport {
     return buildLockReport(this.runtime, this.allLocks());

@@ -87,6 +87,18 @@ export interface MetricsPort {
   /** All series of `name` whose labels include `filter`, merged. */
   aggregate(name: string, filter?: MetricLabels): MetricSummary;
   strategySummary(strategyId: string): StrategySummary;
+  /**
+   * The engine's event-loop delay sampler over [since, now] (epoch ms; at most its window):
+   * null when the sampler is off (METRICS_EVENT_LOOP_RESOLUTION_MS=0). Readiness reads it.
+   */
+  eventLoopDelay?(since: number): EventLoopDelayReading | null;
+}
+
+export interface EventLoopDelayReading {
+  resolution_ms: number;
+  samples: number;
+  p99_ms: number | null;
+  max_ms: number | null;
 }
 
 /**

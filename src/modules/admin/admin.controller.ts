@@ -1,8 +1,31 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
+import { type JobStatus, PeriodicJobs } from '../../common/scheduling';
+
+class JobErrorDto {
+  @ApiProperty() message!: string;
+  @ApiProperty({ description: 'ISO 8601' }) at!: string;
+}
+
+class JobStatusDto {
+  @ApiProperty({ example: 'state.flush' }) name!: string;
+  @ApiProperty({ description: 'milliseconds between runs (0: disabled by configuration)' }) interval_ms!: number;
+  @ApiProperty({ description: 'a timer runs (false: disabled, or stopped at shutdown, or a job that only runs at times)' }) enabled!: boolean;
+  @ApiProperty({ description: 'a run is going now' }) running!: boolean;
+  @ApiProperty() runs!: number;
+  @ApiProperty({ description: 'ticks skipped because the previous run was still going' }) skipped_overlaps!: number;
+  @ApiProperty({ description: 'runs that threw or rejected' }) failures!: number;
+  @ApiPropertyOptional({ nullable: true, type: String, description: 'start of the last run (ISO 8601)' }) last_run_at!: string | null;
+  @ApiPropertyOptional({ nullable: true, type: Number }) last_duration_ms!: number | null;
+  @ApiPropertyOptional({ nullable: true, type: JobErrorDto }) last_error!: JobErrorDto | null;
+}
+
+class JobsReportDto {
+  @ApiProperty({ type: [JobStatusDto] }) jobs!: JobStatusDto[];
+}
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -12,6 +35,7 @@ export class AdminController {
     private readonly locks: LockManager,
     private readonly sessions: SessionSerializer,
     private readonly db: DatabaseService,
+    private readonly jobs: PeriodicJobs,
   ) {}
 
   @Get('locks')
@@ -22,5 +46,13 @@ export class AdminController {
   @ApiErrors()
   report() {
     return { ...this.locks.getReport(), session_queues: this.sessions.stats(), database: this.db.counters };
+  }
+
+  @Get('jobs')
+  @ApiOperation({ summary: 'The periodic jobs: interval, enabled, running, runs, last run and duration, last error, skipped overlaps' })
+  @ApiOkResponse({ type: JobsReportDto })
+  @ApiErrors()
+  jobList(): { jobs: JobStatus[] } {
+    return { jobs: this.jobs.list() };
   }
 }

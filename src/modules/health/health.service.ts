@@ -47,6 +47,12 @@ export class HealthService {
     this.components.set(name, fn);
   }
 
+  /** One decision tier's own report (undefined when no module registered it). */
+  decisionEngineHealth(name: string): ComponentHealth | undefined {
+    const fn = this.engines.get(name);
+    return fn ? safe(fn) : undefined;
+  }
+
   databaseHealth(): ComponentHealth {
     try {
       if (!this.dataSource.isInitialized) return { status: 'unhealthy', detail: 'database not initialized' };

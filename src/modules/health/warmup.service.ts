@@ -58,6 +58,9 @@ export class WarmupService implements OnApplicationBootstrap {
     this.metricsFactory = factory;
   }
 
+  /** Epoch ms when the warm-up ended (null before): readiness ignores event-loop stalls of the boot before it. */
+  readyAt: number | null = null;
+
   get ready(): boolean {
     return this.status === 'ready';
   }
@@ -95,6 +98,7 @@ export class WarmupService implements OnApplicationBootstrap {
     }
     this.durationMs = round(performance.now() - started);
     this.status = 'ready';
+    this.readyAt = Date.now();
     this.logger.log({ rounds, duration_ms: this.durationMs, steps: this.steps }, 'warmed up');
   }
 }

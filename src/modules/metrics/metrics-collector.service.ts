@@ -173,6 +173,13 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
     });
   }
 
+  /** The sampler's reading since `since` (epoch ms); null when it does not sample. */
+  eventLoopDelay(since: number): { resolution_ms: number; samples: number; p99_ms: number | null; max_ms: number | null } | null {
+    if (!this.sampleLoopDelay) return null;
+    const s = this.loopDelay.stats(since);
+    return { resolution_ms: s.resolution_ms, samples: s.samples, p99_ms: s.p99_ms, max_ms: s.max_ms };
+  }
+
   /** Stops the loop, then one last flush closes the current rollup period and persists it. */
   async beforeApplicationShutdown(): Promise<void> {
     if (this.closed) return;

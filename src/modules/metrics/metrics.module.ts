@@ -32,6 +32,7 @@ export function createMetricsPort(collector: MetricsCollector, prom: PromRegistr
     summaryFor: (name, labels) => collector.summaryFor(name, labels),
     aggregate: (name, filter) => collector.aggregate(name, filter),
     strategySummary: (strategyId) => collector.strategySummary(strategyId),
+    eventLoopDelay: (since) => collector.eventLoopDelay(since),
   };
 }
 
