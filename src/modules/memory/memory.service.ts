@@ -1,21 +1,24 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { type CatalogLock, InjectLock, LockName, withLock } from '../../common/concurrency';
+import { DatabaseService } from '../../common/database/database.service';
 import { PeriodicJobs } from '../../common/scheduling';
-import { type CatalogLock, InjectLock, LockName, runInTask, withLock } from '../../common/concurrency';
-import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionNotFoundError } from '../session';
 import { SessionService } from '../session';
-import { planConsolidation, PRUNED } from './consolidation';
+import { AccessCountBuffer } from './access-count-buffer';
+import { type ConsolidationResult, ConsolidationRunner } from './consolidation-runner';
 import { embeddingInput } from './embedding/canonical-json';
-import { decodeEmbedding, encodeEmbedding } from './embedding/embedding-codec';
+import { encodeEmbedding } from './embedding/embedding-codec';
 import { EmbeddingGenerator, type EmbeddingGeneratorStats } from './embedding/embedding-generator';
 import type { EmbeddingInput, JsonValue } from './embedding/embedding-provider';
 import { int8DotModule } from './index/int8-dot-kernel';
-import { type IndexMemoryUsage, VectorIndex } from './index/vector-index';
-import { DEFAULT_MEMORY_TYPE, DEFAULT_TOP_K, MAX_TOP_K, MEMORY_TYPES, type MemoryType, PRUNE_TARGET_SHARE } from './memory.constants';
+import type { IndexMemoryUsage, VectorIndex } from './index/vector-index';
+import { MemoryIndexCache, round3, tagOf, typeOf } from './memory-index-cache';
+import { DEFAULT_MEMORY_TYPE, DEFAULT_TOP_K, MAX_TOP_K, type MemoryType } from './memory.constants';
 import { EventTooLargeError, MemoryFullError } from './memory.errors';
 import { MEMORY_OPTIONS, type MemoryOptions } from './memory.options';
-import { yieldToLoop } from '../../common/async/wait';
-import { SerialTask } from '../../common/async/serial-task';
+
+export { ACCESS_SLICE_ROWS } from './access-count-buffer';
+export type { ConsolidationResult } from './consolidation-runner';
 
 export type JsonObject = { [key: string]: JsonValue };
 
@@ -55,27 +58,6 @@ export interface RetrieveResult {
   query_time_ms: number;
 }
 
-export interface ConsolidationResult {
-  session_id: string;
-  before: number;
-  after: number;
-  /** Near-duplicates merged into a kept memory. */
-  merged: number;
-  /** Low-importance memories whose importance decayed. */
-  decayed: number;
-  /** Memories deleted because their importance decayed away, or to make room. */
-  pruned: number;
-  /** Memories stored while the consolidation was being planned, carried into the new index. */
-  carried_over: number;
-  /** False when the change budget left work for the next consolidation. */
-  complete: boolean;
-  duration_ms: number;
-  /** The database transaction (DATABASE lock; better-sqlite3 runs it on the event loop). */
-  database_ms: number;
-  /** How long readers and writers of this session were held off (the swap). */
-  exclusive_ms: number;
-}
-
 export interface MemoryStats {
   sessions_loaded: number;
   memories_indexed: number;
@@ -87,25 +69,6 @@ export interface MemoryStats {
   embedding: EmbeddingGeneratorStats;
 }
 
-interface MemoryRow {
-  id: number;
-  memory_type: string;
-  event: string;
-  importance: number;
-  embedding: Buffer;
-  embedding_model: string;
-  dims: number;
-  access_count: number;
-  merged_count: number;
-  created_at: number | string;
-  decayed_at: number | string;
-}
-
-interface AccessDelta {
-  count: number;
-  last: number;
-}
-
 interface Prepared {
   input: EmbeddingInput;
   json: string;
@@ -115,22 +78,11 @@ interface Prepared {
 
 const INSERT_SQL = `INSERT INTO memories (session_id, memory_type, event, importance, embedding, embedding_model, dims, access_count, merged_count, created_at, updated_at, decayed_at)
   VALUES (?, ?, ?, ?, ?, ?, ?, 0, 1, ?, ?, ?)`;
-const LOAD_PAGE = 2_000;
-const ID_CHUNK = 500;
-const BUILD_YIELD_EVERY = 8_192;
-/** Access-count updates per transaction: ~2 µs each, ~0.5 ms of loop time a slice. */
-export const ACCESS_SLICE_ROWS = 256;
 
 /** The periodic jobs: retrieval counts written in slices, and the consolidation sweep. */
 export const MEMORY_ACCESS_FLUSH_JOB = 'memory.access-flush';
 export const MEMORY_CONSOLIDATE_JOB = 'memory.consolidate';
 
-/** Unchanged sessions are still consolidated (for decay) every this many intervals. */
-const DECAY_ONLY_EVERY = 6;
-
-const tagOf = (type: MemoryType): number => MEMORY_TYPES.indexOf(type);
-const typeOf = (tag: number): MemoryType => MEMORY_TYPES[tag] ?? DEFAULT_MEMORY_TYPE;
-const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
 
 /**
  * Long-term memory (docs/architecture.md §11): per session, memories with embeddings in `memories` (the durable
@@ -154,22 +106,17 @@ const round3 = (ms: number): number => Math.round(ms * 1000) / 1000;
  *   lock; held back while the session is being consolidated, which moves counts between rows).
  */
 @Injectable()
+@Injectable()
 export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
-  private readonly indexes = new Map<string, VectorIndex>();
-  private readonly loading = new Map<string, Promise<VectorIndex>>();
+  /** The per-session indexes (the read model), loaded on first use. */
+  private readonly cache: MemoryIndexCache;
+  /** Retrieval counts, written in batches. */
+  private readonly access: AccessCountBuffer;
+  private readonly consolidation: ConsolidationRunner;
   /** Rows being stored (between capacity check and index add), per session. */
   private readonly reserved = new Map<string, number>();
-  private readonly pendingAccess = new Map<string, Map<number, AccessDelta>>();
-  private readonly consolidating = new Map<string, Promise<ConsolidationResult>>();
-  private readonly queuedConsolidation = new Map<string, Promise<ConsolidationResult>>();
-  /** Sessions with memories stored since their last consolidation. */
-  private readonly changed = new Set<string>();
-  private readonly lastConsolidated = new Map<string, number>();
   private readonly now: () => number;
-  private consolidations = 0;
-  private readonly accessFlusher = new SerialTask(() => this.flushOnce());
-  private sweeping: Promise<void> | undefined;
   private closed = false;
 
   constructor(
@@ -181,6 +128,9 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.now = options.now ?? Date.now;
+    this.cache = new MemoryIndexCache(db, embeddings, sessions, options, this.logger);
+    this.access = new AccessCountBuffer(db, lock, (id) => this.consolidation.isRunning(id), this.logger);
+    this.consolidation = new ConsolidationRunner(options, db, sessions, lock, this.cache, this.access, this.now, this.logger);
   }
 
   onModuleInit(): void {
@@ -196,10 +146,13 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   // Before TypeORM closes the connection in its own shutdown hook.
   async beforeApplicationShutdown(): Promise<void> {
     this.closed = true;
-    // The sweep in flight is awaited below with the consolidations; the last access flush runs after it.
+    this.cache.close();
+    // No new sweep or consolidation from here; the running ones (the sweep's included) are awaited.
+    const consolidations = this.consolidation.close();
     void this.jobs.stop(MEMORY_CONSOLIDATE_JOB);
     await this.jobs.stop(MEMORY_ACCESS_FLUSH_JOB);
-    await Promise.allSettled([...this.consolidating.values(), ...this.queuedConsolidation.values(), this.sweeping]);
+    await consolidations;
+    // The last access flush, after the consolidations that move counts between rows.
     await this.flushAccessCounts();
     await this.embeddings.provider.close?.();
   }
@@ -225,7 +178,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     return withLock(
       this.lock,
       async () => {
-        const index = await this.indexFor(sessionId);
+        const index = await this.cache.indexFor(sessionId);
         this.reserve(sessionId, index, prepared.length);
         try {
           const now = this.now();
@@ -241,7 +194,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
             const p = prepared[i];
             index.add({ id, importance: p.importance, createdAt: now, decayedAt: now, accessCount: 0, mergedCount: 1, tag: tagOf(p.type) }, vectors[i].vector, p.json);
           });
-          this.changed.add(sessionId);
+          this.consolidation.markChanged(sessionId);
           const storedAt = new Date(now).toISOString();
           return ids.map((id, i) => ({ memory_id: id, embedding_generated: true as const, embedding_cached: vectors[i].source !== 'computed', stored_at: storedAt }));
         } finally {
@@ -251,6 +204,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
       { key: sessionId, mode: 'read' },
     );
   }
+
 
   // ------------------------------------------------------------- retrieve
 
@@ -262,7 +216,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     return withLock(
       this.lock,
       async () => {
-        const index = await this.indexFor(sessionId);
+        const index = await this.cache.indexFor(sessionId);
         // From here to the return nothing awaits, and everything comes from the index (events
         // included): one consistent view, whatever consolidation is doing in the database.
         const hits = index.search(vector, k);
@@ -270,7 +224,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
         const memories: RetrievedMemory[] = [];
         for (const hit of hits) {
           index.touch(hit.slot);
-          this.countAccess(sessionId, hit.id, now);
+          this.access.count(sessionId, hit.id, now);
           const record = index.record(hit.slot);
           memories.push({
             memory_id: hit.id,
@@ -289,6 +243,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
+
   // ---------------------------------------------------------- consolidate
 
   /**
@@ -298,312 +253,27 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
    * the memories stored before the call.
    */
   consolidate(sessionId: string): Promise<ConsolidationResult> {
-    this.assertSession(sessionId);
-    const running = this.consolidating.get(sessionId);
-    if (!running) return this.startConsolidation(sessionId);
-    let queued = this.queuedConsolidation.get(sessionId);
-    if (!queued) {
-      queued = running
-        .catch(() => undefined)
-        .then(() => {
-          this.queuedConsolidation.delete(sessionId);
-          this.assertSession(sessionId);
-          return this.consolidating.get(sessionId) ?? this.startConsolidation(sessionId);
-        });
-      this.queuedConsolidation.set(sessionId, queued);
-    }
-    return queued;
-  }
-
-  private startConsolidation(sessionId: string): Promise<ConsolidationResult> {
-    const run = runInTask(`memory.consolidate[${sessionId}]`, () => this.consolidateOnce(sessionId)).finally(() => this.consolidating.delete(sessionId));
-    this.consolidating.set(sessionId, run);
-    return run;
-  }
-
-  private async consolidateOnce(sessionId: string): Promise<ConsolidationResult> {
-    const started = performance.now();
-    // 1. Snapshot: the rows the plan covers (loading the index if needed). Rows below it never
-    //    change while we work (the index is append-only, and this is the session's only
-    //    consolidation); stores append after it.
-    const { index, snapshot } = await withLock(
-      this.lock,
-      async () => {
-        const idx = await this.indexFor(sessionId);
-        return { index: idx, snapshot: idx.size };
-      },
-      { key: sessionId, mode: 'read' },
-    );
-    // 2. Plan, and build the new index off to the side; readers and writers carry on.
-    const now = this.now();
-    const plan = await planConsolidation(
-      index,
-      snapshot,
-      {
-        mergeSimilarity: this.options.mergeSimilarity,
-        halfLifeMs: this.options.decayHalfLifeMs,
-        decayBelow: this.options.decayBelow,
-        pruneBelow: this.options.pruneBelow,
-        maxSize: this.options.maxPerSession,
-        targetSize: Math.floor(this.options.maxPerSession * PRUNE_TARGET_SHARE),
-        maxChanges: this.options.maxChangesPerConsolidation,
-      },
-      now,
-    );
-    const n = plan.snapshot;
-    const mergedCount = new Float64Array(n);
-    const members = new Map<number, number[]>(); // kept row → rows merged into it
-    const retired: number[] = []; // ids of merged and pruned rows
-    for (let row = 0; row < n; row++) {
-      const rep = plan.rep[row];
-      if (rep >= 0) mergedCount[rep] += index.record(row).mergedCount;
-      if (rep === row) continue;
-      retired.push(index.idAt(row));
-      if (rep >= 0) {
-        const list = members.get(rep);
-        if (list) list.push(row);
-        else members.set(rep, [row]);
-      }
-    }
-    const next = this.newIndex(plan.kept + (index.size - snapshot) + 64);
-    const nextSlot = new Int32Array(n).fill(-1);
-    const updates: Array<{ id: number; importance: number; decayedAt: number; mergedCount: number; merged: number[] }> = [];
-    for (let row = 0; row < n; row++) {
-      if (row > 0 && row % BUILD_YIELD_EVERY === 0) await yieldToLoop();
-      if (plan.rep[row] !== row) continue;
-      const record = index.record(row);
-      nextSlot[row] = next.size;
-      // Access counts are filled in at the swap, from the live values.
-      next.add({ ...record, importance: plan.importance[row], decayedAt: plan.decayedAt[row], mergedCount: mergedCount[row], accessCount: 0 }, index.vectorAt(row), index.payloadAt(row));
-      const group = members.get(row);
-      if (group || plan.importance[row] !== record.importance || plan.decayedAt[row] !== record.decayedAt) {
-        updates.push({ id: record.id, importance: plan.importance[row], decayedAt: plan.decayedAt[row], mergedCount: mergedCount[row], merged: (group ?? []).map((r) => index.idAt(r)) });
-      }
-    }
-
-    // 3. The database changes, in one transaction, before the swap: readers never read the
-    //    table (the index holds the events), so they keep seeing the old state until step 4.
-    //    Access-count flushes of this session are held back meanwhile (they skip sessions being
-    //    consolidated), so the counts moved from merged rows to their kept row are exact.
-    await this.accessFlusher.current;
-    let databaseMs = 0;
-    if (updates.length > 0 || retired.length > 0) {
-      const dbStart = performance.now();
-      await this.db.write(
-        (tx) => {
-          const retiredAccess = new Map<number, number>();
-          for (let i = 0; i < retired.length; i += ID_CHUNK) {
-            const chunk = retired.slice(i, i + ID_CHUNK);
-            for (const r of tx.all<{ id: number; access_count: number }>(`SELECT id, access_count FROM memories WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
-              retiredAccess.set(r.id, r.access_count);
-            }
-          }
-          for (const u of updates) {
-            const moved = u.merged.reduce((sum, id) => sum + (retiredAccess.get(id) ?? 0), 0);
-            tx.run('UPDATE memories SET importance = ?, decayed_at = ?, merged_count = ?, access_count = access_count + ?, updated_at = ? WHERE id = ?', [
-              u.importance,
-              u.decayedAt,
-              u.mergedCount,
-              moved,
-              now,
-              u.id,
-            ]);
-          }
-          for (let i = 0; i < retired.length; i += ID_CHUNK) {
-            const chunk = retired.slice(i, i + ID_CHUNK);
-            tx.run(`DELETE FROM memories WHERE session_id = ? AND id IN (${placeholders(chunk.length)})`, [sessionId, ...chunk]);
-          }
-        },
-        { label: 'memory.consolidate' },
-      );
-      databaseMs = performance.now() - dbStart;
-    }
-
-    // 4. The swap, under the session's WRITE lock: no reader or writer of the session runs, so
-    //    none sees a half-done state. Synchronous work only: carry over, counts, publish.
-    return withLock(
-      this.lock,
-      () => {
-        const exclusiveStart = performance.now();
-        const before = index.size;
-        const current = this.indexes.get(sessionId) === index;
-        if (current) {
-          for (let row = snapshot; row < before; row++) next.add(index.record(row), index.vectorAt(row), index.payloadAt(row));
-          // Live counts (they include retrievals not yet written): a kept row gets its group's.
-          const groupAccess = new Float64Array(n);
-          for (let row = 0; row < n; row++) if (plan.rep[row] >= 0) groupAccess[plan.rep[row]] += index.accessCountAt(row);
-          for (let row = 0; row < n; row++) if (nextSlot[row] >= 0) next.touch(nextSlot[row], groupAccess[row]);
-          this.remapPendingAccess(sessionId, index, plan.rep, n);
-          this.indexes.set(sessionId, next);
-          // Work left over (change budget) keeps the session due for the next sweep.
-          if (plan.truncated) this.changed.add(sessionId);
-          else this.changed.delete(sessionId);
-          this.lastConsolidated.set(sessionId, this.now());
-        }
-        // else: the session expired meanwhile and its index was dropped; the table is already
-        // consolidated and is what a later load reads.
-        this.consolidations++;
-        const finished = performance.now();
-        const result: ConsolidationResult = {
-          session_id: sessionId,
-          before,
-          after: current ? next.size : before - retired.length,
-          merged: plan.merged,
-          decayed: plan.decayed,
-          pruned: retired.length - plan.merged,
-          carried_over: before - snapshot,
-          complete: !plan.truncated,
-          duration_ms: round3(finished - started),
-          database_ms: round3(databaseMs),
-          exclusive_ms: round3(finished - exclusiveStart),
-        };
-        this.logger.log(result, 'memories consolidated');
-        return result;
-      },
-      { key: sessionId, mode: 'write' },
-    );
-  }
-
-  /** Retrievals of merged rows not yet written now count for the row they merged into; pruned rows' are dropped. */
-  private remapPendingAccess(sessionId: string, index: VectorIndex, rep: Int32Array, n: number): void {
-    const pending = this.pendingAccess.get(sessionId);
-    if (!pending) return;
-    for (const [id, delta] of [...pending]) {
-      const slot = index.slot(id);
-      if (slot === undefined || slot >= n || rep[slot] === slot) continue;
-      pending.delete(id);
-      if (rep[slot] === PRUNED) continue;
-      const keptId = index.idAt(rep[slot]);
-      const cur = pending.get(keptId);
-      if (cur) {
-        cur.count += delta.count;
-        cur.last = Math.max(cur.last, delta.last);
-      } else {
-        pending.set(keptId, delta);
-      }
-    }
+    return this.consolidation.consolidate(sessionId);
   }
 
   /** Timer: consolidates, one after another, the loaded sessions with new memories (and now and then the others, for decay). */
-  async consolidateDue(): Promise<void> {
-    if (this.sweeping || this.closed) return;
-    const run = async (): Promise<void> => {
-      const now = this.now();
-      const idle = this.options.consolidateIntervalMs * DECAY_ONLY_EVERY;
-      for (const sessionId of [...this.indexes.keys()]) {
-        if (this.closed) return;
-        const due = this.changed.has(sessionId) || now - (this.lastConsolidated.get(sessionId) ?? 0) >= idle;
-        if (!due || !this.sessions.exists(sessionId)) continue;
-        try {
-          await this.consolidate(sessionId);
-        } catch (err) {
-          this.logger.warn({ err, session_id: sessionId }, 'background memory consolidation failed');
-        }
-      }
-    };
-    this.sweeping = runInTask('memory.consolidate.timer', run).finally(() => (this.sweeping = undefined));
-    return this.sweeping;
+  consolidateDue(): Promise<void> {
+    return this.consolidation.consolidateDue();
   }
-
-  private scheduleConsolidation(sessionId: string): void {
-    if (this.consolidating.has(sessionId) || this.closed) return;
-    setImmediate(() => {
-      if (this.closed || !this.sessions.exists(sessionId)) return;
-      runInTask('memory.consolidate.full', () => this.consolidate(sessionId)).catch((err: unknown) =>
-        this.logger.warn({ err, session_id: sessionId }, 'memory consolidation to make room failed'),
-      );
-    });
-  }
-
-  // -------------------------------------------------------- access counts
 
   /** Writes the retrieval counts gathered since the last flush (one transaction per session). */
   flushAccessCounts(): Promise<void> {
-    return this.accessFlusher.run();
-  }
-
-  private async flushOnce(): Promise<void> {
-    // While writes fail for lack of space, retrieval counts wait in memory.
-    if (this.pendingAccess.size === 0 || this.db.storage.deferBackground()) return;
-    let wrote = false;
-    for (const sessionId of [...this.pendingAccess.keys()]) {
-      // A consolidation moves counts between rows: its session's counts wait for the next flush.
-      if (this.consolidating.has(sessionId)) continue;
-      try {
-        await runInTask('memory.flushAccess', () =>
-          withLock(
-            this.lock,
-            async () => {
-              const pending = this.pendingAccess.get(sessionId);
-              if (!pending || pending.size === 0) return;
-              this.pendingAccess.delete(sessionId);
-              const deltas = [...pending];
-              // Slices of ACCESS_SLICE_ROWS updates, one transaction each, the loop served between.
-              for (let i = 0; i < deltas.length; i += ACCESS_SLICE_ROWS) {
-                if (wrote) await yieldToLoop();
-                const slice = new Map(deltas.slice(i, i + ACCESS_SLICE_ROWS));
-                try {
-                  await this.db.write((tx) => applyAccessDeltas(tx, sessionId, slice), { label: 'memory.accessCounts' });
-                  wrote = true;
-                } catch (err) {
-                  this.restoreAccess(sessionId, new Map(deltas.slice(i)));
-                  throw err;
-                }
-              }
-            },
-            { key: sessionId, mode: 'read' },
-          ),
-        );
-      } catch (err) {
-        this.logger.warn({ err, session_id: sessionId }, 'memory access counts not written; kept for the next flush');
-      }
-    }
-  }
-
-  private countAccess(sessionId: string, id: number, now: number): void {
-    let pending = this.pendingAccess.get(sessionId);
-    if (!pending) this.pendingAccess.set(sessionId, (pending = new Map()));
-    const delta = pending.get(id);
-    if (delta) {
-      delta.count++;
-      delta.last = now;
-    } else {
-      pending.set(id, { count: 1, last: now });
-    }
-  }
-
-  private restoreAccess(sessionId: string, deltas: Map<number, AccessDelta>): void {
-    for (const [id, d] of deltas) {
-      let pending = this.pendingAccess.get(sessionId);
-      if (!pending) this.pendingAccess.set(sessionId, (pending = new Map()));
-      const cur = pending.get(id);
-      if (cur) {
-        cur.count += d.count;
-        cur.last = Math.max(cur.last, d.last);
-      } else {
-        pending.set(id, { ...d });
-      }
-    }
+    return this.access.flush();
   }
 
   // ---------------------------------------------------------------- stats
 
   stats(): MemoryStats {
-    let memories = 0;
-    let bytes = 0;
-    for (const index of this.indexes.values()) {
-      memories += index.size;
-      bytes += index.memoryUsage().total;
-    }
-    let pending = 0;
-    for (const m of this.pendingAccess.values()) pending += m.size;
     return {
-      sessions_loaded: this.indexes.size,
-      memories_indexed: memories,
-      index_bytes: bytes,
-      pending_access_updates: pending,
-      consolidations: this.consolidations,
-      consolidations_running: this.consolidating.size,
+      ...this.cache.stats(),
+      pending_access_updates: this.access.size,
+      consolidations: this.consolidation.total,
+      consolidations_running: this.consolidation.running,
       simd: this.options.simd !== false && int8DotModule() !== null,
       embedding: this.embeddings.stats(),
     };
@@ -611,14 +281,13 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Memory use of one session's loaded index (undefined when not loaded). */
   indexMemoryUsage(sessionId: string): IndexMemoryUsage | undefined {
-    return this.indexes.get(sessionId)?.memoryUsage();
+    return this.cache.memoryUsage(sessionId);
   }
 
   /** Drops a session's in-memory index (it is reloaded from the database on next use). */
   forget(sessionId: string): void {
-    this.indexes.delete(sessionId);
-    this.changed.delete(sessionId);
-    this.lastConsolidated.delete(sessionId);
+    this.cache.delete(sessionId);
+    this.consolidation.forget(sessionId);
   }
 
   // ------------------------------------------------------------- internals
@@ -637,7 +306,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private reserve(sessionId: string, index: VectorIndex, count: number): void {
     const inFlight = this.reserved.get(sessionId) ?? 0;
     if (index.size + inFlight + count > this.options.maxPerSession) {
-      this.scheduleConsolidation(sessionId);
+      if (!this.closed) this.consolidation.schedule(sessionId);
       throw new MemoryFullError(sessionId, index.size + inFlight, this.options.maxPerSession);
     }
     this.reserved.set(sessionId, inFlight + count);
@@ -648,99 +317,4 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     if (left > 0) this.reserved.set(sessionId, left);
     else this.reserved.delete(sessionId);
   }
-
-  private newIndex(capacity: number): VectorIndex {
-    return new VectorIndex(this.embeddings.dimensions, { initialCapacity: capacity, simd: this.options.simd });
-  }
-
-  /**
-   * The session's index, loaded on first use. Callers hold the session's MEMORY lock (read or
-   * write), so no consolidation can run during a load, and every store awaits the load before
-   * writing; concurrent first users share one load.
-   */
-  private indexFor(sessionId: string): VectorIndex | Promise<VectorIndex> {
-    const index = this.indexes.get(sessionId);
-    if (index) return index;
-    let loading = this.loading.get(sessionId);
-    if (!loading) {
-      loading = this.load(sessionId).finally(() => this.loading.delete(sessionId));
-      this.loading.set(sessionId, loading);
-    }
-    return loading;
-  }
-
-  private async load(sessionId: string): Promise<VectorIndex> {
-    const started = performance.now();
-    const count = this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM memories WHERE session_id = ?', [sessionId])?.n ?? 0;
-    const index = this.newIndex(count);
-    const model = this.embeddings.model;
-    const dims = this.embeddings.dimensions;
-    const stale: number[] = [];
-    for (let after = 0; ; ) {
-      const rows = this.db.all<MemoryRow>(
-        `SELECT id, memory_type, event, importance, embedding, embedding_model, dims, access_count, merged_count, created_at, decayed_at
-         FROM memories WHERE session_id = ? AND id > ? ORDER BY id LIMIT ${LOAD_PAGE}`,
-        [sessionId, after],
-      );
-      for (const row of rows) {
-        const vector = row.embedding_model === model && row.dims === dims ? decodeEmbedding(row.embedding, dims) : undefined;
-        if (vector) index.add(recordOf(row), vector, row.event);
-        else stale.push(row.id);
-      }
-      if (rows.length < LOAD_PAGE) break;
-      after = rows[rows.length - 1].id;
-      await yieldToLoop();
-    }
-    if (stale.length > 0) await this.reembed(sessionId, index, stale);
-    if (this.sessions.exists(sessionId) && !this.closed) this.indexes.set(sessionId, index);
-    if (index.size > 0) this.logger.log({ session_id: sessionId, memories: index.size, reembedded: stale.length, ms: round3(performance.now() - started) }, 'memory index loaded');
-    return index;
-  }
-
-  /** Memories embedded by another provider (MEMORY_EMBEDDING_PROVIDER changed): embed their events again. */
-  private async reembed(sessionId: string, index: VectorIndex, ids: number[]): Promise<void> {
-    const model = this.embeddings.model;
-    const dims = this.embeddings.dimensions;
-    for (let i = 0; i < ids.length; i += ID_CHUNK) {
-      const chunk = ids.slice(i, i + ID_CHUNK);
-      const rows = this.db.all<MemoryRow>(
-        `SELECT id, memory_type, importance, event, access_count, merged_count, created_at, decayed_at FROM memories WHERE id IN (${placeholders(chunk.length)})`,
-        chunk,
-      );
-      const vectors = await this.embeddings.embedMany(rows.map((r) => embeddingInput(JSON.parse(r.event) as JsonValue)));
-      await this.db.write(
-        (tx) => rows.forEach((r, j) => tx.run('UPDATE memories SET embedding = ?, embedding_model = ?, dims = ? WHERE id = ?', [encodeEmbedding(vectors[j].vector), model, dims, r.id])),
-        { label: 'memory.reembed' },
-      );
-      rows.forEach((r, j) => index.add(recordOf(r), vectors[j].vector, r.event));
-    }
-    this.logger.log({ session_id: sessionId, memories: ids.length, provider: model }, 'memories re-embedded for the configured provider');
-  }
-}
-
-function recordOf(row: Pick<MemoryRow, 'id' | 'memory_type' | 'importance' | 'access_count' | 'merged_count' | 'created_at' | 'decayed_at'>) {
-  return {
-    id: row.id,
-    importance: row.importance,
-    createdAt: Number(row.created_at),
-    decayedAt: Number(row.decayed_at),
-    accessCount: row.access_count,
-    mergedCount: row.merged_count,
-    tag: Math.max(0, tagOf(row.memory_type as MemoryType)),
-  };
-}
-
-function applyAccessDeltas(tx: WriteTx, sessionId: string, deltas: Map<number, AccessDelta>): void {
-  for (const [id, d] of deltas) {
-    tx.run(
-      `UPDATE memories SET access_count = access_count + ?,
-         last_accessed_at = CASE WHEN last_accessed_at IS NULL OR last_accessed_at < ? THEN ? ELSE last_accessed_at END
-       WHERE id = ? AND session_id = ?`,
-      [d.count, d.last, d.last, id, sessionId],
-    );
-  }
-}
-
-function placeholders(n: number): string {
-  return new Array<string>(n).fill('?').join(', ');
 }
