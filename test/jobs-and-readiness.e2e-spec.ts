@@ -2,7 +2,7 @@ import { SchedulerRegistry } from '@nestjs/schedule';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LockManager, LockName, withLock } from '../src/common/concurrency';
-import { DEFAULT_MODEL_FILE } from '../src/modules/ml/ml.constants';
+import { DEFAULT_MODEL_FILE } from '../src/modules/ml';
 import { until } from '../src/common/testing/wait.test-kit';
 import { ROOT, request, type RunningEngine, startEngine, tempDir } from './support/engine';
 
