@@ -13,6 +13,7 @@ import { createFrontDoor, type FrontDoor } from './common/http/front-door';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { isHealthPath, RequestPipeline } from './common/http/request-pipeline';
 import { genRequestId } from './common/http/request-id';
+import type { RouteExecutorChoice } from './common/http/route-executor';
 import { RequestStats } from './common/http/request-stats';
 import { PipelineLogController } from './common/logging/access-log';
 import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
@@ -28,6 +29,8 @@ export interface Engine {
   readonly config: AppConfig;
   /** The request pipeline every route and every way in goes through. */
   readonly pipeline: RequestPipeline;
+  /** Which route executor each Nest route got (HTTP_FAST_ROUTES): ours, or Nest's and why. */
+  readonly routeExecutors: readonly RouteExecutorChoice[];
   /** Binds PORT and, unless disabled, COMPAT_PORT; resolves with the bound ports. */
   listen(): Promise<{ port: number; compatPort: number | null }>;
   /** Stops accepting, lets in-flight requests finish (bounded), runs module hooks, closes the database. */
@@ -98,6 +101,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       return http.createServer(handler);
     },
   });
+  adapter.fastRoutes = config.fastRoutes;
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, options.extraImports), adapter, {
     bodyParser: false,
     logger: new PinoNestLogger(rootLogger),
@@ -164,6 +168,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     app,
     config,
     pipeline,
+    routeExecutors: adapter.routeExecutors,
     async listen() {
       await app.listen({ port: config.port, host: config.host });
       const port = (app.getHttpServer().address() as AddressInfo).port;

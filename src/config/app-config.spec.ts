@@ -20,6 +20,7 @@ describe('loadConfig', () => {
     ['LOCK_DEBUG', 'maybe'],
     ['SESSION_TTL_MS', '5'],
     ['HTTP_FRONT_DOOR', 'sometimes'],
+    ['HTTP_FAST_ROUTES', 'sometimes'],
     ['CONSOLE_MAX_STREAMS', '-1'],
     ['CONSOLE_INTERVAL_MS', '100'],
     ['RETENTION_DECISION_LOG', '7'],
@@ -62,6 +63,11 @@ describe('loadConfig', () => {
     expect(loadConfig({}).frontDoor).toBe(true);
     expect(loadConfig({ HTTP_FRONT_DOOR: '0' }).frontDoor).toBe(false);
     expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
+  });
+
+  it('runs routes with the composed executor unless HTTP_FAST_ROUTES=0', () => {
+    expect(loadConfig({}).fastRoutes).toBe(true);
+    expect(loadConfig({ HTTP_FAST_ROUTES: '0' }).fastRoutes).toBe(false);
   });
 
   it('bounds the console streams and their update interval', () => {

@@ -41,6 +41,8 @@ export interface AppConfig {
   readonly maxInFlight: number;
   /** The front door (src/common/http/front-door.ts) takes the per-tick routes off Node's server before Fastify. */
   readonly frontDoor: boolean;
+  /** Routes run by the composed executor (src/common/http/route-executor.ts) where it can; off: Nest's for every route. */
+  readonly fastRoutes: boolean;
   readonly lockOrderMode: LockOrderMode;
   readonly lockDebug: boolean;
   /** A lock held longer than this is reported (admin locks report) and makes readiness 503 while it is held. */
@@ -297,6 +299,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),
     maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
     frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),
+    fastRoutes: bool(env, 'HTTP_FAST_ROUTES', true),
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),
     lockLongHoldMs: int(env, 'LOCK_LONG_HOLD_MS', 10_000, 100, 3_600_000),

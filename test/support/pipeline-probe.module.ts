@@ -1,6 +1,6 @@
 import { type CallHandler, type CanActivate, type ExecutionContext, ForbiddenException, Injectable, Module, type NestInterceptor } from '@nestjs/common';
 import { APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
-import { finalize, from, mergeMap, type Observable } from 'rxjs';
+import { finalize, from, mergeMap, type Observable, of } from 'rxjs';
 import { RequestRun } from '../../src/common/http/request-run';
 
 interface SeenRequest {
@@ -46,10 +46,15 @@ export class PipelineProbe {
 class ProbeGuard implements CanActivate {
   constructor(private readonly probe: PipelineProbe) {}
 
-  canActivate(context: ExecutionContext): boolean {
+  canActivate(context: ExecutionContext): boolean | Promise<boolean> | Observable<boolean> {
     const request = context.switchToHttp().getRequest<{ headers: Record<string, string | undefined> }>();
     if (request.headers['x-test-deny'] !== undefined) throw new ForbiddenException('denied by the test guard');
+    // A guard may answer later: a promise (after a loop turn) or an Observable, either way.
+    const answer = request.headers['x-test-answer'];
+    if (answer === 'refuse-later') return new Promise((resolve) => setImmediate(() => resolve(false)));
+    if (answer === 'refuse-observable') return of(false);
     this.probe.guarded += 1;
+    if (answer === 'allow-later') return new Promise((resolve) => setImmediate(() => resolve(true)));
     return true;
   }
 }
@@ -87,3 +92,9 @@ class ProbeInterceptor implements NestInterceptor {
   providers: [PipelineProbe, { provide: APP_GUARD, useClass: ProbeGuard }, { provide: APP_INTERCEPTOR, useClass: ProbeInterceptor }],
 })
 export class PipelineProbeModule {}
+
+/** The same global guard without the interceptor: a route with only guards and pipes keeps the composed executor. */
+@Module({
+  providers: [PipelineProbe, { provide: APP_GUARD, useClass: ProbeGuard }],
+})
+export class PipelineGuardProbeModule {}

@@ -1,6 +1,9 @@
 import { FastifyAdapter } from '@nestjs/platform-fastify';
 import { envelope } from './envelope';
 import type { PipelineRouteConfig } from './public.decorator';
+import { type FastRouteHost, installRouteExecutor, type RouteExecutorChoice } from './route-executor';
+
+installRouteExecutor();
 
 interface ReplyOfRoute {
   readonly elapsedTime: number;
@@ -19,7 +22,12 @@ export function isRawResponse(reply: unknown): boolean {
  * is @RawResponse. (An interceptor would do the same at the cost of an Observable chain per
  * request on every route.) Errors get theirs from the error stage (AllExceptionsFilter).
  */
-export class EngineFastifyAdapter extends FastifyAdapter {
+export class EngineFastifyAdapter extends FastifyAdapter implements FastRouteHost {
+  /** Whether Nest's routes get the composed executor where it runs them as Nest would (HTTP_FAST_ROUTES). */
+  fastRoutes = false;
+  /** Which executor each route got, as Nest created them. */
+  readonly routeExecutors: RouteExecutorChoice[] = [];
+
   override reply(response: Parameters<FastifyAdapter['reply']>[0], body: unknown, statusCode?: number): ReturnType<FastifyAdapter['reply']> {
     const reply = response as unknown as ReplyOfRoute;
     const payload = reply.request && !isRawResponse(reply) ? envelope(body, reply.request, reply) : body;

@@ -13,10 +13,16 @@ function flatten(errors: ValidationError[], parent = ''): Array<{ field: string;
 
 /** A DTO body must be a JSON object: arrays, strings and null are refused before field checks. */
 class EdgeValidationPipe extends ValidationPipe {
-  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+  // Not async: a param with no class to validate (the per-tick routes' bodies, checked by their
+  // own pipes) is answered at once, as ValidationPipe would, without a promise per request (the
+  // value itself, typed as the base class declares: Nest awaits whatever a pipe returns).
+  override transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (this.expectedType === undefined && (!metadata.metatype || !this.toValidate(metadata))) {
+      return (this.isTransformEnabled ? this.transformPrimitive(value, metadata) : value) as Promise<unknown>;
+    }
     if (metadata.type === 'body' && metadata.metatype && metadata.metatype !== Object && this.toValidate(metadata)) {
       if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-        throw new InvalidRequestError('Request body must be a JSON object');
+        return Promise.reject(new InvalidRequestError('Request body must be a JSON object'));
       }
     }
     return super.transform(value, metadata);
