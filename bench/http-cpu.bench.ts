@@ -1,6 +1,6 @@
 /**
  * Hot-path CPU per request, engine against engine: the built engine as it ships, without its
- * front door (HTTP_FRONT_DOOR=0) and, with BENCH_BASELINE=<another build's dist/src/main.js>,
+ * front door (HTTP_FRONT_DOOR=0), with Nest's route executor (HTTP_FAST_ROUTES=0) and, with BENCH_BASELINE=<another build's dist/src/main.js>,
  * that build — many short rounds taken in turn, so that a busy machine's drift hits all of them
  * alike; the median and the minimum of the rounds are printed. Not a test: nothing asserts.
  */
@@ -51,6 +51,8 @@ export async function runHttpCpuBench(): Promise<void> {
     ...(baseline ? [{ label: 'baseline engine', env: {}, main: path.resolve(baseline) }] : []),
     { label: 'engine', env: {} },
     { label: 'engine, no front door', env: { HTTP_FRONT_DOOR: '0' } },
+    // The same build with Nest's route executor on every route: what the composed one saves.
+    { label: "engine, Nest's executor", env: { HTTP_FAST_ROUTES: '0' } },
   ];
   const dirs: string[] = [];
   const servers: Array<{ label: string; server: Server }> = [];

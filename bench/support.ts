@@ -62,7 +62,8 @@ export async function startServer(script: string, env: Record<string, string>, c
   const node = [process.execPath, ...nodeFlags, script];
   const [command, args] = cpus === undefined ? [node[0], node.slice(1)] : ['taskset', ['-c', cpus, ...node]];
   const proc = spawn(command, args, { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env, PORT: '0' }, stdio: ['ignore', 'pipe', 'pipe'] });
-  const timeoutMs = 30_000;
+  // Generous: on a loaded machine module loading and the warm-up take many times their quiet-machine 3 s.
+  const timeoutMs = Number(process.env.BENCH_START_TIMEOUT_MS ?? 120_000);
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     const timer = setTimeout(() => {

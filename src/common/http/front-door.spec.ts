@@ -42,7 +42,6 @@ describe('front door', () => {
   beforeEach(() => {
     stats = new RequestStats();
   });
-  afterEach(() => stats.onApplicationShutdown());
 
   const door = (rateLimitPerSecond = 0) =>
     createFrontDoor({
@@ -106,7 +105,6 @@ describe('front door over a real socket', () => {
     url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
   });
   afterAll(async () => {
-    stats.onApplicationShutdown();
     srv.closeAllConnections();
     await new Promise<void>((r) => srv.close(() => r()));
   });
@@ -193,7 +191,6 @@ describe('front door admission', () => {
       expect([drained.status, drained.headers.get('connection')]).toEqual([503, 'close']);
       expect(((await drained.json()) as { error: { code: string } }).error.code).toBe('SERVICE_UNAVAILABLE');
     } finally {
-      stats.onApplicationShutdown();
       srv.closeAllConnections();
       await new Promise<void>((r) => srv.close(() => r()));
     }

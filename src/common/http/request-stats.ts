@@ -1,5 +1,4 @@
-import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
+import { Injectable, Logger } from '@nestjs/common';
 
 /** A finished request: `route` is the route pattern, undefined when no route matched. */
 export type RequestObserver = (method: string, route: string | undefined, statusCode: number, elapsedMs: number) => void;
@@ -9,7 +8,7 @@ export type RequestObserver = (method: string, route: string | undefined, status
  * observed per request by the metrics module.
  */
 @Injectable()
-export class RequestStats implements OnApplicationShutdown {
+export class RequestStats {
   requestsTotal = 0;
   errorsTotal = 0;
   inFlight = 0;
@@ -19,11 +18,11 @@ export class RequestStats implements OnApplicationShutdown {
   private readonly observers: RequestObserver[] = [];
   private readonly logger = new Logger(RequestStats.name);
   private observerFailures = 0;
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: 20 });
-
-  constructor() {
-    this.loopDelay.enable();
-  }
+  /**
+   * The engine's one event-loop delay sampler (the metrics module's), read here rather than a
+   * second monitor of our own beside it: p99 in ms over its window, null without samples.
+   */
+  private loopDelayP99: () => number | null = () => null;
 
   started(): void {
     this.inFlight += 1;
@@ -56,6 +55,11 @@ export class RequestStats implements OnApplicationShutdown {
     if (statusCode >= 500) this.errorsTotal += 1;
   }
 
+  /** Where `event_loop_lag_ms` comes from (the metrics module registers its sampler). */
+  useLoopDelay(p99Ms: () => number | null): void {
+    this.loopDelayP99 = p99Ms;
+  }
+
   /** Called once per finished request (response sent, or the client gone). */
   observe(observer: RequestObserver): void {
     this.observers.push(observer);
@@ -74,12 +78,8 @@ export class RequestStats implements OnApplicationShutdown {
       in_flight: this.inFlight,
       avg_response_time_ms: timed === 0 ? 0 : Math.round((this.latencySumMs / timed) * 1000) / 1000,
       requests_per_second: this.uptimeSeconds === 0 ? total : Math.round((total / this.uptimeSeconds) * 100) / 100,
-      event_loop_lag_ms: Math.round((this.loopDelay.percentile(99) / 1e6) * 100) / 100,
+      event_loop_lag_ms: this.loopDelayP99(),
       memory_rss_mb: Math.round((process.memoryUsage.rss() / 1048576) * 10) / 10,
     };
-  }
-
-  onApplicationShutdown(): void {
-    this.loopDelay.disable();
   }
 }

@@ -91,6 +91,8 @@ export class MetricsService {
     private readonly requests: RequestStats,
     private readonly storage: StorageGuard,
   ) {
+    // Health's event_loop_lag_ms reads the one sampler the engine runs.
+    requests.useLoopDelay(() => collector.loopDelay.stats().p99_ms);
     for (const tier of DECISION_TIERS) {
       this.timing.set(tier, collector.series(SERIES.decisionProcessingMs, { tier }));
       this.success.set(tier, collector.series(SERIES.decisionSuccess, { tier }));
