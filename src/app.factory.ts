@@ -10,6 +10,7 @@ import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
 import { EngineFastifyAdapter } from './common/http/engine-fastify.adapter';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
+import { closeIdleConnectionsAfterPolling } from './common/http/keep-alive';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { isHealthPath, RequestPipeline } from './common/http/request-pipeline';
 import { genRequestId } from './common/http/request-id';
@@ -98,7 +99,9 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       handler = (req, res) => {
         if (frontDoor?.(req, res) !== true) fastifyHandler(req, res);
       };
-      return http.createServer(handler);
+      const server = http.createServer(handler);
+      closeIdleConnectionsAfterPolling(server);
+      return server;
     },
   });
   adapter.fastRoutes = config.fastRoutes;
@@ -176,6 +179,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       if (config.compatPort !== 0) {
         if (!handler) throw new Error('Fastify did not hand over its request handler');
         compat = http.createServer(handler);
+        closeIdleConnectionsAfterPolling(compat);
         await new Promise<void>((resolve, reject) => {
           compat!.once('error', reject);
           compat!.listen(config.compatPort, config.host, () => {

@@ -1,0 +1,92 @@
+import * as net from 'node:net';
+import type * as http from 'node:http';
+import { startEngine, type RunningEngine } from './support/engine';
+
+const KEEP_ALIVE_MS = 200;
+/** Node closes an idle keep-alive socket this long after the timeout it advertises (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER). */
+const NODE_BUFFER_MS = 1_000;
+
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // The event loop is blocked, as by a long synchronous step (a large batch, a GC, a core taken away).
+  }
+}
+
+/** What a keep-alive socket receives: whole responses (by status line), and whether it was closed or reset. */
+function watch(socket: net.Socket) {
+  const state = { text: '', closed: false, error: undefined as Error | undefined };
+  socket.setEncoding('utf8');
+  socket.on('data', (c: string) => (state.text += c));
+  socket.on('error', (err) => (state.error = err));
+  const closed = new Promise<void>((resolve) => socket.on('close', () => ((state.closed = true), resolve())));
+  const responses = () => state.text.split('HTTP/1.1 ').slice(1);
+  return { state, closed, responses };
+}
+
+const GET_HEALTH = 'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: keep-alive\r\n\r\n';
+
+/**
+ * A keep-alive connection that has gone idle is closed by the server after its keep-alive
+ * timeout — but never once its client has sent the next request. After the event loop was
+ * blocked, timers run before I/O is polled: Node's own keep-alive timer closed the socket with
+ * that request already in its receive buffer, and the client saw ECONNRESET ("fetch failed",
+ * the flake of the memory suite under load).
+ */
+describe('keep-alive connections after a blocked event loop', () => {
+  let e: RunningEngine;
+  beforeAll(async () => {
+    e = await startEngine();
+    for (const server of [e.engine.app.getHttpServer() as http.Server]) server.keepAliveTimeout = KEEP_ALIVE_MS;
+  });
+  afterAll(() => e?.stop());
+
+  async function connect(): Promise<net.Socket> {
+    const { port } = new URL(e.url);
+    const socket = net.connect(Number(port), '127.0.0.1');
+    await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
+    return socket;
+  }
+
+  async function until(check: () => boolean, what: string): Promise<void> {
+    for (let i = 0; !check(); i++) {
+      if (i > 2_000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  }
+
+  it('answers a request that arrived while the loop was blocked past the keep-alive timeout', async () => {
+    const socket = await connect();
+    const w = watch(socket);
+    try {
+      // Once the first answer is in, from inside that I/O callback (as a handler's long
+      // synchronous step would): the next request goes into the server's receive buffer before
+      // its idle timer expires, then the loop stays blocked past it. The next loop turn runs
+      // that timer before it polls the socket.
+      let sent = false;
+      socket.on('data', () => {
+        if (sent || !(w.responses().length === 1 && w.state.text.endsWith('}'))) return;
+        sent = true;
+        socket.write(GET_HEALTH);
+        busyWait(KEEP_ALIVE_MS + NODE_BUFFER_MS + 500);
+      });
+      socket.write(GET_HEALTH);
+      await until(() => sent, 'the first response');
+      await until(() => w.responses().length === 2 || w.state.closed, 'the second response or the connection closed');
+      expect(w.state.error).toBeUndefined();
+      expect(w.responses()).toHaveLength(2);
+      expect(w.responses()[1].startsWith('200')).toBe(true);
+    } finally {
+      socket.destroy();
+    }
+  });
+
+  it('still closes a connection that stays idle past the keep-alive timeout', async () => {
+    const socket = await connect();
+    const w = watch(socket);
+    socket.write(GET_HEALTH);
+    await w.closed;
+    expect(w.responses()).toHaveLength(1);
+    expect(w.state.error).toBeUndefined();
+  });
+});
