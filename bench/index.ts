@@ -10,6 +10,7 @@ const SUITES: Suite[] = [
   // Also part of `http`; by itself: `npm run bench -- cold-start`.
   { name: 'cold-start', load: async () => (await import('./http.bench')).runColdStartBench },
   { name: 'http-cpu', load: async () => (await import('./http-cpu.bench')).runHttpCpuBench },
+  { name: 'http-async', load: async () => (await import('./http-async.bench')).runHttpAsyncBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
