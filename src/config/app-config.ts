@@ -355,7 +355,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionSnapshotsMs: duration(env, 'RETENTION_SNAPSHOTS', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),
     retentionPdcaMs: duration(env, 'RETENTION_PDCA', 90 * DAY_MS, 1_000, 3_650 * DAY_MS),
     retentionPruneIntervalMs: duration(env, 'RETENTION_PRUNE_INTERVAL', 10 * 60_000, 1_000, DAY_MS),
-    retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 1_000, 10, 100_000),
+    retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 500, 10, 100_000),
     storageLowDiskBytes: lowDiskMb * MB,
     storageCriticalDiskBytes: criticalDiskMb * MB,
     storageCheckIntervalMs: int(env, 'STORAGE_CHECK_INTERVAL_MS', 10_000, 0, 3_600_000),
