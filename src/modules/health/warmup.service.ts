@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { MetricsPort } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { DECIDE_SHAPED_BODY, warmNodeHttp } from './http.warmup';
+import { DECIDE_SHAPED_BODY, warmNodeHttp } from '../../common/http/loopback.warmup';
 
 /** Exchanges through Node's HTTP stack at most (each is a few hundred µs while cold). */
 const NODE_HTTP_REQUESTS = 1_000;
