@@ -1,7 +1,7 @@
 import { SessionSerializer } from '../src/common/concurrency';
 import { RequestStats } from '../src/common/http/request-stats';
 import { until } from '../src/common/testing/wait.test-kit';
-import { SessionService } from '../src/modules/session/session.service';
+import { SessionService } from '../src/modules/session';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 import { PipelineGuardProbeModule, PipelineProbe, PipelineProbeModule } from './support/pipeline-probe.module';
