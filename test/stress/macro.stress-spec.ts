@@ -1,5 +1,5 @@
 import { MacroService, type ExecutionView } from '../../src/modules/macro';
-import { SessionService } from '../../src/modules/session/session.service';
+import { SessionService } from '../../src/modules/session';
 import { startEngine, tempDir, type RunningEngine } from '../support/engine';
 import { report, turn, until, Violations, within } from './support';
 

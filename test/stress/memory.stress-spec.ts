@@ -1,11 +1,13 @@
-import { MemoryService, type ConsolidationResult } from '../../src/modules/memory/memory.service';
-import { SessionService } from '../../src/modules/session/session.service';
+import { MemoryService } from '../../src/modules/memory';
+import { SessionService } from '../../src/modules/session';
 import { startEngine, type RunningEngine } from '../support/engine';
 import { report, turn, Violations, within } from './support';
 
 const STORERS = 6;
 const STORES = 150;
 const RETRIEVERS = 4;
+
+type ConsolidationResult = Awaited<ReturnType<MemoryService['consolidate']>>;
 
 /** Memory `n`'s event: distinct words, so no two memories are near-duplicates (nothing merges). */
 const eventOf = (f: number, i: number) => ({ kind: 'stress', flow: f, n: i, note: `flow${f} item${i} ${(f * 7919 + i * 104729).toString(36)} ${'x'.repeat(i % 7)}` });

@@ -1,9 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { ACTION_TYPES, FEATURE_COUNT, MlService, type Prediction } from '../../src/modules/ml';
-import { DEFAULT_MODEL_FILE } from '../../src/modules/ml/ml.constants';
+import { ACTION_TYPES, CLASS_COUNT, DEFAULT_MODEL_FILE, FEATURE_COUNT, MlService, type Prediction } from '../../src/modules/ml';
 import { randomSoftmaxModel, writeTestModel } from '../../src/modules/ml/ml.test-kit';
-import { predictProbaBatch } from '../../src/modules/ml/softmax-regression';
 import { request, ROOT, startEngine, tempDir, type RunningEngine } from '../support/engine';
 import { report, turn, Violations, within } from './support';
 
@@ -16,11 +14,19 @@ const TOLERANCE = 1e-4;
 
 const seedOf = (i: number) => 700 + i;
 
-/** What candidate i answers for FEATURES (computed here, not by the engine). */
+/** What candidate i answers for FEATURES, computed here (softmax of features · W + b), not by the engine. */
 function expectedFor(i: number): number[] {
-  const model = randomSoftmaxModel(seedOf(i));
-  const probs = predictProbaBatch(model, { features: Float32Array.from(FEATURES), labels: new Int32Array(1), count: 1, featureCount: FEATURE_COUNT });
-  return Array.from(probs);
+  const { weights, bias } = randomSoftmaxModel(seedOf(i));
+  const x = Float32Array.from(FEATURES);
+  const logits = Array.from({ length: CLASS_COUNT }, (_, c) => {
+    let z = bias[c];
+    for (let f = 0; f < FEATURE_COUNT; f++) z += x[f] * weights[f * CLASS_COUNT + c];
+    return z;
+  });
+  const max = Math.max(...logits);
+  const exps = logits.map((z) => Math.exp(z - max));
+  const sum = exps.reduce((s, v) => s + v, 0);
+  return exps.map((v) => v / sum);
 }
 
 const vectorOf = (p: Prediction) => ACTION_TYPES.map((a) => p.probabilities[a]);

@@ -1,7 +1,5 @@
-import { SessionService } from '../../src/modules/session/session.service';
-import type { GameState, PartialGameState, StateSnapshot } from '../../src/modules/state/game-state';
-import { MergeStrategy } from '../../src/modules/state/state-merger';
-import { StateService } from '../../src/modules/state/state.service';
+import { SessionService } from '../../src/modules/session';
+import { type GameState, MergeStrategy, type PartialGameState, StateService, type StateSnapshot } from '../../src/modules/state';
 import { startEngine, tempDir, type RunningEngine } from '../support/engine';
 import { report, turn, Violations, within } from './support';
 
