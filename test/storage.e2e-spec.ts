@@ -50,15 +50,15 @@ describe('retention: the prune job', () => {
     // Old rows as a long-running engine has them: in front of the young ones (the young rows'
     // ids are moved past them), in a table the job walks oldest first.
     const old = Date.now() - 2 * HOUR;
-    await db.write((tx) => {
+    await db.write(async (tx) => {
       for (let i = 0; i < 180; i++) {
-        tx.run(`INSERT INTO decision_log (session_id, decision_tier, action_type, processing_time_ms, created_at) VALUES ('old', 'rule', 'ATTACK', 1, ?)`, [old + i]);
+        await tx.run(`INSERT INTO decision_log (session_id, decision_tier, action_type, processing_time_ms, created_at) VALUES ('old', 'rule', 'ATTACK', 1, ?)`, [old + i]);
       }
     });
     db.connection.exec(`UPDATE decision_log SET id = id + 1000000 WHERE session_id <> 'old'`);
-    await db.write((tx) => {
+    await db.write(async (tx) => {
       for (let i = 0; i < 7; i++) {
-        tx.run(
+        await tx.run(
           `INSERT INTO interaction_history (player_id, player_name, interaction_type, outcome, reputation_delta, applied_delta, score_before, score_after, tier_after, source, created_at)
            VALUES (4242, 'Trader', 'trade', 'old', 1, 1, 0, 1, 'Neutral', 'api', ?)`,
           [old],

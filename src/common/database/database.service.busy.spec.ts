@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { DatabaseBusyError, TableOrderViolationError } from './database.errors';
-import { isBusy } from './database.service';
+import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import { isBusy, type WriteTx } from './database.service';
 import { openStandaloneDatabase, type StandaloneDatabase } from './database.test-kit';
 
 /** The write helper against a second connection that holds SQLite's write lock (another process). */
@@ -35,7 +35,7 @@ describe('DatabaseService.write under cross-connection contention', () => {
     other.connection.exec('UPDATE player_reputation SET score = score + 1 WHERE player_id = 1');
     let ticks = 0;
     const ticker = setInterval(() => (ticks += 1), 1);
-    const write = a.service.write((tx) => tx.run('UPDATE player_reputation SET score = score + 10 WHERE player_id = 1').changes, { label: 'test' });
+    const write = a.service.write(async (tx) => (await tx.run('UPDATE player_reputation SET score = score + 10 WHERE player_id = 1')).changes, { label: 'test' });
     // The event loop keeps running while the write waits for SQLite's lock.
     while (ticks < 20) await new Promise((r) => setTimeout(r, 1));
     expect(a.service.counters.busy_retries).toBeGreaterThan(0);
@@ -62,9 +62,9 @@ describe('DatabaseService.write under cross-connection contention', () => {
 
   it('rolls back every statement of a body that throws, and keeps the error', async () => {
     await expect(
-      a.service.write((tx) => {
-        tx.run('UPDATE player_reputation SET score = 50 WHERE player_id = 1');
-        tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+      a.service.write(async (tx) => {
+        await tx.run('UPDATE player_reputation SET score = 50 WHERE player_id = 1');
+        await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
         throw new Error('last step failed');
       }),
     ).rejects.toThrow('last step failed');
@@ -73,16 +73,57 @@ describe('DatabaseService.write under cross-connection contention', () => {
     expect(a.service.counters.rollbacks).toBe(1);
   });
 
-  it('refuses writes against the global table order, and async bodies', async () => {
+  it('refuses writes against the global table order', async () => {
     await expect(
-      a.service.write((tx) => {
-        tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
-        tx.run('UPDATE player_reputation SET score = 1 WHERE player_id = 1');
+      a.service.write(async (tx) => {
+        await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+        await tx.run('UPDATE player_reputation SET score = 1 WHERE player_id = 1');
       }),
     ).rejects.toBeInstanceOf(TableOrderViolationError);
     expect(a.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
-    await expect(a.service.write(() => Promise.resolve(1) as unknown as number)).rejects.toMatchObject({ code: 'INTERNAL_ERROR' });
     expect(a.connection.inTransaction).toBe(false);
+  });
+
+  it('runs a body that awaits its own statements in one turn of the loop, and commits it', async () => {
+    const score = await a.service.write(async (tx) => {
+      await tx.run('UPDATE player_reputation SET score = score + 5 WHERE player_id = 1');
+      const row = await tx.get<{ score: number }>('SELECT score FROM player_reputation WHERE player_id = 1');
+      await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+      return (await tx.all<{ score: number }>('SELECT score FROM player_reputation')).length + row!.score;
+    });
+    expect(score).toBe(6);
+    expect(a.service.counters).toMatchObject({ commits: 1, rollbacks: 0 });
+  });
+
+  it('rolls back a body that awaits anything but its statements (a timer, I/O): the transaction never spans the event loop', async () => {
+    let reached = false;
+    const err = await a.service
+      .write(async (tx) => {
+        await tx.run('UPDATE player_reputation SET score = 77 WHERE player_id = 1');
+        await new Promise((r) => setTimeout(r, 1));
+        reached = true;
+        await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(AsyncTransactionBodyError);
+    expect(err).toMatchObject({ code: 'INTERNAL_ERROR' });
+    // The statement after the turn was refused, and the one before it rolled back.
+    expect(reached).toBe(true);
+    expect(a.connection.prepare('SELECT score FROM player_reputation').pluck().get()).toBe(0);
+    expect(a.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
+    expect(a.connection.inTransaction).toBe(false);
+    // A body that awaited a timer but ran no statement after it is refused at its end the same way.
+    await expect(a.service.write(async () => new Promise((r) => setTimeout(r, 1)))).rejects.toBeInstanceOf(AsyncTransactionBodyError);
+    expect(a.connection.inTransaction).toBe(false);
+  });
+
+  it('refuses a statement run after its transaction ended (a leaked tx)', async () => {
+    let leaked: WriteTx | undefined;
+    await a.service.write((tx) => {
+      leaked = tx;
+    });
+    await expect(leaked!.run('UPDATE player_reputation SET score = 9 WHERE player_id = 1')).rejects.toBeInstanceOf(AsyncTransactionBodyError);
+    expect(a.connection.prepare('SELECT score FROM player_reputation').pluck().get()).toBe(0);
   });
 
   it('treats every extended BUSY/LOCKED code as transient, nothing else', () => {

@@ -28,11 +28,11 @@ describe('DatabaseService.writeChunked', () => {
     const items = Array.from({ length: 250 }, (_, i) => i);
     const result = await db.service.writeChunked(
       items,
-      (tx, chunk) => {
+      async (tx, chunk) => {
         events.push(`chunk ${chunk[0]}..${chunk[chunk.length - 1]}`);
         // Scheduled inside a transaction: must run before the next chunk starts.
         setImmediate(() => events.push(`loop after ${chunk[0]}`));
-        for (const i of chunk) tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [i]);
+        for (const i of chunk) await tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [i]);
       },
       { chunkSize: 100 },
     );
@@ -46,8 +46,8 @@ describe('DatabaseService.writeChunked', () => {
     const items = Array.from({ length: 250 }, (_, i) => (i === 230 ? -1 : i));
     const result = await db.service.writeChunked(
       items,
-      (tx, chunk) => {
-        for (const i of chunk) tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [i]);
+      async (tx, chunk) => {
+        for (const i of chunk) await tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [i]);
       },
       { chunkSize: 100 },
     );
@@ -79,25 +79,25 @@ describe('DatabaseService.rehearse', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it('runs the body inside a transaction that is rolled back: statements run, nothing written, nothing counted', () => {
+  it('runs the body inside a transaction that is rolled back: statements run, nothing written, nothing counted', async () => {
     let seen = 0;
-    expect(
-      db.service.rehearse((tx) => {
-        tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]);
-        seen = tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM interaction_history')!.n;
+    await expect(
+      db.service.rehearse(async (tx) => {
+        await tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]);
+        seen = (await tx.get<{ n: number }>('SELECT COUNT(*) AS n FROM interaction_history'))!.n;
       }),
-    ).toBe(true);
+    ).resolves.toBe(true);
     expect(seen).toBe(1);
     expect(db.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
     expect(db.connection.inTransaction).toBe(false);
     expect(db.service.counters).toMatchObject({ commits: 0, rollbacks: 0 });
   });
 
-  it('gives up (false) rather than wait while another connection holds the write lock', () => {
+  it('gives up (false) rather than wait while another connection holds the write lock', async () => {
     const other = new Database(path.join(dir, 'db.sqlite'));
     try {
       other.exec('BEGIN IMMEDIATE');
-      expect(db.service.rehearse((tx) => tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]))).toBe(false);
+      await expect(db.service.rehearse((tx) => tx.run('INSERT INTO interaction_history (player_id) VALUES (?)', [1]))).resolves.toBe(false);
       other.exec('ROLLBACK');
     } finally {
       other.close();

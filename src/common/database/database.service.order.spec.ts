@@ -40,11 +40,11 @@ describe('DatabaseService.write order (DATABASE)', () => {
     // Another process holds SQLite's write lock: the writes have to back off.
     other.connection.exec('BEGIN IMMEDIATE');
     random.mockReturnValue(1); // the first write's backoffs: the longest there are...
-    const insert = db.service.write((tx) => tx.run(`INSERT INTO probe (id, v) VALUES (1, 'inserted')`).changes, { label: 'first' });
+    const insert = db.service.write(async (tx) => (await tx.run(`INSERT INTO probe (id, v) VALUES (1, 'inserted')`)).changes, { label: 'first' });
     // ...and it has been waiting a while: its next try is ~30 ms away.
     await jest.advanceTimersByTimeAsync(40);
     random.mockReturnValue(0); // the second's: the shortest, 1 ms
-    const update = db.service.write((tx) => tx.run(`UPDATE probe SET v = 'updated' WHERE id = 1`).changes, { label: 'second' });
+    const update = db.service.write(async (tx) => (await tx.run(`UPDATE probe SET v = 'updated' WHERE id = 1`)).changes, { label: 'second' });
     await jest.advanceTimersByTimeAsync(0);
     other.connection.exec('COMMIT');
     await jest.advanceTimersByTimeAsync(200);

@@ -11,12 +11,24 @@ import { StorageGuard } from './storage-guard';
 
 export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
 
-/** What a write-transaction body may do: synchronous statements on the one connection. */
-export interface WriteTx {
-  run(sql: string, params?: SqlParams): { changes: number; lastInsertRowid: number | bigint };
-  get<T = Record<string, unknown>>(sql: string, params?: SqlParams): T | undefined;
-  all<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[];
+export interface RunResult {
+  changes: number;
+  lastInsertRowid: number | bigint;
 }
+
+/**
+ * What a write-transaction body may do: statements inside its transaction. They return promises
+ * so that one body serves every dialect (a server database answers over the network); a body
+ * awaits its own statements and nothing else (see `DatabaseService.write`).
+ */
+export interface WriteTx {
+  run(sql: string, params?: SqlParams): Promise<RunResult>;
+  get<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T | undefined>;
+  all<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]>;
+}
+
+/** A write-transaction body: statements through `tx`, awaited; its result is `write()`'s. */
+export type WriteBody<T> = (tx: WriteTx) => T | Promise<T>;
 
 export interface WriteOptions {
   /** Label for logs and counters. */
@@ -77,8 +89,11 @@ export function isBusy(err: unknown): boolean {
  * Every write in the engine goes through `write()`: the DATABASE lock in-process (the single
  * better-sqlite3 connection must never see two transactions interleave), BEGIN IMMEDIATE across
  * processes, commit or roll back, and a bounded retry with backoff while another process holds
- * SQLite's write lock. The body is synchronous by contract — better-sqlite3 is, so a
- * transaction never spans an await and never holds the write lock across the event loop.
+ * SQLite's write lock. The body awaits its statements (`tx.run/get/all` return promises, so the
+ * same body runs on a server database) but nothing else: on SQLite the statements run at once
+ * and their promises are already settled, so the whole transaction runs within one turn of the
+ * event loop — a body that awaits a timer or I/O is rolled back with AsyncTransactionBodyError,
+ * since it would hold SQLite's write lock (and the connection) across the event loop.
  * Reads need none of this: WAL gives each statement a consistent snapshot.
  */
 @Injectable()
@@ -138,7 +153,7 @@ export class DatabaseService {
    * order, also while one of them waits out another process's write lock (busy backoff).
    */
   @WithLock<[never, WriteOptions?]>(LockName.DATABASE, { signal: (_body, options) => options?.signal })
-  async write<T>(body: (tx: WriteTx) => T, options: WriteOptions = {}): Promise<T> {
+  async write<T>(body: WriteBody<T>, options: WriteOptions = {}): Promise<T> {
     return this.runWithRetry(body, options);
   }
 
@@ -148,7 +163,7 @@ export class DatabaseService {
    * longer than one chunk. Never throws: says how many (a prefix) were committed and why the
    * rest were not, so the caller can keep exactly those for its next attempt.
    */
-  async writeChunked<T>(items: readonly T[], body: (tx: WriteTx, chunk: readonly T[]) => void, options: ChunkedWriteOptions = {}): Promise<ChunkedWriteResult> {
+  async writeChunked<T>(items: readonly T[], body: (tx: WriteTx, chunk: readonly T[]) => void | Promise<void>, options: ChunkedWriteOptions = {}): Promise<ChunkedWriteResult> {
     const size = Math.max(1, options.chunkSize ?? DEFAULT_CHUNK);
     let written = 0;
     while (written < items.length) {
@@ -164,11 +179,11 @@ export class DatabaseService {
     return { written };
   }
 
-  private async runWithRetry<T>(body: (tx: WriteTx) => T, options: WriteOptions): Promise<T> {
+  private async runWithRetry<T>(body: WriteBody<T>, options: WriteOptions): Promise<T> {
     const deadline = Date.now() + (options.busyDeadlineMs ?? BUSY_DEADLINE_MS);
     for (let attempt = 1; ; attempt++) {
       try {
-        return this.runOnce(body);
+        return await this.runOnce(body);
       } catch (err) {
         if (isOutOfSpace(err)) {
           // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
@@ -207,15 +222,14 @@ export class DatabaseService {
   /**
    * Runs `body` as a write transaction that is rolled back: its statements are prepared and run
    * (plans, pages, the JIT of the code that builds them), nothing is written and nothing counted.
-   * For the warm-up before the engine serves. Synchronous, so no other transaction can
-   * interleave on the connection; a database busy with another process is not waited for
-   * beyond one short slice (false: the body did not run to its end).
+   * For the warm-up before the engine serves. Under DATABASE like every write, so no other
+   * transaction can interleave on the connection; a database busy with another process is not
+   * waited for beyond one short slice (false: the body did not run to its end).
    */
-  rehearse(body: (tx: WriteTx) => unknown): boolean {
-    // Never inside another transaction (its rollback would be ours); cannot happen with sync bodies.
-    if (this.connection.inTransaction) return false;
+  @WithLock(LockName.DATABASE)
+  async rehearse(body: WriteBody<unknown>): Promise<boolean> {
     try {
-      this.runOnce(body, false);
+      await this.runOnce(body, false);
       return true;
     } catch (err) {
       if (isBusy(err)) return false;
@@ -223,7 +237,7 @@ export class DatabaseService {
     }
   }
 
-  private runOnce<T>(body: (tx: WriteTx) => T, commit = true): T {
+  private async runOnce<T>(body: WriteBody<T>, commit = true): Promise<T> {
     const db = this.connection;
     // Outside the try: a BEGIN that failed (busy) opened nothing to roll back.
     this.beginImmediate(db);
@@ -236,19 +250,29 @@ export class DatabaseService {
       }
       lastRank = rank;
     };
+    // The statements' promises are settled at once, so a body that awaits only them finishes
+    // before the event loop's next phase: this callback running first means the body awaited
+    // something else (a timer, I/O) with the transaction open.
+    let spanned = false;
+    let open = true;
+    const turn = setImmediate(() => (spanned = true));
+    const live = () => {
+      if (spanned) throw new AsyncTransactionBodyError('A write transaction body may await only its own statements');
+      if (!open) throw new AsyncTransactionBodyError('A statement ran after its write transaction ended');
+    };
     const tx: WriteTx = {
-      run: (sql, params = []) => {
+      run: async (sql, params = []) => {
+        live();
         checkOrder(sql);
         return this.prepare(sql).run(...args(params));
       },
-      get: <R>(sql: string, params?: SqlParams) => this.get<R>(sql, params),
-      all: <R>(sql: string, params?: SqlParams) => this.all<R>(sql, params),
+      get: async <R>(sql: string, params?: SqlParams) => (live(), this.get<R>(sql, params)),
+      all: async <R>(sql: string, params?: SqlParams) => (live(), this.all<R>(sql, params)),
     };
     try {
-      const result = body(tx);
-      if (result && typeof (result as { then?: unknown }).then === 'function') {
-        throw new AsyncTransactionBodyError('A write transaction body must be synchronous');
-      }
+      const result = await body(tx);
+      live();
+      open = false;
       if (!commit) {
         this.prepare('ROLLBACK').run();
         return result;
@@ -258,6 +282,7 @@ export class DatabaseService {
       this.storage.noteWriteOk();
       return result;
     } catch (err) {
+      open = false;
       if (db.inTransaction) {
         try {
           this.prepare('ROLLBACK').run();
@@ -268,6 +293,8 @@ export class DatabaseService {
       }
       if (commit) this.counters.rollbacks += 1;
       throw err;
+    } finally {
+      clearImmediate(turn);
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { yieldToLoop } from '../async/wait';
-import type { DatabaseService, SqlParams, WriteTx } from './database.service';
+import type { DatabaseService, SqlParams, WriteBody } from './database.service';
 import type { TableName } from './table-order';
 
 /**
@@ -20,7 +20,7 @@ export interface PruneContext {
    * resolves with what it returns (the rows it deleted). Rejects with PruneStoppedError once the
    * job is stopping (shutdown): a policy just lets that propagate.
    */
-  batch(body: (tx: WriteTx) => number): Promise<number>;
+  batch(body: WriteBody<number>): Promise<number>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlParams): T | undefined;
   all<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[];
   /** A turn of the event loop between long read-only steps (rejects the same way once stopping). */
@@ -83,7 +83,7 @@ export async function pruneOldestFirst(ctx: PruneContext, table: string, timeCol
     if (!first || Number(first.t) >= cutoff) return deleted;
     const last = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
     const hi = last ? last.id : Number.MAX_SAFE_INTEGER;
-    const n = await ctx.batch((tx) => tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ? AND ${timeColumn} < ?`, [first.id, hi, cutoff]).changes);
+    const n = await ctx.batch(async (tx) => (await tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ? AND ${timeColumn} < ?`, [first.id, hi, cutoff])).changes);
     deleted += n;
     // Nothing deleted although the first row was old: another process got there first; next run.
     if (n === 0) return deleted;
@@ -101,7 +101,7 @@ export async function pruneBelowId(ctx: PruneContext, table: string, bound: numb
     if (!first || first.id >= bound) return deleted;
     const last = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
     const hi = Math.min(last ? last.id : bound - 1, bound - 1);
-    const n = await ctx.batch((tx) => tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ?`, [first.id, hi]).changes);
+    const n = await ctx.batch(async (tx) => (await tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ?`, [first.id, hi])).changes);
     deleted += n;
     if (n === 0) return deleted;
   }

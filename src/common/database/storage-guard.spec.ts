@@ -137,9 +137,9 @@ describe('DatabaseService on a full database', () => {
       // SQLite answers SQLITE_FULL once the file would pass this many pages: a full disk, deterministically.
       connection.pragma(`max_page_count = ${pages + 4}`);
       const err = await service
-        .write((tx) => {
-          tx.run('INSERT INTO t (v) VALUES (?)', ['kept?']);
-          for (let i = 0; i < 200; i++) tx.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(1000)]);
+        .write(async (tx) => {
+          await tx.run('INSERT INTO t (v) VALUES (?)', ['kept?']);
+          for (let i = 0; i < 200; i++) await tx.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(1000)]);
         }, { label: 'test.fill' })
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(StorageFullError);

@@ -18,8 +18,8 @@ describe('WalCheckpointer', () => {
   const writeRows = (n: number) =>
     db.service.writeChunked(
       Array.from({ length: n }, (_, i) => i),
-      (tx, chunk) => {
-        for (const i of chunk) tx.run('INSERT INTO interaction_history (player_id, note) VALUES (?, ?)', [i, 'x'.repeat(200)]);
+      async (tx, chunk) => {
+        for (const i of chunk) await tx.run('INSERT INTO interaction_history (player_id, note) VALUES (?, ?)', [i, 'x'.repeat(200)]);
       },
     );
 

@@ -58,10 +58,10 @@ describe('DecisionLogWriter', () => {
     const perCommit: number[] = [];
     const write = db.service.write.bind(db.service);
     jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
-      write((tx) => {
+      write(async (tx) => {
         let rows = 0;
         const counted = { ...tx, run: (sql: string, params?: unknown[]) => ((rows += (sql.match(/\(\?, \?/g) ?? []).length), tx.run(sql, params)) };
-        const result = body(counted);
+        const result = await body(counted);
         perCommit.push(rows);
         return result;
       }, options),

@@ -100,17 +100,17 @@ export class DecisionLogWriter implements OnModuleInit, BeforeApplicationShutdow
   }
 }
 
-function insertRows(tx: WriteTx, rows: readonly DecisionLogEntry[]): void {
-  const params: unknown[] = [];
+async function insertRows(tx: WriteTx, rows: readonly DecisionLogEntry[]): Promise<void> {
   let i = 0;
+  // A fresh parameter array per statement: a driver may still hold the previous one.
   for (; i + ROWS_PER_INSERT <= rows.length; i += ROWS_PER_INSERT) {
-    params.length = 0;
+    const params: unknown[] = [];
     for (let j = i; j < i + ROWS_PER_INSERT; j += 1) pushRow(params, rows[j]);
-    tx.run(INSERT_MANY, params);
+    await tx.run(INSERT_MANY, params);
   }
   for (; i < rows.length; i += 1) {
-    params.length = 0;
+    const params: unknown[] = [];
     pushRow(params, rows[i]);
-    tx.run(INSERT_ONE, params);
+    await tx.run(INSERT_ONE, params);
   }
 }

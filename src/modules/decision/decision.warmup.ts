@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { yieldToLoop } from '../../common/async/wait';
 import { LockManager, LockName, withLock } from '../../common/concurrency';
-import type { DatabaseService, WriteTx } from '../../common/database/database.service';
+import type { DatabaseService, WriteBody } from '../../common/database/database.service';
 import { StorageGuard } from '../../common/database/storage-guard';
 import type { MlPredictor } from './ml-predictor.port';
 import type { AppConfig } from '../../config/app-config';
@@ -96,10 +96,10 @@ function gameState(name: string, i: number, kind: Kind): Record<string, unknown>
 /** A DatabaseService whose writes are rehearsed on the real connection and rolled back. */
 function rehearsalDatabase(db: DatabaseService): DatabaseService {
   return {
-    write: <T>(body: (tx: WriteTx) => T): Promise<T> => {
+    write: async <T>(body: WriteBody<T>): Promise<T> => {
       let result: T | undefined;
-      db.rehearse((tx) => (result = body(tx)));
-      return Promise.resolve(result as T);
+      await db.rehearse(async (tx) => (result = await body(tx)));
+      return result as T;
     },
     get: () => undefined,
     all: () => [],

@@ -127,8 +127,8 @@ describe('FlagService', () => {
     expect(new Set(results).size).toBe(40);
     expect(flagsB.getVersion('state_version')).toBe(40);
     await expect(
-      a.service.write((tx) => {
-        flagsA.incrementVersionIn(tx, 'state_version');
+      a.service.write(async (tx) => {
+        await flagsA.incrementVersionIn(tx, 'state_version');
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');

@@ -144,11 +144,11 @@ export class FlagService implements BeforeApplicationShutdown {
     if (this.closed) throw new ServiceUnavailableError('Flag service is shut down');
     const owner = this.ownerId;
     const won = await this.db.write(
-      (tx) => {
+      async (tx) => {
         // The time is read under SQLite's write lock: it is the instant of the compare-and-set.
         const now = this.now();
-        const { changes } = tx.run(ACQUIRE_SQL, [flag, owner, now, now + ttlMs, now, now]);
-        const row = tx.get<{ kind: string; token: number; expires_at: number | null }>(
+        const { changes } = await tx.run(ACQUIRE_SQL, [flag, owner, now, now + ttlMs, now, now]);
+        const row = await tx.get<{ kind: string; token: number; expires_at: number | null }>(
           'SELECT kind, token, expires_at FROM process_flags WHERE name = ?',
           [flag],
         );
@@ -189,9 +189,9 @@ export class FlagService implements BeforeApplicationShutdown {
   async heartbeat(lease: FlagLease): Promise<boolean> {
     if (!lease.active) return false;
     const changes = await this.db.write(
-      (tx) => {
+      async (tx) => {
         const now = this.now();
-        const res = tx.run(HEARTBEAT_SQL, [now + lease.ttlMs, now, now, lease.flag, lease.owner, lease.token, now]);
+        const res = await tx.run(HEARTBEAT_SQL, [now + lease.ttlMs, now, now, lease.flag, lease.owner, lease.token, now]);
         if (res.changes === 1) lease.expiresAt = now + lease.ttlMs;
         return res.changes;
       },
@@ -212,7 +212,7 @@ export class FlagService implements BeforeApplicationShutdown {
     if (!lease.active) return false;
     lease.released = true;
     const changes = await this.db.write(
-      (tx) => tx.run(RELEASE_SQL, [this.now(), lease.flag, lease.owner, lease.token]).changes,
+      async (tx) => (await tx.run(RELEASE_SQL, [this.now(), lease.flag, lease.owner, lease.token])).changes,
       { label: 'flags.release' },
     );
     this.logger.debug({ flag: lease.flag, token: lease.token, released: changes === 1 }, 'flag released');
@@ -244,11 +244,11 @@ export class FlagService implements BeforeApplicationShutdown {
    * The same inside a caller's write transaction, so a version bump commits or rolls back with
    * the change it versions. process_flags is last in TABLE_WRITE_ORDER: bump at the end.
    */
-  incrementVersionIn(tx: WriteTx, counter: string): number {
+  async incrementVersionIn(tx: WriteTx, counter: string): Promise<number> {
     assertFlagName(counter);
-    const { changes } = tx.run(INCREMENT_SQL, [counter, this.now()]);
+    const { changes } = await tx.run(INCREMENT_SQL, [counter, this.now()]);
     if (changes === 0) throw new FlagKindMismatchError(counter, 'counter');
-    return Number(tx.get<{ value: number }>('SELECT value FROM process_flags WHERE name = ?', [counter])!.value);
+    return Number((await tx.get<{ value: number }>('SELECT value FROM process_flags WHERE name = ?', [counter]))!.value);
   }
 
   getVersion(counter: string): number {

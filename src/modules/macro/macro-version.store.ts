@@ -43,10 +43,10 @@ export class SqlMacroVersionStore implements MacroVersionStore {
 
   record(records: readonly VersionRecord[], keep: number, now: number): Promise<Map<string, number>> {
     return this.db.write(
-      (tx) => {
+      async (tx) => {
         const out = new Map<string, number>();
         for (const r of records) {
-          const latest = tx.get<{ version: number; content_hash: string }>(
+          const latest = await tx.get<{ version: number; content_hash: string }>(
             'SELECT version, content_hash FROM macro_versions WHERE kind = ? AND macro_name = ? ORDER BY version DESC LIMIT 1',
             [r.kind, r.name],
           );
@@ -55,11 +55,11 @@ export class SqlMacroVersionStore implements MacroVersionStore {
             continue;
           }
           const version = (latest ? Number(latest.version) : 0) + 1;
-          tx.run(
+          await tx.run(
             'INSERT INTO macro_versions (macro_name, kind, version, content_hash, content, source_file, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
             [r.name, r.kind, version, r.hash, r.content, r.file, now],
           );
-          tx.run('DELETE FROM macro_versions WHERE kind = ? AND macro_name = ? AND version <= ?', [r.kind, r.name, version - keep]);
+          await tx.run('DELETE FROM macro_versions WHERE kind = ? AND macro_name = ? AND version <= ?', [r.kind, r.name, version - keep]);
           out.set(versionKey(r.kind, r.name), version);
         }
         return out;

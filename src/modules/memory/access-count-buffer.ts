@@ -132,9 +132,9 @@ export class AccessCountBuffer {
   }
 }
 
-function applyAccessDeltas(tx: WriteTx, sessionId: string, deltas: Map<number, AccessDelta>): void {
+async function applyAccessDeltas(tx: WriteTx, sessionId: string, deltas: Map<number, AccessDelta>): Promise<void> {
   for (const [id, d] of deltas) {
-    tx.run(
+    await tx.run(
       `UPDATE memories SET access_count = access_count + ?,
          last_accessed_at = CASE WHEN last_accessed_at IS NULL OR last_accessed_at < ? THEN ? ELSE last_accessed_at END
        WHERE id = ? AND session_id = ?`,

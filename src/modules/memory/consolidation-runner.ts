@@ -195,17 +195,17 @@ export class ConsolidationRunner {
     if (updates.length > 0 || retired.length > 0) {
       const dbStart = performance.now();
       await this.db.write(
-        (tx) => {
+        async (tx) => {
           const retiredAccess = new Map<number, number>();
           for (let i = 0; i < retired.length; i += ID_CHUNK) {
             const chunk = retired.slice(i, i + ID_CHUNK);
-            for (const r of tx.all<{ id: number; access_count: number }>(`SELECT id, access_count FROM memories WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
+            for (const r of await tx.all<{ id: number; access_count: number }>(`SELECT id, access_count FROM memories WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
               retiredAccess.set(r.id, r.access_count);
             }
           }
           for (const u of updates) {
             const moved = u.merged.reduce((sum, id) => sum + (retiredAccess.get(id) ?? 0), 0);
-            tx.run('UPDATE memories SET importance = ?, decayed_at = ?, merged_count = ?, access_count = access_count + ?, updated_at = ? WHERE id = ?', [
+            await tx.run('UPDATE memories SET importance = ?, decayed_at = ?, merged_count = ?, access_count = access_count + ?, updated_at = ? WHERE id = ?', [
               u.importance,
               u.decayedAt,
               u.mergedCount,
@@ -216,7 +216,7 @@ export class ConsolidationRunner {
           }
           for (let i = 0; i < retired.length; i += ID_CHUNK) {
             const chunk = retired.slice(i, i + ID_CHUNK);
-            tx.run(`DELETE FROM memories WHERE session_id = ? AND id IN (${placeholders(chunk.length)})`, [sessionId, ...chunk]);
+            await tx.run(`DELETE FROM memories WHERE session_id = ? AND id IN (${placeholders(chunk.length)})`, [sessionId, ...chunk]);
           }
         },
         { label: 'memory.consolidate' },

@@ -148,7 +148,11 @@ export class MemoryIndexCache {
       );
       const vectors = await this.embeddings.embedMany(rows.map((r) => embeddingInput(JSON.parse(r.event) as JsonValue)));
       await this.db.write(
-        (tx) => rows.forEach((r, j) => tx.run('UPDATE memories SET embedding = ?, embedding_model = ?, dims = ? WHERE id = ?', [encodeEmbedding(vectors[j].vector), model, dims, r.id])),
+        async (tx) => {
+          for (const [j, r] of rows.entries()) {
+            await tx.run('UPDATE memories SET embedding = ?, embedding_model = ?, dims = ? WHERE id = ?', [encodeEmbedding(vectors[j].vector), model, dims, r.id]);
+          }
+        },
         { label: 'memory.reembed' },
       );
       rows.forEach((r, j) => index.add(recordOf(r), vectors[j].vector, r.event));

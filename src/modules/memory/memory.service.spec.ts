@@ -141,9 +141,9 @@ describe('MemoryService', () => {
     const perCommit: number[] = [];
     const write = m.database.service.write.bind(m.database.service);
     jest.spyOn(m.database.service, 'write').mockImplementation((body, options) =>
-      write((tx) => {
+      write(async (tx) => {
         let rows = 0;
-        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        const result = await body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
         perCommit.push(rows);
         return result;
       }, options),

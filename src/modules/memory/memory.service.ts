@@ -183,10 +183,14 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
         try {
           const now = this.now();
           const ids = await this.db.write(
-            (tx) =>
-              prepared.map((p, i) =>
-                Number(tx.run(INSERT_SQL, [sessionId, p.type, p.json, p.importance, encodeEmbedding(vectors[i].vector), model, dims, now, now, now]).lastInsertRowid),
-              ),
+            async (tx) => {
+              const out: number[] = [];
+              for (const [i, p] of prepared.entries()) {
+                const { lastInsertRowid } = await tx.run(INSERT_SQL, [sessionId, p.type, p.json, p.importance, encodeEmbedding(vectors[i].vector), model, dims, now, now, now]);
+                out.push(Number(lastInsertRowid));
+              }
+              return out;
+            },
             { label: 'memory.store' },
           );
           // Committed: publish to the index in one synchronous step.

@@ -118,7 +118,14 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
       if (!first) await yieldToLoop();
       const batch = this.queue.splice(0, this.batchSize);
       try {
-        const ids = await this.db.write((tx) => batch.map((w) => Number(tx.run(INSERT, params(w.entry)).lastInsertRowid)), { label: 'decision_log.metrics' });
+        const ids = await this.db.write(
+          async (tx) => {
+            const out: number[] = [];
+            for (const w of batch) out.push(Number((await tx.run(INSERT, params(w.entry))).lastInsertRowid));
+            return out;
+          },
+          { label: 'decision_log.metrics' },
+        );
         this.transactions++;
         this.settle(batch, ids);
       } catch (err) {
@@ -134,7 +141,7 @@ export class DecisionOutcomeWriter implements BeforeApplicationShutdown {
   private async oneByOne(batch: Waiter[]): Promise<void> {
     for (const w of batch) {
       try {
-        const id = await this.db.write((tx) => Number(tx.run(INSERT, params(w.entry)).lastInsertRowid), { label: 'decision_log.metrics' });
+        const id = await this.db.write(async (tx) => Number((await tx.run(INSERT, params(w.entry))).lastInsertRowid), { label: 'decision_log.metrics' });
         this.transactions++;
         this.settle([w], [id]);
       } catch (err) {

@@ -32,7 +32,7 @@ export class MetricRollupRetention implements RetentionPolicy, OnModuleInit {
     let deleted = 0;
     for (;;) {
       const n = await ctx.batch(
-        (tx) => tx.run('DELETE FROM metrics WHERE id IN (SELECT id FROM metrics WHERE period_end < ? ORDER BY period_end LIMIT ?)', [cutoff, ctx.batchRows]).changes,
+        async (tx) => (await tx.run('DELETE FROM metrics WHERE id IN (SELECT id FROM metrics WHERE period_end < ? ORDER BY period_end LIMIT ?)', [cutoff, ctx.batchRows])).changes,
       );
       deleted += n;
       if (n < ctx.batchRows) return { deleted };

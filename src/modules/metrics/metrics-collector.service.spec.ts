@@ -181,10 +181,10 @@ describe('MetricsCollector', () => {
     const perCommit: number[] = [];
     const write = db.service.write.bind(db.service);
     jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
-      write((tx) => {
+      write(async (tx) => {
         let changed = 0;
-        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => {
-          const r = tx.run(sql, params);
+        const result = await body({ ...tx, run: async (sql: string, params?: unknown[]) => {
+          const r = await tx.run(sql, params);
           changed += r.changes;
           return r;
         } });

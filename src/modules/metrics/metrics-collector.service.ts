@@ -376,9 +376,9 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
       const batch = this.pendingRows.splice(0, ROWS_PER_TRANSACTION);
       try {
         await this.db.write(
-          (tx) => {
+          async (tx) => {
             for (const r of batch) {
-              tx.run(
+              await tx.run(
                 `INSERT INTO metrics (name, labels, strategy_id, period_start, period_end, sample_count, value_sum, value_min, value_max, p50, p95, p99, created_at)
                  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
                 [r.name, r.labels, r.strategy_id, r.period_start, r.period_end, r.sample_count, r.value_sum, r.value_min, r.value_max, r.p50, r.p95, r.p99, r.created_at],

@@ -68,9 +68,9 @@ export class SqlModelRegistry implements ModelRegistry {
 
   allocate(entry: NewRegistryEntry): Promise<number> {
     return this.db.write(
-      (tx) => {
-        const next = Number(tx.get<{ v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM model_registry')!.v);
-        tx.run(
+      async (tx) => {
+        const next = Number((await tx.get<{ v: number }>('SELECT COALESCE(MAX(version), 0) + 1 AS v FROM model_registry'))!.v);
+        await tx.run(
           `INSERT INTO model_registry (version, path, sha256, size_bytes, origin, status, metrics, previous_version, created_at)
            VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)`,
           [next, entry.path, entry.sha256, entry.sizeBytes, entry.origin, entry.metrics ? JSON.stringify(entry.metrics) : null, entry.previousVersion, Date.now()],
@@ -83,11 +83,11 @@ export class SqlModelRegistry implements ModelRegistry {
 
   async markPromoted(version: number, promotedAt: number): Promise<void> {
     await this.db.write(
-      (tx) => {
-        tx.run(`UPDATE model_registry SET status = 'promoted', promoted_at = ? WHERE version = ?`, [promotedAt, version]);
+      async (tx) => {
+        await tx.run(`UPDATE model_registry SET status = 'promoted', promoted_at = ? WHERE version = ?`, [promotedAt, version]);
         // The cross-process model_version counter (docs/architecture.md §4.2): other processes can watch it.
         // process_flags comes after model_registry in the table write order.
-        this.flags.incrementVersionIn(tx, MODEL_VERSION_COUNTER);
+        await this.flags.incrementVersionIn(tx, MODEL_VERSION_COUNTER);
       },
       { label: 'ml.registry.promoted' },
     );

@@ -59,12 +59,12 @@ export class TrainingDataRetention implements RetentionPolicy, OnModuleInit {
       const last = ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?', [lo, ctx.batchRows - 1]);
       const hi = Math.min(last ? last.id : windowStart - 1, windowStart - 1);
       let held = false;
-      deleted += await ctx.batch((tx) => {
+      deleted += await ctx.batch(async (tx) => {
         if (this.flags.isSet(TRAINING_FLAG)) {
           held = true;
           return 0;
         }
-        return tx.run(`DELETE FROM training_data WHERE id >= ? AND id <= ? AND (source <> 'feedback' OR id < ?)`, [lo, hi, feedbackBelow]).changes;
+        return (await tx.run(`DELETE FROM training_data WHERE id >= ? AND id <= ? AND (source <> 'feedback' OR id < ?)`, [lo, hi, feedbackBelow])).changes;
       });
       if (held) return { deleted, held: HELD };
       lo = ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id > ? ORDER BY id LIMIT 1', [hi])?.id ?? null;

@@ -91,9 +91,9 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
     // Backing off from a full disk: the batch goes back to the buffer without touching the file.
     if (this.db.storage.deferBackground()) throw new StorageFullError('Training samples wait: writes are failing for lack of space', { deferred: true });
     await this.db.write(
-      (tx) => {
+      async (tx) => {
         for (const s of batch) {
-          tx.run(INSERT_SQL, [s.sessionId, JSON.stringify(s.features), s.action, s.reward, s.success ? 1 : 0, s.source, s.modelVersion, s.createdAt]);
+          await tx.run(INSERT_SQL, [s.sessionId, JSON.stringify(s.features), s.action, s.reward, s.success ? 1 : 0, s.source, s.modelVersion, s.createdAt]);
         }
       },
       { label: 'ml.trainingData.flush' },

@@ -34,11 +34,13 @@ export class PdcaCycleRetention implements RetentionPolicy, OnModuleInit {
     let deleted = 0;
     for (;;) {
       const n = await ctx.batch(
-        (tx) =>
-          tx.run(
-            `DELETE FROM pdca_cycles WHERE id IN (
-               SELECT id FROM pdca_cycles WHERE status <> 'running' AND finished_at < ? ORDER BY id LIMIT ?)`,
-            [cutoff, ctx.batchRows],
+        async (tx) =>
+          (
+            await tx.run(
+              `DELETE FROM pdca_cycles WHERE id IN (
+                 SELECT id FROM pdca_cycles WHERE status <> 'running' AND finished_at < ? ORDER BY id LIMIT ?)`,
+              [cutoff, ctx.batchRows],
+            )
           ).changes,
       );
       deleted += n;

@@ -77,19 +77,19 @@ export class PdcaCycleStore {
     const { at } = input;
     const phases: PhaseEntry[] = [{ phase: 'IDLE', at }];
     return this.db.write(
-      (tx) => {
-        tx.run(
+      async (tx) => {
+        await tx.run(
           `UPDATE pdca_cycles SET status = 'failed', current_phase = 'IDLE', finished_at = ?, updated_at = ?,
              error = COALESCE(error, ?) WHERE status = 'running'`,
           [at, at, ABANDONED],
         );
-        const { lastInsertRowid } = tx.run(
+        const { lastInsertRowid } = await tx.run(
           `INSERT INTO pdca_cycles (status, trigger_type, trigger_reason, current_phase, phases, owner, lease_token, started_at, updated_at)
            VALUES ('running', ?, ?, 'IDLE', ?, ?, ?, ?, ?)`,
           [input.trigger_type, input.trigger_reason, JSON.stringify(phases), input.owner, input.lease_token, at, at],
         );
         const id = Number(lastInsertRowid);
-        tx.run(`DELETE FROM pdca_cycles WHERE status <> 'running' AND id <= ?`, [id - PDCA_HISTORY_KEEP]);
+        await tx.run(`DELETE FROM pdca_cycles WHERE status <> 'running' AND id <= ?`, [id - PDCA_HISTORY_KEEP]);
         return id;
       },
       { label: 'pdca.begin' },
@@ -117,7 +117,7 @@ export class PdcaCycleStore {
       params.push(change.decision);
     }
     params.push(id);
-    const changes = await this.db.write((tx) => tx.run(`UPDATE pdca_cycles SET ${sets.join(', ')} WHERE id = ? AND status = 'running'`, params).changes, {
+    const changes = await this.db.write(async (tx) => (await tx.run(`UPDATE pdca_cycles SET ${sets.join(', ')} WHERE id = ? AND status = 'running'`, params)).changes, {
       label: 'pdca.update',
     });
     return changes === 1;
@@ -126,11 +126,13 @@ export class PdcaCycleStore {
   /** Ends a cycle (IDLE); false if it had already been ended (e.g. failed by a reaper). */
   async finish(id: number, status: Exclude<CycleStatus, 'running'>, phases: PhaseEntry[], error: string | null, at: number): Promise<boolean> {
     const changes = await this.db.write(
-      (tx) =>
-        tx.run(
-          `UPDATE pdca_cycles SET status = ?, current_phase = 'IDLE', phases = ?, error = ?, finished_at = ?, updated_at = ?
-           WHERE id = ? AND status = 'running'`,
-          [status, JSON.stringify(phases), error === null ? null : error.slice(0, MAX_ERROR_LENGTH), at, at, id],
+      async (tx) =>
+        (
+          await tx.run(
+            `UPDATE pdca_cycles SET status = ?, current_phase = 'IDLE', phases = ?, error = ?, finished_at = ?, updated_at = ?
+             WHERE id = ? AND status = 'running'`,
+            [status, JSON.stringify(phases), error === null ? null : error.slice(0, MAX_ERROR_LENGTH), at, at, id],
+          )
         ).changes,
       { label: 'pdca.finish' },
     );
@@ -141,10 +143,10 @@ export class PdcaCycleStore {
   async failAbandoned(ids: readonly number[], at: number): Promise<number[]> {
     if (ids.length === 0) return [];
     return this.db.write(
-      (tx) => {
+      async (tx) => {
         const failed: number[] = [];
         for (const id of ids) {
-          const { changes } = tx.run(
+          const { changes } = await tx.run(
             `UPDATE pdca_cycles SET status = 'failed', current_phase = 'IDLE', finished_at = ?, updated_at = ?, error = COALESCE(error, ?)
              WHERE id = ? AND status = 'running'`,
             [at, at, ABANDONED, id],
@@ -160,7 +162,7 @@ export class PdcaCycleStore {
   /** Asks the process running cycle `id` to stop it (it polls for this); false if it is not running. */
   async requestStop(id: number, at: number): Promise<boolean> {
     const changes = await this.db.write(
-      (tx) => tx.run(`UPDATE pdca_cycles SET stop_requested_at = COALESCE(stop_requested_at, ?), updated_at = ? WHERE id = ? AND status = 'running'`, [at, at, id]).changes,
+      async (tx) => (await tx.run(`UPDATE pdca_cycles SET stop_requested_at = COALESCE(stop_requested_at, ?), updated_at = ? WHERE id = ? AND status = 'running'`, [at, at, id])).changes,
       { label: 'pdca.stop' },
     );
     return changes === 1;

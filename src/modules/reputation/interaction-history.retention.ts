@@ -50,11 +50,13 @@ export class InteractionHistoryRetention implements RetentionPolicy, OnModuleIni
         if (!ctx.get('SELECT 1 AS x FROM interaction_history WHERE player_id = ? AND id <= ? AND created_at < ? LIMIT 1', [player, bound, cutoff])) continue;
         for (;;) {
           const n = await ctx.batch(
-            (tx) =>
-              tx.run(
-                `DELETE FROM interaction_history WHERE id IN (
-                   SELECT id FROM interaction_history WHERE player_id = ? AND id <= ? AND created_at < ? ORDER BY id LIMIT ?)`,
-                [player, bound, cutoff, ctx.batchRows],
+            async (tx) =>
+              (
+                await tx.run(
+                  `DELETE FROM interaction_history WHERE id IN (
+                     SELECT id FROM interaction_history WHERE player_id = ? AND id <= ? AND created_at < ? ORDER BY id LIMIT ?)`,
+                  [player, bound, cutoff, ctx.batchRows],
+                )
               ).changes,
           );
           deleted += n;

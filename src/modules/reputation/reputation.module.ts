@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { SessionModule } from '../session';
 import { ReputationController } from './reputation.controller';
+import { ReputationRepository } from './reputation.repository';
 import { ReputationService } from './reputation.service';
 import { SocialCompatController } from './social-compat.controller';
 import { InteractionHistoryRetention } from './interaction-history.retention';
@@ -9,7 +10,7 @@ import { InteractionHistoryRetention } from './interaction-history.retention';
 @Module({
   imports: [SessionModule],
   controllers: [ReputationController, SocialCompatController],
-  providers: [ReputationService, InteractionHistoryRetention],
+  providers: [ReputationService, ReputationRepository, InteractionHistoryRetention],
   exports: [ReputationService],
 })
 export class ReputationModule {}

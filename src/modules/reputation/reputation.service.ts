@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionService } from '../session';
+import { ReputationRepository } from './reputation.repository';
 import type {
   AdjustReputationDto,
   AdjustResultDto,
@@ -11,7 +12,7 @@ import type {
   ReputationViewDto,
 } from './dto/reputation.dto';
 import type { SocialActionDto, SocialChatDto, SocialPartyInviteDto } from './dto/social-compat.dto';
-import { SYNTHETIC_ID_BASE, syntheticPlayerId } from './player-id';
+import { syntheticPlayerId } from './player-id';
 import { LostUpdateError, PlayerNotFoundError, RequestIdReusedError } from './reputation.errors';
 import { applyDelta, deriveTier, INTERACTION_RULES, type ReputationTier, type ScoreChange, TIERS } from './reputation.rules';
 import { decideChat, decidePartyInvite, type PlayerStanding } from './social.rules';
@@ -104,10 +105,11 @@ export class ReputationService {
   constructor(
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
+    private readonly repo: ReputationRepository,
   ) {}
 
   get(playerId: number): ReputationViewDto {
-    const row = this.db.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
+    const row = this.repo.find(playerId);
     if (!row) throw new PlayerNotFoundError(playerId);
     return toView(row);
   }
@@ -149,13 +151,9 @@ export class ReputationService {
   }
 
   history(playerId: number, query: { limit?: number; before_id?: number }): HistoryPageDto {
-    if (!this.db.get('SELECT 1 AS x FROM player_reputation WHERE player_id = ?', [playerId])) throw new PlayerNotFoundError(playerId);
+    if (!this.repo.exists(playerId)) throw new PlayerNotFoundError(playerId);
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
-    const rows = this.db.all<HistoryRow>('SELECT * FROM interaction_history WHERE player_id = ? AND id < ? ORDER BY id DESC LIMIT ?', [
-      playerId,
-      query.before_id ?? Number.MAX_SAFE_INTEGER,
-      limit + 1,
-    ]);
+    const rows = this.repo.history(playerId, query.before_id ?? Number.MAX_SAFE_INTEGER, limit + 1);
     const more = rows.length > limit;
     const items = rows.slice(0, limit).map(toHistoryItem);
     return { player_id: playerId, items, next_before_id: more ? items[items.length - 1].id : null };
@@ -170,36 +168,20 @@ export class ReputationService {
 
   /** Plugin chat: a rule-based reply by the sender's tier; the message is recorded as an interaction. */
   async chat(dto: SocialChatDto): Promise<SocialActionDto> {
-    const sessionId = await this.sessions.touchCharacter(dto.character_name);
-    const out = await this.db.write(
-      (tx) =>
-        this.recordOutcome(
-          tx,
-          {
-            playerId: dto.player_id ?? null,
-            playerName: dto.player_name,
-            interactionType: 'chat_message',
-            source: 'compat',
-            characterName: dto.character_name,
-            sessionId,
-          },
-          (before) => {
-            const decision = decideChat(
-              {
-                characterName: dto.character_name,
-                playerName: dto.player_name,
-                message: dto.message,
-                messageType: dto.message_type,
-                myLevel: dto.my_level,
-                myJob: dto.my_job,
-              },
-              standing(before),
-            );
-            return { delta: INTERACTION_RULES.chat_message.delta, outcome: `${decision.rule}: ${decision.reason}`, result: decision };
-          },
-        ),
-      { label: 'reputation.chat' },
-    );
+    const out = await this.socialOutcome(dto, 'chat_message', 'reputation.chat', (before) => {
+      const decision = decideChat(
+        {
+          characterName: dto.character_name,
+          playerName: dto.player_name,
+          message: dto.message,
+          messageType: dto.message_type,
+          myLevel: dto.my_level,
+          myJob: dto.my_job,
+        },
+        standing(before),
+      );
+      return { delta: INTERACTION_RULES.chat_message.delta, outcome: `${decision.rule}: ${decision.reason}`, result: decision };
+    });
     const d = out.result!;
     const params: Record<string, string> = d.action === 'chat_response' ? { target: dto.player_name, message: d.message, message_type: d.channel } : {};
     return socialAction(d.action, params, d.reason, d.rule, out.player);
@@ -207,122 +189,111 @@ export class ReputationService {
 
   /** Plugin party invitation: accept or decline by the inviter's tier and relations; recorded. */
   async partyInvite(dto: SocialPartyInviteDto): Promise<SocialActionDto> {
+    const out = await this.socialOutcome(dto, 'party_invite', 'reputation.party_invite', (before) => {
+      const decision = decidePartyInvite(dto.player_name, standing(before));
+      return { delta: INTERACTION_RULES.party_invite.delta, outcome: `${decision.action}: ${decision.reason}`, result: decision };
+    });
+    const d = out.result!;
+    return socialAction(d.action, {}, d.reason, d.rule, out.player);
+  }
+
+  /** The plugin's social routes: the character's session, then one unit of work decided by `decide`. */
+  private async socialOutcome<R>(
+    dto: { character_name: string; player_id?: number | null; player_name: string },
+    interactionType: 'chat_message' | 'party_invite',
+    label: string,
+    decide: OutcomeDecider<R>,
+  ): Promise<OutcomeResult<R>> {
     const sessionId = await this.sessions.touchCharacter(dto.character_name);
-    const out = await this.db.write(
+    return this.db.write(
       (tx) =>
         this.recordOutcome(
           tx,
           {
             playerId: dto.player_id ?? null,
             playerName: dto.player_name,
-            interactionType: 'party_invite',
+            interactionType,
             source: 'compat',
             characterName: dto.character_name,
             sessionId,
           },
-          (before) => {
-            const decision = decidePartyInvite(dto.player_name, standing(before));
-            return { delta: INTERACTION_RULES.party_invite.delta, outcome: `${decision.action}: ${decision.reason}`, result: decision };
-          },
+          decide,
         ),
-      { label: 'reputation.party_invite' },
+      { label },
     );
-    const d = out.result!;
-    return socialAction(d.action, {}, d.reason, d.rule, out.player);
   }
 
   /**
-   * The unit of work of one interaction outcome, for a `DatabaseService.write` body (synchronous,
-   * one transaction). Steps, in TABLE_WRITE_ORDER: (1) the session's statistics, (2) the
+   * The unit of work of one interaction outcome, for a `DatabaseService.write` body (one
+   * transaction). Steps, in TABLE_WRITE_ORDER: (1) the session's statistics, (2) the
    * player's score, tier and totals, (3) the history row. Any throw — here or in the caller's
    * body after it — rolls all of them back.
    */
-  recordOutcome<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>): OutcomeResult<R> {
+  async recordOutcome<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>): Promise<OutcomeResult<R>> {
     const now = Date.now();
     if (input.requestId) {
-      const prior = tx.get<HistoryRow>('SELECT * FROM interaction_history WHERE request_id = ?', [input.requestId]);
+      const prior = await this.repo.historyByRequestId(tx, input.requestId);
       if (prior) return this.replay(tx, input, decide, prior);
     }
 
     // (1) Session statistics.
     if (input.sessionId) {
       // A character's session is written in the background: make sure its row is there to count into.
-      this.sessions.ensureRow(tx, input.sessionId);
-      tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [input.sessionId]);
+      await this.sessions.ensureRow(tx, input.sessionId);
+      await this.repo.countSessionInteraction(tx, input.sessionId);
     }
 
     // (2) Score, tier and totals: read and write under the transaction's write lock.
-    const playerId = input.playerId ?? this.playerIdForName(tx, input.playerName);
-    const before = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
+    // A name never seen gets its deterministic synthetic id (player-id.ts).
+    const playerId = input.playerId ?? (await this.repo.playerIdByName(tx, input.playerName)) ?? syntheticPlayerId(input.playerName);
+    const before = await this.repo.player(tx, playerId);
     const { delta, outcome, result } = decide(before);
     const change = applyDelta(before?.reputation_score ?? 0, delta);
     const positive = delta > 0 ? 1 : 0;
     const negative = delta < 0 ? 1 : 0;
     if (!before) {
-      tx.run(
-        `INSERT INTO player_reputation (player_id, player_name, reputation_score, reputation_tier, total_interactions,
-           positive_interactions, negative_interactions, first_seen, last_seen, is_friend, is_guild_member, is_whitelisted,
-           is_blacklisted, notes, created_at, updated_at)
-         VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, ?)`,
-        [playerId, input.playerName, change.scoreAfter, change.tierAfter, positive, negative, now, now, now, now],
-      );
+      await this.repo.insertPlayer(tx, { playerId, playerName: input.playerName, score: change.scoreAfter, tier: change.tierAfter, positive, negative, at: now });
     } else {
-      const res = tx.run(
-        `UPDATE player_reputation SET player_name = ?, reputation_score = ?, reputation_tier = ?,
-           total_interactions = total_interactions + 1, positive_interactions = positive_interactions + ?,
-           negative_interactions = negative_interactions + ?, last_seen = ?, updated_at = ?
-         WHERE player_id = ? AND reputation_score = ?`,
-        [input.playerName, change.scoreAfter, change.tierAfter, positive, negative, now, now, playerId, before.reputation_score],
-      );
-      if (res.changes !== 1) throw new LostUpdateError(`Score of player ${playerId} changed during its own transaction`, { player_id: playerId });
+      const applied = await this.repo.applyToPlayer(tx, {
+        playerId,
+        playerName: input.playerName,
+        scoreBefore: before.reputation_score,
+        score: change.scoreAfter,
+        tier: change.tierAfter,
+        positive,
+        negative,
+        at: now,
+      });
+      if (!applied) throw new LostUpdateError(`Score of player ${playerId} changed during its own transaction`, { player_id: playerId });
     }
 
     // (3) History.
-    const inserted = tx.run(
-      `INSERT INTO interaction_history (player_id, player_name, interaction_type, outcome, reputation_delta, applied_delta,
-         score_before, score_after, tier_after, source, character_name, session_id, request_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      [
-        playerId,
-        input.playerName,
-        input.interactionType,
-        outcome.slice(0, OUTCOME_MAX),
-        delta,
-        change.appliedDelta,
-        change.scoreBefore,
-        change.scoreAfter,
-        change.tierAfter,
-        input.source,
-        input.characterName ?? null,
-        input.sessionId ?? null,
-        input.requestId ?? null,
-        now,
-      ],
-    );
-    const player = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId])!;
+    const historyId = await this.repo.insertHistory(tx, {
+      playerId,
+      playerName: input.playerName,
+      interactionType: input.interactionType,
+      outcome: outcome.slice(0, OUTCOME_MAX),
+      delta,
+      appliedDelta: change.appliedDelta,
+      scoreBefore: change.scoreBefore,
+      scoreAfter: change.scoreAfter,
+      tierAfter: change.tierAfter,
+      source: input.source,
+      characterName: input.characterName ?? null,
+      sessionId: input.sessionId ?? null,
+      requestId: input.requestId ?? null,
+      at: now,
+    });
+    const player = (await this.repo.player(tx, playerId))!;
     return {
       player,
-      change: { ...change, historyId: Number(inserted.lastInsertRowid), requestedDelta: delta, interactionType: input.interactionType, replayed: false },
+      change: { ...change, historyId, requestedDelta: delta, interactionType: input.interactionType, replayed: false },
       result,
     };
   }
 
-  /**
-   * The plugin often knows only a name. A row already seen under that exact name is reused,
-   * preferring a real game id (below 2^32) over a synthetic one, then the most recently seen;
-   * a name never seen gets its deterministic synthetic id (player-id.ts).
-   */
-  private playerIdForName(tx: WriteTx, playerName: string): number {
-    const row = tx.get<{ player_id: number }>(
-      `SELECT player_id FROM player_reputation WHERE player_name = ?
-       ORDER BY CASE WHEN player_id < ? THEN 0 ELSE 1 END, last_seen DESC LIMIT 1`,
-      [playerName, SYNTHETIC_ID_BASE],
-    );
-    return row ? Number(row.player_id) : syntheticPlayerId(playerName);
-  }
-
-  private replay<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>, prior: HistoryRow): OutcomeResult<R> {
-    const player = tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [prior.player_id])!;
+  private async replay<R>(tx: WriteTx, input: OutcomeInput, decide: OutcomeDecider<R>, prior: HistoryRow): Promise<OutcomeResult<R>> {
+    const player = (await this.repo.player(tx, Number(prior.player_id)))!;
     const { delta } = decide(player);
     const samePlayer = input.playerId === null || input.playerId === Number(prior.player_id);
     if (!samePlayer || prior.interaction_type !== input.interactionType || prior.reputation_delta !== delta) {

@@ -22,14 +22,14 @@ describe('SessionService shutdown', () => {
   it('waits for a running sweep (its writes, expiry included) before letting the database close, and writes activity made meanwhile', async () => {
     const events: string[] = [];
     const written: unknown[][] = [];
-    const tx = { run: (_sql: string, params: unknown[] = []) => (written.push(params), { changes: 1, lastInsertRowid: 0 }) } as unknown as WriteTx;
+    const tx = { run: async (_sql: string, params: unknown[] = []) => (written.push(params), { changes: 1, lastInsertRowid: 0 }) } as unknown as WriteTx;
     let gate: Promise<void> | undefined;
     let release!: () => void;
     const db = {
-      write: async <R>(body: (t: WriteTx) => R, options?: { label?: string }) => {
+      write: async <R>(body: (t: WriteTx) => R | Promise<R>, options?: { label?: string }) => {
         // The sweep's write is slow (behind another process's transaction, say).
         if (gate) await gate;
-        const result = body(tx);
+        const result = await body(tx);
         events.push(`write ${options?.label ?? ''}`);
         return result;
       },
@@ -99,9 +99,9 @@ describe('SessionService persistence', () => {
     const perCommit: number[] = [];
     const write = db.service.write.bind(db.service);
     jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
-      write((tx) => {
+      write(async (tx) => {
         let rows = 0;
-        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        const result = await body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
         perCommit.push(rows);
         return result;
       }, options),
@@ -132,9 +132,9 @@ describe('SessionService persistence', () => {
 
   it('ensureRow lets a transaction count into a session not written yet, and the writer never overwrites what other modules count', async () => {
     const id = svc.touchCharacterNow('Chatty');
-    await db.service.write((tx) => {
-      svc.ensureRow(tx, id);
-      tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [id]);
+    await db.service.write(async (tx) => {
+      await svc.ensureRow(tx, id);
+      await tx.run('UPDATE player_sessions SET social_interactions = social_interactions + 1 WHERE session_id = ?', [id]);
     });
     expect(row(id)).toMatchObject({ social_interactions: 1, request_count: 1 });
     svc.touch(id);

@@ -47,7 +47,12 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     this.writer = new LatestWriter<string, PlayerSessionEntity>({
       name: 'player_sessions',
       sliceRows: SESSION_SLICE_ROWS,
-      writeSlice: (slice) => this.db.write((tx) => slice.forEach(([, row]) => upsertRow(tx, row)), { label: 'session.persist' }),
+      writeSlice: (slice) => this.db.write(
+          async (tx) => {
+            for (const [, row] of slice) await upsertRow(tx, row);
+          },
+          { label: 'session.persist' },
+        ),
       // While writes fail for lack of space, flushes back off (the rows stay pending, in memory).
       defer: () => this.db.storage.deferBackground(),
     });
@@ -99,10 +104,10 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       row.pid = dto.pid ?? null;
       row.capabilities = dto.capabilities ?? [];
       await this.db.write(
-        (tx) => {
+        async (tx) => {
           // A character's session made on first sight may not be written yet: the handshake's answer is durable either way.
-          insertRow(tx, row, 'OR IGNORE');
-          tx.run('UPDATE player_sessions SET client = ?, client_version = ?, pid = ?, capabilities = ? WHERE session_id = ?', [
+          await insertRow(tx, row, 'OR IGNORE');
+          await tx.run('UPDATE player_sessions SET client = ?, client_version = ?, pid = ?, capabilities = ? WHERE session_id = ?', [
             row.client,
             row.clientVersion,
             row.pid,
@@ -160,9 +165,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    * (a character seen for the first time this second), so a statement of that transaction that
    * updates it (social statistics) finds it. Never overwrites a row that is there.
    */
-  ensureRow(tx: WriteTx, sessionId: string): void {
+  async ensureRow(tx: WriteTx, sessionId: string): Promise<void> {
     const row = this.active.get(sessionId);
-    if (row) insertRow(tx, row, 'OR IGNORE');
+    if (row) await insertRow(tx, row, 'OR IGNORE');
   }
 
   /**
@@ -270,16 +275,16 @@ function rowParams(row: PlayerSessionEntity): unknown[] {
   return [row.sessionId, row.client, row.clientVersion, row.pid, JSON.stringify(row.capabilities), row.characterName, row.status, row.requestCount, row.createdAt, row.lastSeenAt, row.expiredAt];
 }
 
-function insertRow(tx: WriteTx, row: PlayerSessionEntity, or: '' | 'OR IGNORE' = ''): void {
-  tx.run(`INSERT ${or} INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rowParams(row));
+async function insertRow(tx: WriteTx, row: PlayerSessionEntity, or: '' | 'OR IGNORE' = ''): Promise<void> {
+  await tx.run(`INSERT ${or} INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rowParams(row));
 }
 
 /**
  * The whole row on first write, then only what this service changes (other modules own other
  * columns: the social statistics).
  */
-function upsertRow(tx: WriteTx, row: PlayerSessionEntity): void {
-  tx.run(
+async function upsertRow(tx: WriteTx, row: PlayerSessionEntity): Promise<void> {
+  await tx.run(
     `INSERT INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT(session_id) DO UPDATE SET status = excluded.status, request_count = excluded.request_count,
        last_seen_at = excluded.last_seen_at, expired_at = excluded.expired_at`,

@@ -35,12 +35,14 @@ export class SnapshotRetention implements RetentionPolicy, OnModuleInit {
     let deleted = 0;
     for (;;) {
       const n = await ctx.batch(
-        (tx) =>
-          tx.run(
-            `DELETE FROM game_state_snapshots WHERE session_id IN (
-               SELECT s.session_id FROM game_state_snapshots s JOIN player_sessions p ON p.session_id = s.session_id
-               WHERE p.status = 'expired' AND p.expired_at < ? LIMIT ?)`,
-            [cutoff, ctx.batchRows],
+        async (tx) =>
+          (
+            await tx.run(
+              `DELETE FROM game_state_snapshots WHERE session_id IN (
+                 SELECT s.session_id FROM game_state_snapshots s JOIN player_sessions p ON p.session_id = s.session_id
+                 WHERE p.status = 'expired' AND p.expired_at < ? LIMIT ?)`,
+              [cutoff, ctx.batchRows],
+            )
           ).changes,
       );
       deleted += n;

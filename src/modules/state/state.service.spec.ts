@@ -63,9 +63,9 @@ describe('StateService persistence', () => {
     const perCommit: number[] = [];
     const write = db.service.write.bind(db.service);
     jest.spyOn(db.service, 'write').mockImplementation((body, options) =>
-      write((tx) => {
+      write(async (tx) => {
         let rows = 0;
-        const result = body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
+        const result = await body({ ...tx, run: (sql: string, params?: unknown[]) => ((rows += 1), tx.run(sql, params)) });
         perCommit.push(rows);
         return result;
       }, options),

@@ -130,9 +130,9 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
-function writeSnapshots(tx: WriteTx, slice: ReadonlyArray<readonly [string, StateSnapshot]>): void {
+async function writeSnapshots(tx: WriteTx, slice: ReadonlyArray<readonly [string, StateSnapshot]>): Promise<void> {
   for (const [, s] of slice) {
-    tx.run(
+    await tx.run(
       `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
        WHERE excluded.version > game_state_snapshots.version`,
