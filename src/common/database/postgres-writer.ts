@@ -1,0 +1,177 @@
+import { Logger } from '@nestjs/common';
+import type { Pool, PoolClient, QueryResult } from 'pg';
+import { DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import type { RunResult, SqlParams, WriteBody, WriteOptions, WriteTx } from './database.service';
+import { numbered } from './sql-dialect';
+import { tableRank, writeTarget } from './table-order';
+import { StorageFullError } from '../errors/storage.errors';
+
+/**
+ * The isolation a write needs. Read committed is enough for a body whose every read-modify-write
+ * either locks the row it changes (`SELECT … FOR UPDATE`) or is one conditional statement (a
+ * compare-and-set); serializable for a body that decides from rows it does not lock.
+ */
+export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
+
+export interface PgWriteOptions extends WriteOptions {
+  isolation?: Isolation;
+}
+
+export interface PostgresWriterOptions {
+  /** How long one statement waits for a row or table lock before failing with 55P03 (default 2 s). */
+  lockTimeoutMs?: number;
+  /** Default bound of the retries of one write (default 10 s, like SQLite's busy deadline). */
+  deadlineMs?: number;
+  /** Most attempts of one write, whatever the deadline (default 50). */
+  maxAttempts?: number;
+}
+
+export interface PostgresWriterCounters {
+  commits: number;
+  rollbacks: number;
+  /** Attempts rolled back by the server for a serialization failure (40001) or deadlock (40P01), then run again. */
+  serialization_retries: number;
+  /** Attempts that waited out a lock (55P03) or an exhausted pool, then ran again. */
+  busy_retries: number;
+  busy_failures: number;
+  busy_wait_ms: number;
+}
+
+/** SQLSTATEs after which the whole transaction may simply run again. */
+const RETRY_CODES = new Set(['40001', '40P01']);
+/** A lock (or the pool) not granted in time: the server's counterpart of SQLITE_BUSY. */
+const BUSY_CODES = new Set(['55P03']);
+/** disk_full, out_of_memory-on-disk class 53: nothing of the transaction was kept. */
+const FULL_CODES = new Set(['53100']);
+const BACKOFF_BASE_MS = 2;
+const BACKOFF_MAX_MS = 100;
+
+export function isSerializationFailure(err: unknown): boolean {
+  return RETRY_CODES.has(String((err as { code?: unknown } | null)?.code));
+}
+
+export function isPgBusy(err: unknown): boolean {
+  if (BUSY_CODES.has(String((err as { code?: unknown } | null)?.code))) return true;
+  // pg.Pool's own bound (connectionTimeoutMillis) on waiting for a free client.
+  return err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message);
+}
+
+/**
+ * `DatabaseService.write`'s contract on PostgreSQL: one transaction per call on a client of the
+ * pool, the isolation the caller asks for, the global table write order checked as on SQLite,
+ * and a bounded retry with jittered backoff — the whole body again — after a serialization
+ * failure or a deadlock (40001, 40P01) or a lock not granted within `lockTimeoutMs` (55P03).
+ * A write still failing at its deadline is a DatabaseBusyError (503), as on SQLite.
+ *
+ * Bodies are the same as on SQLite (`?` placeholders, translated here); an INSERT without a
+ * RETURNING clause gets `RETURNING *` so that `lastInsertRowid` is the (last) inserted row's id.
+ */
+export class PostgresWriter {
+  private readonly logger = new Logger(PostgresWriter.name);
+  readonly counters: PostgresWriterCounters = { commits: 0, rollbacks: 0, serialization_retries: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0 };
+  private readonly lockTimeoutMs: number;
+  private readonly deadlineMs: number;
+  private readonly maxAttempts: number;
+
+  constructor(
+    private readonly pool: Pool,
+    options: PostgresWriterOptions = {},
+  ) {
+    this.lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
+    this.deadlineMs = options.deadlineMs ?? 10_000;
+    this.maxAttempts = options.maxAttempts ?? 50;
+  }
+
+  async write<T>(body: WriteBody<T>, options: PgWriteOptions = {}): Promise<T> {
+    const deadline = Date.now() + (options.busyDeadlineMs ?? this.deadlineMs);
+    const isolation = options.isolation ?? 'read committed';
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.runOnce(body, isolation);
+      } catch (err) {
+        const code = (err as { code?: unknown } | null)?.code;
+        if (FULL_CODES.has(String(code))) {
+          throw new StorageFullError(undefined, { label: options.label ?? null, reason: code ?? null });
+        }
+        const serialization = isSerializationFailure(err);
+        if (!serialization && !isPgBusy(err)) throw err;
+        const now = Date.now();
+        if (now >= deadline || attempt >= this.maxAttempts || options.signal?.aborted) {
+          this.counters.busy_failures += 1;
+          this.logger.error({ label: options.label, attempts: attempt, code }, 'database stayed busy');
+          throw new DatabaseBusyError('The database is busy; try again', { attempts: attempt });
+        }
+        if (serialization) this.counters.serialization_retries += 1;
+        else this.counters.busy_retries += 1;
+        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
+        const delay = Math.min(deadline - now, backoff / 2 + Math.random() * (backoff / 2));
+        await new Promise((r) => setTimeout(r, delay));
+        this.counters.busy_wait_ms += Date.now() - now;
+      }
+    }
+  }
+
+  private async runOnce<T>(body: WriteBody<T>, isolation: Isolation): Promise<T> {
+    const client = await this.pool.connect();
+    let broken = false;
+    try {
+      try {
+        // One round trip: a simple query may hold several statements.
+        await client.query(`BEGIN ISOLATION LEVEL ${isolation.toUpperCase()}; SET LOCAL lock_timeout = ${Math.max(1, Math.floor(this.lockTimeoutMs))}`);
+      } catch (err) {
+        broken = true;
+        throw err;
+      }
+      let lastRank = -1;
+      let open = true;
+      const checkOrder = (sql: string) => {
+        const table = writeTarget(sql);
+        const rank = table === undefined ? undefined : tableRank(table);
+        if (rank === undefined) return;
+        if (rank < lastRank) throw new TableOrderViolationError(`Transaction wrote ${table} after a table that comes later in TABLE_WRITE_ORDER`);
+        lastRank = rank;
+      };
+      const query = (sql: string, params: SqlParams = []): Promise<QueryResult> => {
+        if (!open) return Promise.reject(new Error('A statement ran after its write transaction ended'));
+        if (!Array.isArray(params)) return Promise.reject(new TypeError('PostgreSQL statements take positional (?) parameters only'));
+        return client.query(numbered(sql), params as unknown[]);
+      };
+      const tx: WriteTx = {
+        run: async (sql, params) => {
+          checkOrder(sql);
+          const insert = /^\s*INSERT\s/i.test(sql) && !/\bRETURNING\b/i.test(sql);
+          const res = await query(insert ? `${sql} RETURNING *` : sql, params);
+          const last = insert ? (res.rows[res.rows.length - 1] as { id?: unknown } | undefined) : undefined;
+          return { changes: res.rowCount ?? 0, lastInsertRowid: last?.id === undefined ? 0 : Number(last.id) } satisfies RunResult;
+        },
+        get: async <R>(sql: string, params?: SqlParams) => (await query(sql, params)).rows[0] as R | undefined,
+        all: async <R>(sql: string, params?: SqlParams) => (await query(sql, params)).rows as R[],
+      };
+      try {
+        const result = await body(tx);
+        open = false;
+        await client.query('COMMIT');
+        this.counters.commits += 1;
+        return result;
+      } catch (err) {
+        open = false;
+        this.counters.rollbacks += 1;
+        try {
+          await client.query('ROLLBACK');
+        } catch (rollbackErr) {
+          // The connection is in an unknown state: the pool must not hand it out again.
+          broken = true;
+          this.logger.error({ err: rollbackErr }, 'rollback failed');
+        }
+        throw err;
+      }
+    } finally {
+      client.release(broken);
+    }
+  }
+}
+
+/** A client of the pool outside any write transaction, for reads (one statement each). */
+export async function pgQuery<R>(pool: Pool | PoolClient, sql: string, params: readonly unknown[] = []): Promise<R[]> {
+  return (await pool.query(numbered(sql), params as unknown[])).rows as R[];
+}
