@@ -23,6 +23,8 @@ import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
 import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
+import { SessionOwnership } from './modules/session/session-ownership.service';
+import * as os from 'node:os';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -115,7 +117,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   });
   const fastify = app.getHttpAdapter().getInstance();
   const stats = app.get(RequestStats);
-  const pipeline = new RequestPipeline({ stats, logger: rootLogger, rateLimitPerSecond: config.rateLimitPerSecond });
+  const pipeline = new RequestPipeline({ stats, logger: rootLogger, rateLimitPerSecond: config.rateLimitPerSecond, instanceId: config.instanceId });
   // Before any route is registered (Swagger's and the console's below, Nest's at init): every route runs through the pipeline.
   fastify.addHook('onRoute', pipeline.onRoute);
   fastify.addHook('onRequest', pipeline.onRequest);
@@ -200,7 +202,10 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         });
         compatPort = (compat.address() as AddressInfo).port;
       }
-      logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath, front_door: config.frontDoor }, 'listening');
+      // Known only now (PORT=0): the address other instances name in SESSION_ELSEWHERE.
+      const advertised = config.advertisedUrl ?? `http://${advertisedHost(config.host)}:${port}`;
+      await app.get(SessionOwnership).start(advertised);
+      logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath, front_door: config.frontDoor, instance_id: config.instanceId, advertised_url: advertised }, 'listening');
       return { port, compatPort };
     },
     shutdown(reason = 'shutdown') {
@@ -223,4 +228,10 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       return shutdownPromise;
     },
   };
+}
+
+/** A wildcard bind address names no host another instance could reach: the host name instead. */
+function advertisedHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '[::]') return os.hostname();
+  return host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
 }

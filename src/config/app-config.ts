@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -35,6 +37,12 @@ export interface AppConfig {
   /** Requests per second per session (one bot, one character); 0 disables the limit. */
   readonly sessionRateLimitPerSecond: number;
   readonly sessionTtlMs: number;
+  /** Cluster: this process's id in session leases (INSTANCE_ID; default generated at each start, unique per process). */
+  readonly instanceId: string;
+  /** Cluster: the address other instances report for this one (ADVERTISED_URL); unset: http://HOST:PORT once listening. */
+  readonly advertisedUrl: string | undefined;
+  /** Cluster: a session's lease lasts this long unless renewed (every third of it while the bot is active). */
+  readonly sessionLeaseTtlMs: number;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly sessionQueueDepth: number;
@@ -236,6 +244,15 @@ function duration(env: Env, name: string, fallbackMs: number, minMs: number, max
   return value;
 }
 
+/** INSTANCE_ID, or `<hostname>-<pid>-<random>`: a new id at every start unless set. */
+function instanceId(env: Env): string {
+  const raw = env.INSTANCE_ID;
+  if (raw === undefined || raw.trim() === '') return `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  const id = raw.trim();
+  if (!/^[A-Za-z0-9._:-]{1,64}$/.test(id)) throw new ConfigError('INSTANCE_ID', `must be 1-64 characters of A-Z a-z 0-9 . _ : -, got "${raw}"`);
+  return id;
+}
+
 const MB = 1024 * 1024;
 const DAY_MS = 86_400_000;
 
@@ -294,6 +311,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', isLoopback(host) ? 0 : DEFAULT_ADDRESS_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionRateLimitPerSecond: int(env, 'SESSION_RATE_LIMIT_RPS', DEFAULT_SESSION_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionTtlMs: int(env, 'SESSION_TTL_MS', 30 * 60_000, 1_000, 30 * 24 * 3_600_000),
+    instanceId: instanceId(env),
+    advertisedUrl: httpUrl(env, 'ADVERTISED_URL')?.replace(/\/$/, ''),
+    sessionLeaseTtlMs: int(env, 'SESSION_LEASE_TTL_MS', 15_000, 300, 3_600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),

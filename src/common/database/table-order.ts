@@ -5,6 +5,8 @@
  */
 export const TABLE_WRITE_ORDER = [
   'player_sessions',
+  'engine_instances',
+  'session_leases',
   'game_state_snapshots',
   'player_reputation',
   'interaction_history',

@@ -12,6 +12,7 @@ export type ErrorCode =
   | 'URI_TOO_LONG'
   | 'VERSION_CONFLICT'
   | 'BUSY'
+  | 'SESSION_ELSEWHERE'
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'UNPROCESSABLE'
@@ -59,4 +60,22 @@ export class VersionConflictError extends AppError {
 export class ServiceUnavailableError extends AppError {
   readonly code = 'SERVICE_UNAVAILABLE';
   readonly status = 503;
+}
+
+/**
+ * The session is leased by another live engine instance (docs/cluster.md): the load balancer
+ * should have sent the request there; details name the owner.
+ */
+export class SessionElsewhereError extends AppError {
+  readonly code = 'SESSION_ELSEWHERE';
+  readonly status = 409;
+
+  constructor(sessionId: string, owner: { instance_id: string; advertised_url: string; expires_at: number }) {
+    super(`Session ${sessionId} is served by instance ${owner.instance_id} (${owner.advertised_url})`, {
+      session_id: sessionId,
+      instance_id: owner.instance_id,
+      advertised_url: owner.advertised_url,
+      lease_expires_at: new Date(owner.expires_at).toISOString(),
+    });
+  }
 }

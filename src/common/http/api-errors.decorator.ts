@@ -22,7 +22,7 @@ const DESCRIPTIONS: Record<number, string> = {
   400: 'INVALID_REQUEST: the body, a parameter or the query is invalid',
   401: 'INVALID_TOKEN: bearer token missing or wrong (when OPENKORE_AI_TOKEN is set)',
   404: 'NOT_FOUND',
-  409: 'VERSION_CONFLICT or BUSY',
+  409: 'VERSION_CONFLICT, BUSY, or SESSION_ELSEWHERE: the bot\'s session is served by another engine instance (details: instance_id, advertised_url)',
   413: 'PAYLOAD_TOO_LARGE: body over 1 MiB',
   415: 'UNSUPPORTED_MEDIA_TYPE: only application/json bodies are accepted',
   422: 'UNPROCESSABLE',
@@ -32,7 +32,8 @@ const DESCRIPTIONS: Record<number, string> = {
 
 /** Documents the error envelope for the given statuses (plus the ones every route can give). */
 export function ApiErrors(...statuses: number[]) {
-  const all = new Set([400, 401, 429, 503, ...statuses]);
+  // 409 SESSION_ELSEWHERE: any route of a bot's session, when another instance serves it (docs/cluster.md).
+  const all = new Set([400, 401, 409, 429, 503, ...statuses]);
   return applyDecorators(
     ...[...all].sort().map((status) => ApiResponse({ status, description: DESCRIPTIONS[status], type: ErrorEnvelopeDto })),
   );

@@ -20,6 +20,8 @@ export interface RequestPipelineOptions {
   readonly logger: Logger;
   /** Requests per second per client address (RATE_LIMIT_RPS); 0 = off. Health routes are exempt. */
   readonly rateLimitPerSecond: number;
+  /** This engine instance (INSTANCE_ID), named on every response (`x-openkore-instance`). */
+  readonly instanceId?: string;
 }
 
 /** Paths that answer without token and outside the rate limit (orchestrators poll them). */
@@ -85,6 +87,8 @@ export class RequestPipeline {
     const { stats, logger } = this.options;
     const startedAt = performance.now();
     res.setHeader('x-request-id', id);
+    // Behind a load balancer: which instance served it (docs/cluster.md).
+    if (this.options.instanceId !== undefined) res.setHeader('x-openkore-instance', this.options.instanceId);
     if (this.draining) res.setHeader('connection', 'close');
     stats.started();
     this.inFlight.add(res);

@@ -26,6 +26,7 @@ class JobStatusDto {
 class JobsReportDto {
   @ApiProperty({ type: [JobStatusDto] }) jobs!: JobStatusDto[];
 }
+import { SessionOwnership } from '../session/session-ownership.service';
 
 @ApiTags('admin')
 @ApiBearerAuth()
@@ -36,7 +37,18 @@ export class AdminController {
     private readonly sessions: SessionSerializer,
     private readonly db: DatabaseService,
     private readonly jobs: PeriodicJobs,
+    private readonly ownership: SessionOwnership,
   ) {}
+
+  @Get('cluster')
+  @ApiOperation({
+    summary: 'This engine instance (id, advertised address, leases it holds), the live instances on the database with their live session leases, the lease TTL',
+  })
+  @ApiOkResponse({ description: 'Cluster report' })
+  @ApiErrors()
+  cluster() {
+    return this.ownership.cluster();
+  }
 
   @Get('locks')
   @ApiOperation({

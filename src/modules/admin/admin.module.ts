@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { SessionModule } from '../session/session.module';
 import { AdminController } from './admin.controller';
 
-@Module({ controllers: [AdminController] })
+@Module({ imports: [SessionModule], controllers: [AdminController] })
 export class AdminModule {}

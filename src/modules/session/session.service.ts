@@ -11,10 +11,14 @@ import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/h
 import { PlayerSessionEntity } from './entities/player-session.entity';
 import { SessionNotFoundError } from './session.errors';
 import type { SessionDirectory, SessionRef } from '../../common/ports/session-directory.port';
+import { SessionLeaseRepository } from './session-lease.repository';
+import { SessionOwnership } from './session-ownership.service';
 
 export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
 export type SessionExpiredListener = (sessionId: string) => void;
+/** A session (re)loaded from the database: what a listener keeps of it in memory is stale. */
+export type SessionAdoptedListener = (sessionId: string) => void;
 
 /** Session rows per transaction: ~2 µs each (bench/README.md), ~0.3 ms a slice. */
 export const SESSION_SLICE_ROWS = 128;
@@ -34,6 +38,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
   private readonly active = new Map<string, PlayerSessionEntity>();
   private readonly byCharacter = new Map<string, string>();
   private readonly expiredListeners: SessionExpiredListener[] = [];
+  private readonly adoptedListeners: SessionAdoptedListener[] = [];
+  /** Lease takes in flight, by session id or `character:<name>`: one take per session at a time. */
+  private readonly claiming = new Map<string, Promise<string>>();
   private sweeping: Promise<void> | undefined;
   /** Sessions whose row changed (created, active, expired) since it was last written. */
   private readonly writer: LatestWriter<string, PlayerSessionEntity>;
@@ -43,6 +50,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     @InjectDataSource() private readonly dataSource: DataSource,
     private readonly db: DatabaseService,
     @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
+    // Absent (unit specs, the warm-up's throwaway engine): one instance, no leases.
+    @Optional() private readonly ownership: SessionOwnership | null = null,
+    @Optional() private readonly leases: SessionLeaseRepository | null = null,
   ) {
     this.writer = new LatestWriter<string, PlayerSessionEntity>({
       name: 'player_sessions',
@@ -70,6 +80,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       }
     }
     await this.writer.flush();
+    this.ownership?.onLost((id) => this.evict(id));
     const every = Math.max(250, Math.min(60_000, Math.floor(this.config.sessionTtlMs / 4)));
     // One sweep at a time (a tick during a sweep is skipped), and shutdown waits for the running one.
     this.jobs.register(SESSION_SWEEP_JOB, {
@@ -89,6 +100,15 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
 
   onSessionExpired(listener: SessionExpiredListener): void {
     this.expiredListeners.push(listener);
+  }
+
+  /**
+   * Called when this instance takes a session over from another (or from its own lapsed past
+   * with someone in between): the session's row was reloaded; listeners reload what they keep
+   * (the game state from its last persisted snapshot). Runs before the request is served.
+   */
+  onSessionAdopted(listener: SessionAdoptedListener): void {
+    this.adoptedListeners.push(listener);
   }
 
   /**
@@ -120,7 +140,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       this.touch(row.sessionId);
       this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session joined');
     } else {
-      await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
+      const ownership = this.ownership;
+      // A new session is this instance's from its first write: the lease commits with the row.
+      const take = await this.db.write(
+        (tx) => {
+          insertRow(tx, row);
+          return ownership?.takeIn(tx, row.sessionId);
+        },
+        { label: 'session.handshake' },
+      );
+      if (ownership && take) ownership.record(row.sessionId, undefined, take);
       this.remember(row);
       this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
     }
@@ -176,8 +205,107 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    * looked for it (so two first requests share it), and written in the background.
    */
   sessionIdFor(ref: SessionRef): string | Promise<string> {
-    if ('sessionId' in ref) return ref.sessionId;
-    return this.sessionForCharacter(ref.characterName) ?? this.createForCharacter(ref.characterName);
+    const ownership = this.ownership;
+    if (!ownership) {
+      if ('sessionId' in ref) return ref.sessionId;
+      return this.sessionForCharacter(ref.characterName) ?? this.createForCharacter(ref.characterName);
+    }
+    const id = 'sessionId' in ref ? ref.sessionId : this.sessionForCharacter(ref.characterName);
+    // Hot path: the lease is ours with time to spare (a map lookup, no write).
+    if (id !== undefined && ownership.holds(id)) return id;
+    const key = id ?? `character:${(ref as { characterName: string }).characterName}`;
+    let pending = this.claiming.get(key);
+    if (!pending) {
+      pending = this.claim(ownership, ref, id).finally(() => this.claiming.delete(key));
+      this.claiming.set(key, pending);
+    }
+    return pending;
+  }
+
+  /**
+   * Takes the lease of the session `ref` names (SESSION_ELSEWHERE while another live instance
+   * holds it). A session taken over is loaded from the database first. A character this
+   * instance does not know is looked up in the table — another instance may have played it —
+   * and only created when it has no active session; found-or-created and leased in one
+   * transaction, so two instances cannot both create one.
+   */
+  private async claim(ownership: SessionOwnership, ref: SessionRef, id: string | undefined): Promise<string> {
+    if (id !== undefined) {
+      if (!this.active.has(id) && !(await this.activeInTable(id))) {
+        // Unknown here and in the table: no lease for it; the handler answers 404.
+        if ('sessionId' in ref) return id;
+      } else {
+        const claim = await ownership.acquire(id);
+        if (claim.continuous || (await this.adopt(id))) return id;
+        // Ended elsewhere meanwhile: a character starts again below.
+        await ownership.release(id);
+        if ('sessionId' in ref) return id;
+      }
+    }
+    const name = (ref as { characterName: string }).characterName;
+    const leases = this.leases!;
+    const known = new Map<string, number | undefined>();
+    const found = await this.db.write(
+      (tx) => {
+        const existing = leases.activeSessionOfCharacter(tx, name);
+        if (existing !== undefined) {
+          known.set(existing, ownership.tokenOf(existing));
+          return { sessionId: existing, row: undefined, take: ownership.takeIn(tx, existing) };
+        }
+        const row = this.newRow('openkore-godtier', 'unknown', null, [], name, Date.now());
+        insertRow(tx, row);
+        return { sessionId: row.sessionId, row, take: ownership.takeIn(tx, row.sessionId) };
+      },
+      { label: 'session.claim' },
+    );
+    const claim = ownership.record(found.sessionId, found.row ? undefined : known.get(found.sessionId), found.take);
+    if (found.row) {
+      this.remember(found.row);
+    } else if (!claim.continuous) {
+      await this.adopt(found.sessionId);
+    }
+    return found.sessionId;
+  }
+
+  private async activeInTable(sessionId: string): Promise<boolean> {
+    const row = await this.dataSource.getRepository(PlayerSessionEntity).findOneBy({ sessionId });
+    return row?.status === 'active';
+  }
+
+  /**
+   * Loads a session taken over from the table, replacing what this instance had of it, and
+   * tells the listeners (the state reloads its snapshot). False when the session is no longer
+   * active there.
+   */
+  private async adopt(sessionId: string): Promise<boolean> {
+    const row = await this.dataSource.getRepository(PlayerSessionEntity).findOneBy({ sessionId });
+    this.writer.delete(sessionId);
+    const had = this.active.get(sessionId);
+    if (had) this.forget(had);
+    if (!row || row.status !== 'active') {
+      for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+      return false;
+    }
+    this.remember(row);
+    for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+    this.logger.log({ session_id: sessionId, character_name: row.characterName }, 'session adopted from the database');
+    return true;
+  }
+
+  /** Another instance owns the session now: this one forgets it (no write: the row is the owner's). */
+  private evict(sessionId: string): void {
+    const row = this.active.get(sessionId);
+    this.writer.delete(sessionId);
+    if (row) this.forget(row);
+    for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+  }
+
+  private notify(listener: SessionAdoptedListener, sessionId: string): void {
+    try {
+      listener(sessionId);
+    } catch (err) {
+      this.logger.error({ err, session_id: sessionId }, 'session listener failed');
+    }
   }
 
   /** The active session of a character (the plugin's key), if any. */
@@ -215,8 +343,16 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
 
   /** Expires sessions idle past the TTL and persists every row changed since the last sweep. */
   async sweep(now = Date.now()): Promise<void> {
+    const ended: string[] = [];
     for (const row of [...this.active.values()]) {
       if (now - row.lastSeenAt > this.config.sessionTtlMs) {
+        if (this.ownership && this.ownership.tokenOf(row.sessionId) === undefined && this.leases?.lease(row.sessionId) !== undefined) {
+          // Known here only from the table, served by some instance: its owner ends it, not this one.
+          this.forget(row);
+          for (const listener of this.adoptedListeners) this.notify(listener, row.sessionId);
+          continue;
+        }
+        ended.push(row.sessionId);
         this.forget(row);
         this.writer.set(row.sessionId, expire(row, now));
         for (const listener of this.expiredListeners) {
@@ -230,6 +366,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       }
     }
     await this.flush();
+    // Session end gives its lease up (after the expired rows are written).
+    for (const id of ended) await this.ownership?.release(id);
   }
 
   /** Writes every session row changed so far; resolves once committed (or a slice failed: kept for the next flush). */

@@ -7,6 +7,14 @@ import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot }
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
 import { LatestWriter } from '../../common/database/background-writer';
+import { SessionLeaseRepository } from '../session/session-lease.repository';
+import { SessionOwnership } from '../session/session-ownership.service';
+
+/** A snapshot to persist, with the lease token it was made under (the write's fence). */
+interface PendingSnapshot {
+  readonly snapshot: StateSnapshot;
+  readonly token: number | undefined;
+}
 
 /** The periodic job writing changed snapshots. */
 export const STATE_FLUSH_JOB = 'state.flush';
@@ -35,7 +43,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(StateService.name);
   private readonly snapshots = new Map<string, StateSnapshot>();
   /** The latest snapshot of every session changed since the last flush, written in bounded slices. */
-  private readonly writer: LatestWriter<string, StateSnapshot>;
+  private readonly writer: LatestWriter<string, PendingSnapshot>;
   static readonly FLUSH_INTERVAL_MS = 1000;
   /** Snapshots per transaction: ~8 µs each with its JSON (bench/README.md), ~0.3 ms a slice. */
   static readonly SLICE_ROWS = 32;
@@ -44,11 +52,14 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     private readonly db: DatabaseService,
     private readonly sessions: SessionService,
     @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
+    // Absent in unit specs and the warm-up's throwaway engine: one instance, unfenced writes.
+    @Optional() private readonly ownership: SessionOwnership | null = null,
+    @Optional() private readonly leases: SessionLeaseRepository | null = null,
   ) {
-    this.writer = new LatestWriter<string, StateSnapshot>({
+    this.writer = new LatestWriter<string, PendingSnapshot>({
       name: 'state.snapshots',
       sliceRows: StateService.SLICE_ROWS,
-      writeSlice: (slice) => this.db.write((tx) => writeSnapshots(tx, slice), { label: 'state.flush' }),
+      writeSlice: (slice) => this.writeSlice(slice),
       // While writes fail for lack of space, flushes back off (snapshots stay pending, in memory).
       defer: () => this.db.storage.deferBackground(),
     });
@@ -72,7 +83,47 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
       this.snapshots.delete(id);
       this.writer.delete(id);
     });
+    // Taken over, or lost to another instance: what this instance has is stale. Reloaded from
+    // the last persisted snapshot when the session is served here again (docs/cluster.md).
+    this.sessions.onSessionAdopted((id) => this.reload(id));
+    // Leases go at shutdown only once the snapshots made under them are written.
+    this.ownership?.beforeRelease(() => this.writer.flush());
     this.writer.start(this.jobs, STATE_FLUSH_JOB, StateService.FLUSH_INTERVAL_MS);
+  }
+
+  private reload(sessionId: string): void {
+    this.snapshots.delete(sessionId);
+    this.writer.delete(sessionId);
+    if (!this.sessions.exists(sessionId) || !this.leases) return;
+    const row = this.leases.persistedSnapshot(sessionId);
+    if (!row) return;
+    try {
+      const state = JSON.parse(row.state_json) as GameState;
+      this.snapshots.set(sessionId, deepFreeze({ sessionId, version: Number(row.version), updatedAt: Number(row.updated_at), state }));
+    } catch (err) {
+      this.logger.warn({ err, session_id: sessionId }, 'unreadable persisted snapshot skipped');
+    }
+  }
+
+  /** One slice in one transaction; a snapshot whose lease token is no longer the session's is refused (fencing). */
+  private async writeSlice(slice: ReadonlyArray<readonly [string, PendingSnapshot]>): Promise<void> {
+    const ownership = this.ownership;
+    const leases = this.leases;
+    const refused = await this.db.write(
+      (tx) => {
+        let fenced: Array<readonly [string, number | undefined]> | undefined;
+        for (const [sessionId, { snapshot, token }] of slice) {
+          if (ownership && leases && !leases.fenceAllows(tx, sessionId, ownership.instanceId, token)) {
+            (fenced ??= []).push([sessionId, token]);
+            continue;
+          }
+          writeSnapshot(tx, snapshot);
+        }
+        return fenced;
+      },
+      { label: 'state.flush' },
+    );
+    if (refused) for (const [sessionId, token] of refused) ownership!.fenced(sessionId, token);
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -116,7 +167,7 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     }
     const snapshot: StateSnapshot = deepFreeze({ sessionId, version: version + 1, updatedAt: Date.now(), state: next });
     this.snapshots.set(sessionId, snapshot);
-    this.writer.set(sessionId, snapshot);
+    this.writer.set(sessionId, { snapshot, token: this.ownership?.tokenOf(sessionId) });
     return snapshot;
   }
 
@@ -130,8 +181,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
-async function writeSnapshots(tx: WriteTx, slice: ReadonlyArray<readonly [string, StateSnapshot]>): Promise<void> {
-  for (const [, s] of slice) {
+async function writeSnapshot(tx: WriteTx, s: StateSnapshot): Promise<void> {
+  {
     await tx.run(
       `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
        ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at

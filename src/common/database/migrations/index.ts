@@ -8,6 +8,7 @@ import { CreateMemories1764461100000 } from './1764461100000-create-memories';
 import { CreateMacroVersions1764461000000 } from './1764461000000-create-macro-versions';
 import { CreatePdcaCycles1764547200000 } from './1764547200000-create-pdca-cycles';
 import { DropDecisionLogSessionIndex1764633600000 } from './1764633600000-drop-decision-log-session-index';
+import { CreateSessionLeases1764720000000 } from './1764720000000-create-session-leases';
 
 /** Every migration, oldest first. Schema changes are migrations, never `synchronize`. */
 export const MIGRATIONS = [
@@ -21,4 +22,5 @@ export const MIGRATIONS = [
   CreateMemories1764461100000,
   CreatePdcaCycles1764547200000,
   DropDecisionLogSessionIndex1764633600000,
+  CreateSessionLeases1764720000000,
 ];

@@ -1,0 +1,158 @@
+import { Injectable } from '@nestjs/common';
+import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+
+/** A session's lease row as read. */
+export interface LeaseRow {
+  session_id: string;
+  instance_id: string | null;
+  advertised_url: string | null;
+  token: number;
+  expires_at: number;
+}
+
+/** What a take (compare-and-set) found and did. */
+export type TakeResult =
+  | { readonly taken: true; readonly token: number; readonly expiresAt: number; readonly previous: LeaseRow | undefined }
+  | { readonly taken: false; readonly owner: LeaseRow };
+
+export interface InstanceRow {
+  instance_id: string;
+  advertised_url: string;
+  started_at: number;
+  heartbeat_at: number;
+  expires_at: number;
+  leases: number;
+}
+
+/** A session this instance plays, as the player_sessions row of a character (see SessionService). */
+export interface CharacterSessionRow {
+  session_id: string;
+}
+
+/**
+ * Take: insert the lease held by us, or take the row over when it is ours, released, or
+ * expired. The token grows unless the row is still ours under the token we know — live (a
+ * renewal) or lapsed with nobody taking it since (nobody else wrote: the same epoch goes on).
+ * Portable (SQLite ≥ 3.24, PostgreSQL): one conditional upsert, as the flags do.
+ */
+const TAKE_SQL = `
+  INSERT INTO session_leases (session_id, instance_id, advertised_url, token, acquired_at, expires_at, renewed_at)
+  VALUES (?, ?, ?, 1, ?, ?, ?)
+  ON CONFLICT (session_id) DO UPDATE SET
+    token = CASE WHEN session_leases.instance_id = excluded.instance_id AND session_leases.token = ?
+                 THEN session_leases.token ELSE session_leases.token + 1 END,
+    instance_id = excluded.instance_id,
+    advertised_url = excluded.advertised_url,
+    acquired_at = excluded.acquired_at,
+    expires_at = excluded.expires_at,
+    renewed_at = excluded.renewed_at
+  WHERE session_leases.instance_id IS NULL
+     OR session_leases.instance_id = excluded.instance_id
+     OR session_leases.expires_at <= excluded.acquired_at`;
+
+/** Renewal: only our live lease under this very token (a lost one stays lost). */
+const RENEW_SQL = `
+  UPDATE session_leases SET expires_at = ?, renewed_at = ?
+  WHERE session_id = ? AND instance_id = ? AND token = ? AND expires_at > ?`;
+
+/** Release keeps the row (and its token): the next holder's token is larger still. */
+const RELEASE_SQL = `
+  UPDATE session_leases SET instance_id = NULL, advertised_url = NULL, expires_at = 0, renewed_at = ?
+  WHERE session_id = ? AND instance_id = ? AND token = ?`;
+
+const LEASE_SQL = 'SELECT session_id, instance_id, advertised_url, token, expires_at FROM session_leases WHERE session_id = ?';
+
+const INSTANCE_UPSERT_SQL = `
+  INSERT INTO engine_instances (instance_id, advertised_url, started_at, heartbeat_at, expires_at) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (instance_id) DO UPDATE SET advertised_url = excluded.advertised_url, heartbeat_at = excluded.heartbeat_at, expires_at = excluded.expires_at`;
+
+/**
+ * Every statement of session ownership (docs/cluster.md), in one place: the lease table and the
+ * instance table. Writes go through the caller's or the service's write transaction.
+ */
+@Injectable()
+export class SessionLeaseRepository {
+  constructor(private readonly db: DatabaseService) {}
+
+  /** Compare-and-set: the lease is ours afterwards (`taken`), or another live instance holds it. */
+  take(tx: WriteTx, sessionId: string, instanceId: string, advertisedUrl: string, knownToken: number, now: number, ttlMs: number): TakeResult {
+    const previous = readLease(tx, sessionId);
+    const { changes } = tx.run(TAKE_SQL, [sessionId, instanceId, advertisedUrl, now, now + ttlMs, now, knownToken]);
+    const row = readLease(tx, sessionId)!;
+    if (changes === 0) return { taken: false, owner: row };
+    return { taken: true, token: Number(row.token), expiresAt: Number(row.expires_at), previous };
+  }
+
+  /** Extends each lease by the TTL; returns the ones that were no longer ours (lost). */
+  renew(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number, ttlMs: number): string[] {
+    const lost: string[] = [];
+    for (const { sessionId, token } of leases) {
+      if (tx.run(RENEW_SQL, [now + ttlMs, now, sessionId, instanceId, token, now]).changes === 0) lost.push(sessionId);
+    }
+    return lost;
+  }
+
+  release(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number): void {
+    for (const { sessionId, token } of leases) tx.run(RELEASE_SQL, [now, sessionId, instanceId, token]);
+  }
+
+  /**
+   * The fence of a session's state write: true when the lease is ours under `token`, or when
+   * nobody ever leased the session and we hold no token either (an engine path outside the
+   * HTTP turn, e.g. the warm-up's throwaway sessions).
+   */
+  fenceAllows(tx: WriteTx, sessionId: string, instanceId: string, token: number | undefined): boolean {
+    const row = tx.get<{ instance_id: string | null; token: number }>('SELECT instance_id, token FROM session_leases WHERE session_id = ?', [sessionId]);
+    if (!row) return token === undefined;
+    return token !== undefined && row.instance_id === instanceId && Number(row.token) === token;
+  }
+
+  lease(sessionId: string): LeaseRow | undefined {
+    const row = this.db.get<LeaseRow>(LEASE_SQL, [sessionId]);
+    return row && normalize(row);
+  }
+
+  /** The active session of a character in the table (another instance may have made it). */
+  activeSessionOfCharacter(tx: WriteTx | DatabaseService, characterName: string): string | undefined {
+    return tx.get<CharacterSessionRow>(
+      `SELECT session_id FROM player_sessions WHERE character_name = ? AND status = 'active' ORDER BY last_seen_at DESC LIMIT 1`,
+      [characterName],
+    )?.session_id;
+  }
+
+  /** A session's last persisted game state (a take-over resumes from it). */
+  persistedSnapshot(sessionId: string): { version: number; state_json: string; updated_at: number } | undefined {
+    return this.db.get('SELECT version, state_json, updated_at FROM game_state_snapshots WHERE session_id = ?', [sessionId]);
+  }
+
+  /** Registers or renews this instance's row. */
+  heartbeatInstance(tx: WriteTx, instanceId: string, advertisedUrl: string, startedAt: number, now: number, ttlMs: number): void {
+    tx.run(INSTANCE_UPSERT_SQL, [instanceId, advertisedUrl, startedAt, now, now + ttlMs]);
+  }
+
+  /** At shutdown: this instance is no longer live. */
+  retireInstance(tx: WriteTx, instanceId: string, now: number): void {
+    tx.run('UPDATE engine_instances SET expires_at = ?, heartbeat_at = ? WHERE instance_id = ?', [now, now, instanceId]);
+  }
+
+  /** Live instances (unexpired), each with its count of live leases. */
+  liveInstances(now: number): InstanceRow[] {
+    return this.db
+      .all<InstanceRow>(
+        `SELECT i.instance_id, i.advertised_url, i.started_at, i.heartbeat_at, i.expires_at,
+                (SELECT COUNT(*) FROM session_leases l WHERE l.instance_id = i.instance_id AND l.expires_at > ?) AS leases
+         FROM engine_instances i WHERE i.expires_at > ? ORDER BY i.instance_id`,
+        [now, now],
+      )
+      .map((r) => ({ ...r, started_at: Number(r.started_at), heartbeat_at: Number(r.heartbeat_at), expires_at: Number(r.expires_at), leases: Number(r.leases) }));
+  }
+}
+
+function readLease(tx: WriteTx, sessionId: string): LeaseRow | undefined {
+  const row = tx.get<LeaseRow>(LEASE_SQL, [sessionId]);
+  return row && normalize(row);
+}
+
+function normalize(row: LeaseRow): LeaseRow {
+  return { ...row, token: Number(row.token), expires_at: Number(row.expires_at) };
+}

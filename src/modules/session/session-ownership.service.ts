@@ -1,0 +1,261 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { SessionElsewhereError } from '../../common/errors/app.error';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { type InstanceRow, SessionLeaseRepository, type TakeResult } from './session-lease.repository';
+
+export const SESSION_OWNERSHIP_OPTIONS = Symbol('SESSION_OWNERSHIP_OPTIONS');
+
+export interface SessionOwnershipOptions {
+  /** Clock (epoch ms); tests pass a fake one. Instances compare expiries: their clocks must agree (NTP). */
+  now?: () => number;
+}
+
+/** A lease this instance holds (or held: `heldUntil` past, the token kept for continuity). */
+interface HeldLease {
+  token: number;
+  /** The lease's expiry as last written; the hot path serves the session while well before it. */
+  heldUntil: number;
+  /** Last request that used the lease: only leases of active bots are renewed. */
+  usedAt: number;
+}
+
+/** The outcome of taking a session's lease. */
+export interface Claim {
+  /**
+   * True when this instance held the lease under the same token before (nobody else owned the
+   * session in between): what it has in memory for the session is current. False: load it.
+   */
+  readonly continuous: boolean;
+}
+
+export type OwnershipListener = (sessionId: string) => void;
+
+/**
+ * Bot ownership across engine instances (docs/cluster.md): a session is served by one instance
+ * at a time, recorded as a lease in `session_leases` (instance id, advertised address, expiry,
+ * fencing token). The hot path asks `holds()` — a map lookup and a clock read, no write, no
+ * allocation; a database write happens only to take a lease (first request here, or after it
+ * lapsed) and in the periodic batch renewal of the leases of active sessions. Another live
+ * instance's lease refuses the request (SESSION_ELSEWHERE); an expired one is taken over with a
+ * larger token, and the session's state is then loaded from the database (`continuous: false`).
+ * State writes carry the token (`fenceAllows`), so an instance that lost a lease cannot
+ * overwrite the new owner's rows.
+ */
+@Injectable()
+export class SessionOwnership implements BeforeApplicationShutdown {
+  private readonly logger = new Logger(SessionOwnership.name);
+  readonly instanceId: string;
+  readonly ttlMs: number;
+  /** A lease closer than this to its expiry is renewed before the request is served. */
+  private readonly marginMs: number;
+  private advertised: string;
+  private readonly startedAt: number;
+  private readonly now: () => number;
+  private readonly leases = new Map<string, HeldLease>();
+  private readonly lostListeners: OwnershipListener[] = [];
+  private readonly beforeReleaseHooks: Array<() => Promise<unknown>> = [];
+  private timer: NodeJS.Timeout | undefined;
+  private renewing: Promise<void> | undefined;
+  private closed = false;
+
+  constructor(
+    @Inject(APP_CONFIG) config: AppConfig,
+    private readonly db: DatabaseService,
+    private readonly repo: SessionLeaseRepository,
+    @Optional() @Inject(SESSION_OWNERSHIP_OPTIONS) options: SessionOwnershipOptions | null = null,
+  ) {
+    this.instanceId = config.instanceId;
+    this.ttlMs = config.sessionLeaseTtlMs;
+    this.marginMs = Math.floor(config.sessionLeaseTtlMs / 4);
+    this.now = options?.now ?? Date.now;
+    this.startedAt = this.now();
+    // Until the engine listens and knows its port (PORT=0), the configured one.
+    this.advertised = config.advertisedUrl ?? `http://${config.host}:${config.port}`;
+  }
+
+  get advertisedUrl(): string {
+    return this.advertised;
+  }
+
+  /**
+   * Starts the instance's heartbeat and the batch renewal (every third of the TTL, unref'd,
+   * stopped at shutdown). `advertisedUrl`: the address once listening, unless ADVERTISED_URL set it.
+   */
+  async start(advertisedUrl?: string): Promise<void> {
+    if (advertisedUrl !== undefined) this.advertised = advertisedUrl;
+    if (this.closed || this.timer) return;
+    await this.renew();
+    this.timer = setInterval(() => {
+      this.renewing ??= this.renew()
+        .catch((err: unknown) => this.logger.warn({ err }, 'session lease renewal failed; retrying'))
+        .finally(() => (this.renewing = undefined));
+    }, Math.max(50, Math.floor(this.ttlMs / 3)));
+    this.timer.unref();
+  }
+
+  /** Hot path: true while this instance holds the session's lease with time to spare. */
+  holds(sessionId: string): boolean {
+    const lease = this.leases.get(sessionId);
+    if (lease === undefined) return false;
+    const now = this.now();
+    if (now >= lease.heldUntil - this.marginMs) return false;
+    lease.usedAt = now;
+    return true;
+  }
+
+  /** The token this instance's writes of the session carry; undefined if it never held it. */
+  tokenOf(sessionId: string): number | undefined {
+    return this.leases.get(sessionId)?.token;
+  }
+
+  /** Takes (or renews) the session's lease in its own transaction; SESSION_ELSEWHERE if another live instance holds it. */
+  async acquire(sessionId: string): Promise<Claim> {
+    const known = this.tokenOf(sessionId);
+    const result = await this.db.write((tx) => this.takeIn(tx, sessionId), { label: 'session.lease' });
+    return this.record(sessionId, known, result);
+  }
+
+  /** The take, inside the caller's write transaction (a session created with its lease); pass the result to `record`. */
+  takeIn(tx: WriteTx, sessionId: string): TakeResult {
+    if (this.closed) throw new SessionElsewhereError(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
+    return this.repo.take(tx, sessionId, this.instanceId, this.advertised, this.tokenOf(sessionId) ?? 0, this.now(), this.ttlMs);
+  }
+
+  /** Records a take's outcome: the lease held, or SESSION_ELSEWHERE with the owner. `known`: the token held before the take. */
+  record(sessionId: string, known: number | undefined, result: TakeResult): Claim {
+    if (!result.taken) {
+      const owner = result.owner;
+      this.logger.debug({ session_id: sessionId, owner: owner.instance_id }, 'session leased elsewhere');
+      throw new SessionElsewhereError(sessionId, { instance_id: owner.instance_id ?? '', advertised_url: owner.advertised_url ?? '', expires_at: owner.expires_at });
+    }
+    const now = this.now();
+    const continuous = known !== undefined && result.previous?.instance_id === this.instanceId && result.previous.token === known && result.token === known;
+    if (!continuous && result.previous?.instance_id && result.previous.instance_id !== this.instanceId) {
+      this.logger.log({ session_id: sessionId, from: result.previous.instance_id, token: result.token }, 'session taken over');
+    }
+    this.leases.set(sessionId, { token: result.token, heldUntil: result.expiresAt, usedAt: now });
+    return { continuous };
+  }
+
+  /** Called with a session this instance lost to another (its memory of it is stale). */
+  onLost(listener: OwnershipListener): void {
+    this.lostListeners.push(listener);
+  }
+
+  /** Work that must be durable before the leases go at shutdown (state flushes). */
+  beforeRelease(hook: () => Promise<unknown>): void {
+    this.beforeReleaseHooks.push(hook);
+  }
+
+  /** Gives up a session's lease (the session ended here). */
+  async release(sessionId: string): Promise<void> {
+    const lease = this.leases.get(sessionId);
+    if (!lease) return;
+    this.leases.delete(sessionId);
+    await this.db.write((tx) => this.repo.release(tx, this.instanceId, [{ sessionId, token: lease.token }], this.now()), { label: 'session.lease.release' });
+  }
+
+  /**
+   * One batch: the instance's heartbeat and the renewal of the leases of sessions used since
+   * the last renewal. A lease found gone to another instance is dropped (listeners evict the
+   * session); one that merely lapsed keeps its token — nobody wrote in between, so taking it
+   * again later is continuous.
+   */
+  async renew(): Promise<void> {
+    if (this.closed) return;
+    const now = this.now();
+    const since = now - this.ttlMs;
+    const due: Array<{ sessionId: string; token: number }> = [];
+    for (const [sessionId, lease] of this.leases) {
+      if (lease.usedAt > since && lease.heldUntil > now) due.push({ sessionId, token: lease.token });
+    }
+    const lost = await this.db.write(
+      (tx) => {
+        const at = this.now();
+        this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
+        return { at, lost: this.repo.renew(tx, this.instanceId, due, at, this.ttlMs) };
+      },
+      { label: 'session.lease.renew' },
+    );
+    const lostSet = new Set(lost.lost);
+    for (const { sessionId, token } of due) {
+      const lease = this.leases.get(sessionId);
+      if (!lease || lease.token !== token) continue;
+      if (!lostSet.has(sessionId)) {
+        lease.heldUntil = lost.at + this.ttlMs;
+        continue;
+      }
+      lease.heldUntil = 0;
+      const row = this.repo.lease(sessionId);
+      if (row && row.instance_id !== null && (row.instance_id !== this.instanceId || row.token !== token)) this.drop(sessionId);
+    }
+  }
+
+  /** A state write refused by the fence: the session belongs to another instance now. */
+  fenced(sessionId: string, token: number | undefined): void {
+    const lease = this.leases.get(sessionId);
+    if (lease && lease.token !== token) return; // taken again since: that write was of an older epoch
+    this.logger.warn({ session_id: sessionId, token }, 'state write refused: the session is leased by another instance');
+    this.drop(sessionId);
+  }
+
+  /** This instance and every live one with its live lease count. */
+  cluster(): { instance: { instance_id: string; advertised_url: string; leases_held: number }; instances: InstanceRow[]; lease_ttl_ms: number } {
+    const now = this.now();
+    let held = 0;
+    for (const lease of this.leases.values()) if (lease.heldUntil > now) held += 1;
+    return {
+      instance: { instance_id: this.instanceId, advertised_url: this.advertised, leases_held: held },
+      instances: this.repo.liveInstances(now),
+      lease_ttl_ms: this.ttlMs,
+    };
+  }
+
+  /** Stops renewing; once the state is flushed, releases every lease and retires the instance. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.renewing;
+    for (const hook of this.beforeReleaseHooks) {
+      try {
+        await hook();
+      } catch (err) {
+        this.logger.warn({ err }, 'flush before lease release failed');
+      }
+    }
+    this.closed = true;
+    const held = [...this.leases].map(([sessionId, lease]) => ({ sessionId, token: lease.token }));
+    this.leases.clear();
+    try {
+      await this.db.write(
+        (tx) => {
+          const now = this.now();
+          this.repo.release(tx, this.instanceId, held, now);
+          this.repo.retireInstance(tx, this.instanceId, now);
+        },
+        { label: 'session.lease.release' },
+      );
+    } catch (err) {
+      // The leases then expire after their TTL; nothing else to do on the way out.
+      this.logger.warn({ err, leases: held.length }, 'could not release session leases at shutdown');
+    }
+  }
+
+  // Before TypeORM closes the connection in its own shutdown hook.
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+
+  private drop(sessionId: string): void {
+    this.leases.delete(sessionId);
+    for (const listener of this.lostListeners) {
+      try {
+        listener(sessionId);
+      } catch (err) {
+        this.logger.error({ err, session_id: sessionId }, 'session lost listener failed');
+      }
+    }
+  }
+}
