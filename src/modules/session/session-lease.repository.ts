@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { PlayerSessionEntity, type SessionStatus } from './entities/player-session.entity';
 
 /** A session's lease row as read. */
 export interface LeaseRow {
@@ -120,6 +121,28 @@ export class SessionLeaseRepository {
     )?.session_id;
   }
 
+  /** A session's row as the table has it (a take-over starts from it). */
+  sessionRow(sessionId: string): PlayerSessionEntity | undefined {
+    const r = this.db.get<{
+      session_id: string; client: string; client_version: string; pid: number | null; capabilities: string; character_name: string | null;
+      status: SessionStatus; request_count: number; created_at: number; last_seen_at: number; expired_at: number | null;
+    }>('SELECT * FROM player_sessions WHERE session_id = ?', [sessionId]);
+    if (!r) return undefined;
+    const row = new PlayerSessionEntity();
+    row.sessionId = r.session_id;
+    row.client = r.client;
+    row.clientVersion = r.client_version;
+    row.pid = r.pid === null ? null : Number(r.pid);
+    row.capabilities = parseCapabilities(r.capabilities);
+    row.characterName = r.character_name;
+    row.status = r.status;
+    row.requestCount = Number(r.request_count);
+    row.createdAt = Number(r.created_at);
+    row.lastSeenAt = Number(r.last_seen_at);
+    row.expiredAt = r.expired_at === null ? null : Number(r.expired_at);
+    return row;
+  }
+
   /** A session's last persisted game state (a take-over resumes from it). */
   persistedSnapshot(sessionId: string): { version: number; state_json: string; updated_at: number } | undefined {
     return this.db.get('SELECT version, state_json, updated_at FROM game_state_snapshots WHERE session_id = ?', [sessionId]);
@@ -155,4 +178,13 @@ function readLease(tx: WriteTx, sessionId: string): LeaseRow | undefined {
 
 function normalize(row: LeaseRow): LeaseRow {
   return { ...row, token: Number(row.token), expires_at: Number(row.expires_at) };
+}
+
+function parseCapabilities(text: string): string[] {
+  try {
+    const value: unknown = JSON.parse(text);
+    return Array.isArray(value) ? value.filter((c): c is string => typeof c === 'string') : [];
+  } catch {
+    return [];
+  }
 }

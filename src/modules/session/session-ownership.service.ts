@@ -232,8 +232,9 @@ export class SessionOwnership implements BeforeApplicationShutdown {
       await this.db.write(
         (tx) => {
           const now = this.now();
-          this.repo.release(tx, this.instanceId, held, now);
+          // engine_instances before session_leases (TABLE_WRITE_ORDER).
           this.repo.retireInstance(tx, this.instanceId, now);
+          this.repo.release(tx, this.instanceId, held, now);
         },
         { label: 'session.lease.release' },
       );

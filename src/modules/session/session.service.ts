@@ -231,12 +231,12 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    */
   private async claim(ownership: SessionOwnership, ref: SessionRef, id: string | undefined): Promise<string> {
     if (id !== undefined) {
-      if (!this.active.has(id) && !(await this.activeInTable(id))) {
+      if (!this.active.has(id) && !this.activeInTable(id)) {
         // Unknown here and in the table: no lease for it; the handler answers 404.
         if ('sessionId' in ref) return id;
       } else {
         const claim = await ownership.acquire(id);
-        if (claim.continuous || (await this.adopt(id))) return id;
+        if (claim.continuous || this.adopt(id)) return id;
         // Ended elsewhere meanwhile: a character starts again below.
         await ownership.release(id);
         if ('sessionId' in ref) return id;
@@ -262,14 +262,13 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     if (found.row) {
       this.remember(found.row);
     } else if (!claim.continuous) {
-      await this.adopt(found.sessionId);
+      this.adopt(found.sessionId);
     }
     return found.sessionId;
   }
 
-  private async activeInTable(sessionId: string): Promise<boolean> {
-    const row = await this.dataSource.getRepository(PlayerSessionEntity).findOneBy({ sessionId });
-    return row?.status === 'active';
+  private activeInTable(sessionId: string): boolean {
+    return this.leases?.sessionRow(sessionId)?.status === 'active';
   }
 
   /**
@@ -277,8 +276,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    * tells the listeners (the state reloads its snapshot). False when the session is no longer
    * active there.
    */
-  private async adopt(sessionId: string): Promise<boolean> {
-    const row = await this.dataSource.getRepository(PlayerSessionEntity).findOneBy({ sessionId });
+  private adopt(sessionId: string): boolean {
+    const row = this.leases?.sessionRow(sessionId);
     this.writer.delete(sessionId);
     const had = this.active.get(sessionId);
     if (had) this.forget(had);

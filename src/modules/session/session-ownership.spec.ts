@@ -1,0 +1,175 @@
+import { Logger } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { DataSource } from 'typeorm';
+import { LockManager } from '../../common/concurrency';
+import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import { MIGRATIONS } from '../../common/database/migrations';
+import { SessionElsewhereError } from '../../common/errors/app.error';
+import type { AppConfig } from '../../config/app-config';
+import type { GameState } from '../state/game-state';
+import { StateService } from '../state/state.service';
+import { SessionLeaseRepository } from './session-lease.repository';
+import { SessionOwnership } from './session-ownership.service';
+import { SessionService } from './session.service';
+
+const noRows = { isInitialized: true, getRepository: () => ({ find: () => Promise.resolve([]) }) } as unknown as DataSource;
+const TTL = 3_000;
+const game = (hp: number) => ({ character: { name: 'Knight', hp } }) as unknown as GameState;
+
+/** One engine instance: its own connection and locks (as another process has), the shared file, a shared fake clock. */
+interface Instance {
+  db: StandaloneDatabase;
+  ownership: SessionOwnership;
+  sessions: SessionService;
+  state: StateService;
+}
+
+describe('session ownership across instances (one SQLite file, a fake clock)', () => {
+  let dir: string;
+  let file: string;
+  let clock: number;
+  const instances: Instance[] = [];
+
+  async function instance(id: string): Promise<Instance> {
+    const db = openStandaloneDatabase(file, new LockManager());
+    const config = { instanceId: id, sessionLeaseTtlMs: TTL, sessionTtlMs: 3_600_000, host: '127.0.0.1', port: 1, advertisedUrl: `http://${id}.test:9901` } as AppConfig;
+    const repo = new SessionLeaseRepository(db.service);
+    const ownership = new SessionOwnership(config, db.service, repo, { now: () => clock });
+    const sessions = new SessionService(config, noRows, db.service, ownership, repo);
+    const state = new StateService(db.service, sessions, ownership, repo);
+    await sessions.onModuleInit();
+    state.onModuleInit();
+    const made = { db, ownership, sessions, state };
+    instances.push(made);
+    return made;
+  }
+
+  beforeAll(() => Logger.overrideLogger(false));
+  beforeEach(async () => {
+    clock = 1_000_000;
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-own-'));
+    file = path.join(dir, 'db.sqlite');
+    const setup = openStandaloneDatabase(file);
+    await applyMigrations(setup.connection, MIGRATIONS);
+    setup.close();
+  });
+  afterEach(async () => {
+    for (const i of instances.splice(0)) {
+      await i.sessions.beforeApplicationShutdown();
+      await i.state.beforeApplicationShutdown();
+      i.db.close();
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  const lease = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).lease(id);
+  const persisted = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).persistedSnapshot(id);
+
+  it('a character is one session cluster-wide: the first instance creates and leases it, the other is refused with the owner named', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    expect(a.ownership.holds(id)).toBe(true);
+    // Held: the hot path answers without a promise.
+    expect(a.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
+    const refused = await Promise.resolve(b.sessions.sessionIdFor({ characterName: 'Knight' })).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SessionElsewhereError);
+    expect((refused as SessionElsewhereError).details).toMatchObject({ session_id: id, instance_id: 'A', advertised_url: 'http://A.test:9901' });
+    const bySession = await Promise.resolve(b.sessions.sessionIdFor({ sessionId: id })).catch((e: unknown) => e);
+    expect(bySession).toBeInstanceOf(SessionElsewhereError);
+    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+  });
+
+  it('renewal keeps an active session leased past its TTL with no take; an idle one lapses and is taken over with a larger token', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    for (let t = 0; t < 5; t++) {
+      clock += TTL / 3;
+      expect(a.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
+      await a.ownership.renew();
+    }
+    await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).rejects.toBeInstanceOf(SessionElsewhereError);
+    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    // A stops serving it (idle, or dead): no renewal, and after the TTL B takes it.
+    clock += TTL + 1;
+    await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
+    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    expect(b.ownership.holds(id)).toBe(true);
+  });
+
+  it('take-over resumes from the last persisted snapshot; the paused old owner flush is refused and cannot overwrite the new owner', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    await a.state.apply(id, { full: game(100) });
+    await a.state.apply(id, { full: game(90) });
+    await a.state.flush();
+    expect(persisted(a, id)).toMatchObject({ version: 2 });
+    // A goes on in memory, then pauses before its next flush (a stopped process, a long GC).
+    await a.state.apply(id, { full: game(80) });
+    await a.state.apply(id, { full: game(70) });
+    await a.state.apply(id, { full: game(60) });
+    clock += TTL + 1;
+    // B takes the bot over: its state continues from A's last persisted snapshot (version 2).
+    expect(await b.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
+    expect(b.state.current(id)).toMatchObject({ version: 2, state: { character: { hp: 90 } } });
+    const next = await b.state.apply(id, { full: game(85) });
+    expect(next.version).toBe(3);
+    await b.state.flush();
+    // A wakes up and flushes version 5 > 3: the fence refuses it (a version check alone would let it through).
+    await a.state.flush();
+    expect(persisted(a, id)).toMatchObject({ version: 3 });
+    expect(JSON.parse(persisted(a, id)!.state_json)).toMatchObject({ character: { hp: 85 } });
+    // A has let go of the session: its next request for it is refused, naming B.
+    expect(a.ownership.tokenOf(id)).toBeUndefined();
+    expect(a.state.current(id)).toBeUndefined();
+    const refused = await Promise.resolve(a.sessions.sessionIdFor({ sessionId: id })).catch((e: unknown) => e);
+    expect((refused as SessionElsewhereError).details).toMatchObject({ instance_id: 'B', advertised_url: 'http://B.test:9901' });
+  });
+
+  it('a lease that lapsed with nobody taking it is taken again under the same token: memory and pending writes stay valid', async () => {
+    const a = await instance('A');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    await a.state.apply(id, { full: game(100) });
+    clock += TTL + 1;
+    expect(a.ownership.holds(id)).toBe(false);
+    expect(await a.sessions.sessionIdFor({ sessionId: id })).toBe(id);
+    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    expect(a.state.current(id)).toMatchObject({ version: 1 });
+    await a.state.flush();
+    expect(persisted(a, id)).toMatchObject({ version: 1 });
+  });
+
+  it('shutdown writes the state, then releases the leases: another instance takes over at once and finds the last state', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    await a.state.apply(id, { full: game(42) });
+    await a.ownership.close();
+    expect(lease(b, id)).toMatchObject({ instance_id: null, token: 1 });
+    expect(await b.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
+    expect(b.state.current(id)).toMatchObject({ version: 1, state: { character: { hp: 42 } } });
+    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+  });
+
+  it('GET /admin/cluster data: live instances with their lease counts; a retired instance is gone', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    await a.ownership.renew();
+    await b.ownership.renew();
+    await a.sessions.sessionIdFor({ characterName: 'One' });
+    await a.sessions.sessionIdFor({ characterName: 'Two' });
+    await b.sessions.sessionIdFor({ characterName: 'Three' });
+    const report = a.ownership.cluster();
+    expect(report.instance).toEqual({ instance_id: 'A', advertised_url: 'http://A.test:9901', leases_held: 2 });
+    expect(report.instances.map((i) => [i.instance_id, i.leases])).toEqual([
+      ['A', 2],
+      ['B', 1],
+    ]);
+    await b.ownership.close();
+    expect(a.ownership.cluster().instances.map((i) => i.instance_id)).toEqual(['A']);
+  });
+});
