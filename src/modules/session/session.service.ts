@@ -51,8 +51,8 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     private readonly db: DatabaseService,
     @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
     // Absent (unit specs, the warm-up's throwaway engine): one instance, no leases.
-    @Optional() private readonly ownership: SessionOwnership | null = null,
-    @Optional() private readonly leases: SessionLeaseRepository | null = null,
+    @Optional() @Inject(SessionOwnership) private readonly ownership: SessionOwnership | null = null,
+    @Optional() @Inject(SessionLeaseRepository) private readonly leases: SessionLeaseRepository | null = null,
   ) {
     this.writer = new LatestWriter<string, PlayerSessionEntity>({
       name: 'player_sessions',
@@ -140,16 +140,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       this.touch(row.sessionId);
       this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session joined');
     } else {
-      const ownership = this.ownership;
-      // A new session is this instance's from its first write: the lease commits with the row.
-      const take = await this.db.write(
-        (tx) => {
-          insertRow(tx, row);
-          return ownership?.takeIn(tx, row.sessionId);
-        },
-        { label: 'session.handshake' },
-      );
-      if (ownership && take) ownership.record(row.sessionId, undefined, take);
+      // No lease yet: behind a load balancer the bot's next requests (by session id) may be
+      // routed to another instance, and the first of them takes the lease where it lands.
+      await this.db.write((tx) => insertRow(tx, row), { label: 'session.handshake' });
       this.remember(row);
       this.logger.log({ session_id: row.sessionId, client: row.client, pid: row.pid }, 'session opened');
     }

@@ -1,4 +1,4 @@
-import { type BeforeApplicationShutdown, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { PeriodicJobs } from '../../common/scheduling';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
@@ -53,8 +53,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     private readonly sessions: SessionService,
     @Optional() private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
     // Absent in unit specs and the warm-up's throwaway engine: one instance, unfenced writes.
-    @Optional() private readonly ownership: SessionOwnership | null = null,
-    @Optional() private readonly leases: SessionLeaseRepository | null = null,
+    @Optional() @Inject(SessionOwnership) private readonly ownership: SessionOwnership | null = null,
+    @Optional() @Inject(SessionLeaseRepository) private readonly leases: SessionLeaseRepository | null = null,
   ) {
     this.writer = new LatestWriter<string, PendingSnapshot>({
       name: 'state.snapshots',
