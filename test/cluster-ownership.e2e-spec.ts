@@ -103,9 +103,8 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
 
     // B keeps refusing while A's lease is live, and takes the bot over on its first request after it expired.
     let takenOver: Awaited<ReturnType<typeof decide>> | undefined;
-    let sentAt = 0;
     while (!takenOver) {
-      sentAt = Date.now();
+      const sentAt = Date.now();
       const res = await decide(b.url, 'Ownedbot', 500);
       if (res.status === 200) takenOver = res;
       else {
