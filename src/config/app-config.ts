@@ -244,10 +244,18 @@ function duration(env: Env, name: string, fallbackMs: number, minMs: number, max
   return value;
 }
 
-/** INSTANCE_ID, or `<hostname>-<pid>-<random>`: a new id at every start unless set. */
-function instanceId(env: Env): string {
+/**
+ * INSTANCE_ID, else `<hostname>:<PORT>`: no two live processes listen on one port of one host,
+ * and an engine restarted after a crash is the same instance again — it takes its own leases
+ * back at once (new token, state from the database) instead of waiting for them to expire.
+ * With PORT=0 (a port chosen at listen), `<hostname>-<pid>-<random>`.
+ */
+function instanceId(env: Env, port: number): string {
   const raw = env.INSTANCE_ID;
-  if (raw === undefined || raw.trim() === '') return `${os.hostname()}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  if (raw === undefined || raw.trim() === '') {
+    const host = os.hostname().slice(0, 40);
+    return port !== 0 ? `${host}:${port}` : `${host}-${process.pid}-${randomBytes(4).toString('hex')}`;
+  }
   const id = raw.trim();
   if (!/^[A-Za-z0-9._:-]{1,64}$/.test(id)) throw new ConfigError('INSTANCE_ID', `must be 1-64 characters of A-Z a-z 0-9 . _ : -, got "${raw}"`);
   return id;
@@ -311,7 +319,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     rateLimitPerSecond: int(env, 'RATE_LIMIT_RPS', isLoopback(host) ? 0 : DEFAULT_ADDRESS_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionRateLimitPerSecond: int(env, 'SESSION_RATE_LIMIT_RPS', DEFAULT_SESSION_RATE_LIMIT_RPS, 0, 1_000_000),
     sessionTtlMs: int(env, 'SESSION_TTL_MS', 30 * 60_000, 1_000, 30 * 24 * 3_600_000),
-    instanceId: instanceId(env),
+    instanceId: instanceId(env, port),
     advertisedUrl: httpUrl(env, 'ADVERTISED_URL')?.replace(/\/$/, ''),
     sessionLeaseTtlMs: int(env, 'SESSION_LEASE_TTL_MS', 15_000, 300, 3_600_000),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
