@@ -23,7 +23,7 @@ import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
 import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
-import { SessionOwnership } from './modules/session/session-ownership.service';
+import { SessionOwnership } from './modules/session';
 import * as os from 'node:os';
 
 type RequestHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;

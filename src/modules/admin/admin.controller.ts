@@ -26,7 +26,7 @@ class JobStatusDto {
 class JobsReportDto {
   @ApiProperty({ type: [JobStatusDto] }) jobs!: JobStatusDto[];
 }
-import { SessionOwnership } from '../session/session-ownership.service';
+import { SessionOwnership } from '../session';
 
 @ApiTags('admin')
 @ApiBearerAuth()

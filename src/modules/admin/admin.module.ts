@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { SessionModule } from '../session/session.module';
+import { SessionModule } from '../session';
 import { AdminController } from './admin.controller';
 
 @Module({ imports: [SessionModule], controllers: [AdminController] })

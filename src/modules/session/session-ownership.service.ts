@@ -1,6 +1,7 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, Optional } from '@nestjs/common';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
 import { SessionElsewhereError } from '../../common/errors/app.error';
+import { PeriodicJobs } from '../../common/scheduling';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
 import { type InstanceRow, SessionLeaseRepository, type TakeResult } from './session-lease.repository';
 
@@ -42,6 +43,9 @@ export type OwnershipListener = (sessionId: string) => void;
  * State writes carry the token (`fenceAllows`), so an instance that lost a lease cannot
  * overwrite the new owner's rows.
  */
+/** The periodic job renewing this instance's leases and heartbeat. */
+export const SESSION_LEASE_RENEW_JOB = 'session.lease-renew';
+
 @Injectable()
 export class SessionOwnership implements BeforeApplicationShutdown {
   private readonly logger = new Logger(SessionOwnership.name);
@@ -55,7 +59,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   private readonly leases = new Map<string, HeldLease>();
   private readonly lostListeners: OwnershipListener[] = [];
   private readonly beforeReleaseHooks: Array<() => Promise<unknown>> = [];
-  private timer: NodeJS.Timeout | undefined;
+  private started = false;
   private renewing: Promise<void> | undefined;
   private closed = false;
 
@@ -64,6 +68,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     private readonly db: DatabaseService,
     private readonly repo: SessionLeaseRepository,
     @Optional() @Inject(SESSION_OWNERSHIP_OPTIONS) options: SessionOwnershipOptions | null = null,
+    @Optional() @Inject(PeriodicJobs) private readonly jobs: PeriodicJobs = PeriodicJobs.standalone(),
   ) {
     this.instanceId = config.instanceId;
     this.ttlMs = config.sessionLeaseTtlMs;
@@ -84,14 +89,15 @@ export class SessionOwnership implements BeforeApplicationShutdown {
    */
   async start(advertisedUrl?: string): Promise<void> {
     if (advertisedUrl !== undefined) this.advertised = advertisedUrl;
-    if (this.closed || this.timer) return;
+    if (this.closed || this.started) return;
+    this.started = true;
     await this.renew();
-    this.timer = setInterval(() => {
-      this.renewing ??= this.renew()
-        .catch((err: unknown) => this.logger.warn({ err }, 'session lease renewal failed; retrying'))
-        .finally(() => (this.renewing = undefined));
-    }, Math.max(50, Math.floor(this.ttlMs / 3)));
-    this.timer.unref();
+    // A tick during a running renewal is skipped; close() waits for the one in flight.
+    this.jobs.register(SESSION_LEASE_RENEW_JOB, {
+      intervalMs: Math.max(50, Math.floor(this.ttlMs / 3)),
+      run: () => (this.renewing ??= this.renew().finally(() => (this.renewing = undefined))),
+      onError: (err) => this.logger.warn({ err }, 'session lease renewal failed; retrying'),
+    });
   }
 
   /** Hot path: true while this instance holds the session's lease with time to spare. */
@@ -215,8 +221,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   /** Stops renewing; once the state is flushed, releases every lease and retires the instance. */
   async close(): Promise<void> {
     if (this.closed) return;
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    if (this.started) await this.jobs.stop(SESSION_LEASE_RENEW_JOB);
     await this.renewing;
     for (const hook of this.beforeReleaseHooks) {
       try {

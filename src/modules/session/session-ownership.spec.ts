@@ -8,8 +8,7 @@ import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from
 import { MIGRATIONS } from '../../common/database/migrations';
 import { SessionElsewhereError } from '../../common/errors/app.error';
 import type { AppConfig } from '../../config/app-config';
-import type { GameState } from '../state/game-state';
-import { StateService } from '../state/state.service';
+import { type GameState, StateService } from '../state';
 import { SessionLeaseRepository } from './session-lease.repository';
 import { SessionOwnership } from './session-ownership.service';
 import { SessionService } from './session.service';
@@ -37,8 +36,8 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const config = { instanceId: id, sessionLeaseTtlMs: TTL, sessionTtlMs: 3_600_000, host: '127.0.0.1', port: 1, advertisedUrl: `http://${id}.test:9901` } as AppConfig;
     const repo = new SessionLeaseRepository(db.service);
     const ownership = new SessionOwnership(config, db.service, repo, { now: () => clock });
-    const sessions = new SessionService(config, noRows, db.service, ownership, repo);
-    const state = new StateService(db.service, sessions, ownership, repo);
+    const sessions = new SessionService(config, noRows, db.service, undefined, ownership, repo);
+    const state = new StateService(db.service, sessions, undefined, ownership, repo);
     await sessions.onModuleInit();
     state.onModuleInit();
     const made = { db, ownership, sessions, state };

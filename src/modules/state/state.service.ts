@@ -2,13 +2,11 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModu
 import { PeriodicJobs } from '../../common/scheduling';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
 import { DatabaseService, type WriteTx } from '../../common/database/database.service';
-import { SessionService } from '../session';
+import { SessionLeaseRepository, SessionOwnership, SessionService } from '../session';
 import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
 import { LatestWriter } from '../../common/database/background-writer';
-import { SessionLeaseRepository } from '../session/session-lease.repository';
-import { SessionOwnership } from '../session/session-ownership.service';
 
 /** A snapshot to persist, with the lease token it was made under (the write's fence). */
 interface PendingSnapshot {
