@@ -76,25 +76,25 @@ export class SessionLeaseRepository {
   constructor(private readonly db: DatabaseService) {}
 
   /** Compare-and-set: the lease is ours afterwards (`taken`), or another live instance holds it. */
-  take(tx: WriteTx, sessionId: string, instanceId: string, advertisedUrl: string, knownToken: number, now: number, ttlMs: number): TakeResult {
-    const previous = readLease(tx, sessionId);
-    const { changes } = tx.run(TAKE_SQL, [sessionId, instanceId, advertisedUrl, now, now + ttlMs, now, knownToken]);
-    const row = readLease(tx, sessionId)!;
+  async take(tx: WriteTx, sessionId: string, instanceId: string, advertisedUrl: string, knownToken: number, now: number, ttlMs: number): Promise<TakeResult> {
+    const previous = await readLease(tx, sessionId);
+    const { changes } = await tx.run(TAKE_SQL, [sessionId, instanceId, advertisedUrl, now, now + ttlMs, now, knownToken]);
+    const row = (await readLease(tx, sessionId))!;
     if (changes === 0) return { taken: false, owner: row };
     return { taken: true, token: Number(row.token), expiresAt: Number(row.expires_at), previous };
   }
 
   /** Extends each lease by the TTL; returns the ones that were no longer ours (lost). */
-  renew(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number, ttlMs: number): string[] {
+  async renew(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number, ttlMs: number): Promise<string[]> {
     const lost: string[] = [];
     for (const { sessionId, token } of leases) {
-      if (tx.run(RENEW_SQL, [now + ttlMs, now, sessionId, instanceId, token, now]).changes === 0) lost.push(sessionId);
+      if ((await tx.run(RENEW_SQL, [now + ttlMs, now, sessionId, instanceId, token, now])).changes === 0) lost.push(sessionId);
     }
     return lost;
   }
 
-  release(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number): void {
-    for (const { sessionId, token } of leases) tx.run(RELEASE_SQL, [now, sessionId, instanceId, token]);
+  async release(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number): Promise<void> {
+    for (const { sessionId, token } of leases) await tx.run(RELEASE_SQL, [now, sessionId, instanceId, token]);
   }
 
   /**
@@ -102,8 +102,8 @@ export class SessionLeaseRepository {
    * nobody ever leased the session and we hold no token either (an engine path outside the
    * HTTP turn, e.g. the warm-up's throwaway sessions).
    */
-  fenceAllows(tx: WriteTx, sessionId: string, instanceId: string, token: number | undefined): boolean {
-    const row = tx.get<{ instance_id: string | null; token: number }>('SELECT instance_id, token FROM session_leases WHERE session_id = ?', [sessionId]);
+  async fenceAllows(tx: WriteTx, sessionId: string, instanceId: string, token: number | undefined): Promise<boolean> {
+    const row = await tx.get<{ instance_id: string | null; token: number }>('SELECT instance_id, token FROM session_leases WHERE session_id = ?', [sessionId]);
     if (!row) return token === undefined;
     return token !== undefined && row.instance_id === instanceId && Number(row.token) === token;
   }
@@ -114,11 +114,12 @@ export class SessionLeaseRepository {
   }
 
   /** The active session of a character in the table (another instance may have made it). */
-  activeSessionOfCharacter(tx: WriteTx | DatabaseService, characterName: string): string | undefined {
-    return tx.get<CharacterSessionRow>(
+  async activeSessionOfCharacter(tx: WriteTx | DatabaseService, characterName: string): Promise<string | undefined> {
+    const row = await tx.get<CharacterSessionRow>(
       `SELECT session_id FROM player_sessions WHERE character_name = ? AND status = 'active' ORDER BY last_seen_at DESC LIMIT 1`,
       [characterName],
-    )?.session_id;
+    );
+    return row?.session_id;
   }
 
   /** A session's row as the table has it (a take-over starts from it). */
@@ -149,13 +150,13 @@ export class SessionLeaseRepository {
   }
 
   /** Registers or renews this instance's row. */
-  heartbeatInstance(tx: WriteTx, instanceId: string, advertisedUrl: string, startedAt: number, now: number, ttlMs: number): void {
-    tx.run(INSTANCE_UPSERT_SQL, [instanceId, advertisedUrl, startedAt, now, now + ttlMs]);
+  async heartbeatInstance(tx: WriteTx, instanceId: string, advertisedUrl: string, startedAt: number, now: number, ttlMs: number): Promise<void> {
+    await tx.run(INSTANCE_UPSERT_SQL, [instanceId, advertisedUrl, startedAt, now, now + ttlMs]);
   }
 
   /** At shutdown: this instance is no longer live. */
-  retireInstance(tx: WriteTx, instanceId: string, now: number): void {
-    tx.run('UPDATE engine_instances SET expires_at = ?, heartbeat_at = ? WHERE instance_id = ?', [now, now, instanceId]);
+  async retireInstance(tx: WriteTx, instanceId: string, now: number): Promise<void> {
+    await tx.run('UPDATE engine_instances SET expires_at = ?, heartbeat_at = ? WHERE instance_id = ?', [now, now, instanceId]);
   }
 
   /** Live instances (unexpired), each with its count of live leases. */
@@ -171,8 +172,8 @@ export class SessionLeaseRepository {
   }
 }
 
-function readLease(tx: WriteTx, sessionId: string): LeaseRow | undefined {
-  const row = tx.get<LeaseRow>(LEASE_SQL, [sessionId]);
+async function readLease(tx: WriteTx, sessionId: string): Promise<LeaseRow | undefined> {
+  const row = await tx.get<LeaseRow>(LEASE_SQL, [sessionId]);
   return row && normalize(row);
 }
 

@@ -123,7 +123,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   }
 
   /** The take, inside the caller's write transaction (a session created with its lease); pass the result to `record`. */
-  takeIn(tx: WriteTx, sessionId: string): TakeResult {
+  takeIn(tx: WriteTx, sessionId: string): Promise<TakeResult> {
     if (this.closed) throw new SessionElsewhereError(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
     return this.repo.take(tx, sessionId, this.instanceId, this.advertised, this.tokenOf(sessionId) ?? 0, this.now(), this.ttlMs);
   }
@@ -177,10 +177,10 @@ export class SessionOwnership implements BeforeApplicationShutdown {
       if (lease.usedAt > since && lease.heldUntil > now) due.push({ sessionId, token: lease.token });
     }
     const lost = await this.db.write(
-      (tx) => {
+      async (tx) => {
         const at = this.now();
-        this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
-        return { at, lost: this.repo.renew(tx, this.instanceId, due, at, this.ttlMs) };
+        await this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
+        return { at, lost: await this.repo.renew(tx, this.instanceId, due, at, this.ttlMs) };
       },
       { label: 'session.lease.renew' },
     );
@@ -235,11 +235,11 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     this.leases.clear();
     try {
       await this.db.write(
-        (tx) => {
+        async (tx) => {
           const now = this.now();
           // engine_instances before session_leases (TABLE_WRITE_ORDER).
-          this.repo.retireInstance(tx, this.instanceId, now);
-          this.repo.release(tx, this.instanceId, held, now);
+          await this.repo.retireInstance(tx, this.instanceId, now);
+          await this.repo.release(tx, this.instanceId, held, now);
         },
         { label: 'session.lease.release' },
       );

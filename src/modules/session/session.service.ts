@@ -239,15 +239,15 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     const leases = this.leases!;
     const known = new Map<string, number | undefined>();
     const found = await this.db.write(
-      (tx) => {
-        const existing = leases.activeSessionOfCharacter(tx, name);
+      async (tx) => {
+        const existing = await leases.activeSessionOfCharacter(tx, name);
         if (existing !== undefined) {
           known.set(existing, ownership.tokenOf(existing));
-          return { sessionId: existing, row: undefined, take: ownership.takeIn(tx, existing) };
+          return { sessionId: existing, row: undefined, take: await ownership.takeIn(tx, existing) };
         }
         const row = this.newRow('openkore-godtier', 'unknown', null, [], name, Date.now());
-        insertRow(tx, row);
-        return { sessionId: row.sessionId, row, take: ownership.takeIn(tx, row.sessionId) };
+        await insertRow(tx, row);
+        return { sessionId: row.sessionId, row, take: await ownership.takeIn(tx, row.sessionId) };
       },
       { label: 'session.claim' },
     );

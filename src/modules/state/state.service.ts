@@ -108,14 +108,14 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     const ownership = this.ownership;
     const leases = this.leases;
     const refused = await this.db.write(
-      (tx) => {
+      async (tx) => {
         let fenced: Array<readonly [string, number | undefined]> | undefined;
         for (const [sessionId, { snapshot, token }] of slice) {
-          if (ownership && leases && !leases.fenceAllows(tx, sessionId, ownership.instanceId, token)) {
+          if (ownership && leases && !(await leases.fenceAllows(tx, sessionId, ownership.instanceId, token))) {
             (fenced ??= []).push([sessionId, token]);
             continue;
           }
-          writeSnapshot(tx, snapshot);
+          await writeSnapshot(tx, snapshot);
         }
         return fenced;
       },
