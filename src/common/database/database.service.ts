@@ -33,6 +33,12 @@ export type WriteBody<T> = (tx: WriteTx) => T | Promise<T>;
 export interface WriteOptions {
   /** Label for logs and counters. */
   label?: string;
+  /**
+   * The write only rewrites rows in place (a heartbeat, a lease renewal): its commit proves
+   * nothing about free space, so it does not end the storage guard's failing state — else a
+   * periodic heartbeat on a full disk would flip readiness back to 200 every few seconds.
+   */
+  inPlace?: boolean;
   signal?: AbortSignal;
   /** Bound of the busy retries while other processes hold SQLite's write lock (default 10 s). */
   busyDeadlineMs?: number;
@@ -183,7 +189,7 @@ export class DatabaseService {
     const deadline = Date.now() + (options.busyDeadlineMs ?? BUSY_DEADLINE_MS);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.runOnce(body);
+        return await this.runOnce(body, true, options.inPlace === true);
       } catch (err) {
         if (isOutOfSpace(err)) {
           // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
@@ -237,7 +243,7 @@ export class DatabaseService {
     }
   }
 
-  private async runOnce<T>(body: WriteBody<T>, commit = true): Promise<T> {
+  private async runOnce<T>(body: WriteBody<T>, commit = true, inPlace = false): Promise<T> {
     const db = this.connection;
     // Outside the try: a BEGIN that failed (busy) opened nothing to roll back.
     this.beginImmediate(db);
@@ -279,7 +285,7 @@ export class DatabaseService {
       }
       this.prepare('COMMIT').run();
       this.counters.commits += 1;
-      this.storage.noteWriteOk();
+      if (!inPlace) this.storage.noteWriteOk();
       return result;
     } catch (err) {
       open = false;

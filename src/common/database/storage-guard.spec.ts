@@ -149,6 +149,10 @@ describe('DatabaseService on a full database', () => {
       expect(service.storage.writesFailing).toBe(true);
       expect(service.counters.rollbacks).toBe(1);
 
+      // A heartbeat-like write rewrites a row in place: its commit proves no room, so the failing state stays.
+      await service.write((tx) => tx.run("UPDATE t SET v = 'y' WHERE id = 0"), { label: 'test.heartbeat', inPlace: true });
+      expect(service.storage.writesFailing).toBe(true);
+
       await service.write((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['small']));
       expect(service.storage.writesFailing).toBe(false);
       expect(connection.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 1 });

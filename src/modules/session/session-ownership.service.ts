@@ -182,7 +182,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
         await this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
         return { at, lost: await this.repo.renew(tx, this.instanceId, due, at, this.ttlMs) };
       },
-      { label: 'session.lease.renew' },
+      { label: 'session.lease.renew', inPlace: true },
     );
     const lostSet = new Set(lost.lost);
     for (const { sessionId, token } of due) {
