@@ -4,7 +4,7 @@ import { request, type RunningEngine, startEngine } from './support/engine';
 import { fieldDecideBody } from './support/field-plugin';
 
 /**
- * Random decide bodies shaped the way the field plugin builds them (FIELD-PLUGIN.md §4.3):
+ * Random decide bodies shaped the way the field plugin builds them (docs/field-plugin.md §4.3):
  * every documented field, raw OpenKore values as numbers or decimal strings, `type || 'misc'`,
  * `party_members` `{}`, equipment slots "unknown", optional parts missing. Over real HTTP, on
  * both listeners, none may be refused and every answer must be one the plugin executes.

@@ -4,7 +4,7 @@ import { freePort, ROOT, spawnEngine, type SpawnedEngine, tempDir } from './supp
 
 /**
  * The OpenKore plugin in the field, replayed for real: `test/field-plugin/replay.pl` makes every
- * call of FIELD-PLUGIN.md with the plugin's own client stack (Perl HTTP::Tiny + JSON::PP) and
+ * call of docs/field-plugin.md with the plugin's own client stack (Perl HTTP::Tiny + JSON::PP) and
  * bodies built the way it builds them, against the built engine in a child process at its
  * default limits, on both listeners, and reads each answer the way the plugin reads it.
  */

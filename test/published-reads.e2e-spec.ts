@@ -39,7 +39,7 @@ function reader(url: string) {
 }
 
 /**
- * Reads never wait (spec §3.2, §9.1): GET /state/:sessionId answers from the published
+ * Reads never wait (docs/architecture.md §3.2, §9.1): GET /state/:sessionId answers from the published
  * copy-on-write snapshot, without the session's turn or its STATE write lock, however many
  * updates of the session are queued.
  */

@@ -3,7 +3,7 @@
 # with the plugin's own client stack (HTTP::Tiny + JSON::PP, both core Perl) and bodies built
 # the way it builds them (int() numbers, raw OpenKore values, `type || 'misc'`,
 # `party_members => {}`, equipment `slot => 'unknown'`), then reads each answer the way the
-# plugin reads it. The protocol reference is FIELD-PLUGIN.md; the characters, maps and numbers
+# plugin reads it. The protocol reference is docs/field-plugin.md; the characters, maps and numbers
 # here are this suite's own.
 #
 #   FIELD_SERVICE_URL=http://127.0.0.1:9902 FIELD_ENGINE_URL=http://127.0.0.1:9901 perl replay.pl
@@ -53,7 +53,7 @@ sub read_action {
     return ($type, $params);
 }
 
-# Types the plugin executes (FIELD-PLUGIN.md §4.3) minus the ones it only logs (skill, move)
+# Types the plugin executes (docs/field-plugin.md §4.3) minus the ones it only logs (skill, move)
 # and idle, which blocks OpenKore for its duration.
 my %EXECUTES = map { $_ => 1 } qw(
   attack use_item item rest emergency_flee emergency_heal idle_recover attack_monster move_to_position

@@ -1,5 +1,5 @@
 /**
- * A decide body as the OpenKore plugin in the field builds it (FIELD-PLUGIN.md §4.3): every
+ * A decide body as the OpenKore plugin in the field builds it (docs/field-plugin.md §4.3): every
  * character field through int(), skills by handle without id, monsters by binID with
  * `is_aggressive`, inventory `type || 'misc'` and an invIndex counter, players without id,
  * `party_members` `{}`, a `req_<epoch>_<n>` request id.

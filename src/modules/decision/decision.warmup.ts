@@ -25,7 +25,7 @@ const YIELD_EVERY = 64;
 type Kind = 'farm' | 'hurt' | 'dying' | 'cornered' | 'empty' | 'heavy' | 'dead';
 
 /**
- * A decide body's game state as the OpenKore plugin in the field builds it (FIELD-PLUGIN.md
+ * A decide body's game state as the OpenKore plugin in the field builds it (docs/field-plugin.md
  * §4.3): skills by handle without id, monsters with `is_aggressive` only, players without id,
  * `party_members` `{}`, equipment slots as numbers or "unknown", raw values as numbers or
  * decimal strings — so the validator's and the answer mapping's branches the farm takes are warm.

@@ -4,7 +4,7 @@ import { type Action, ActionType } from './action';
 import { BUTTERFLY_WING, FLY_WING, fleeFrom, type HealingIds, holds, isDying, REFLEX, TELEPORT_SKILL, teleportSkill } from './tiers/reflex.tier';
 
 /**
- * The decide answer for the OpenKore plugin in the field (FIELD-PLUGIN.md §4.3): one of the
+ * The decide answer for the OpenKore plugin in the field (docs/field-plugin.md §4.3): one of the
  * action types it executes, with the parameters it reads, checked against the state the bot
  * just sent — a target it can see, an item it holds, a place to go. What it cannot execute
  * becomes `continue` (a no-op it knows), never a type it would only log.

@@ -29,7 +29,7 @@ import { chooseSkillPlan, chooseStatBuild, nextStatStep, planSale, resolveJob } 
 import { TablesService } from './tables.service';
 
 /**
- * The GodTierAI plugin's progression, inventory and self-heal calls (FIELD-PLUGIN.md §4.8-4.12),
+ * The GodTierAI plugin's progression, inventory and self-heal calls (docs/field-plugin.md §4.8-4.12),
  * answered from the data tables in the flat shape it reads. None of them names the character,
  * so none is tied to a session: each answers from its body and the published tables, taking no
  * session turn (whatever the body carries).

@@ -11,7 +11,7 @@ import type { Character, EquipmentItem, EveryField, GameState, Guild, InventoryI
  * Everything it returns is frozen as it is built (the objects are new and only the engine holds
  * them): a published snapshot is immutable without a second walk to freeze it.
  *
- * Shapes of the OpenKore plugin in the field (FIELD-PLUGIN.md) are accepted as it sends them:
+ * Shapes of the OpenKore plugin in the field (docs/field-plugin.md) are accepted as it sends them:
  * skills and nearby players without ids, `party_members` as an object, raw OpenKore values
  * (item type, equip slot, ids, amounts) as numbers or the decimal strings Perl can turn them into.
  */

@@ -23,7 +23,7 @@ export class DecideDto {
 }
 
 export class DecideResponseDto {
-  @ApiProperty({ example: 'attack_monster', enum: PLUGIN_ACTIONS, description: 'An action type the field plugin executes (FIELD-PLUGIN.md §4.3)' })
+  @ApiProperty({ example: 'attack_monster', enum: PLUGIN_ACTIONS, description: 'An action type the field plugin executes (docs/field-plugin.md §4.3)' })
   action: string;
   @ApiProperty({ type: Object, example: { target_id: 11, target_name: 'Desert Wolf' }, description: 'What the plugin reads for that type (target_id, item, x/y, method, …)' })
   params: Record<string, unknown>;

@@ -79,7 +79,7 @@ export class DecideBodyPipe implements PipeTransform<unknown, DecideBody> {
 }
 
 /**
- * The field plugin's `is_aggressive` means "has damaged the bot" (FIELD-PLUGIN.md §4.3), which
+ * The field plugin's `is_aggressive` means "has damaged the bot" (docs/field-plugin.md §4.3), which
  * is what the engine calls `is_attacking_me`; it sends no `is_attacking_me` of its own.
  */
 function fromFieldPlugin(state: GameState): GameState {

@@ -5,7 +5,7 @@ import type { SellRow } from '../progression.logic';
 import { STATS, type Stat } from '../tables';
 
 /*
- * The bodies of the field plugin's progression and inventory calls (FIELD-PLUGIN.md §4.8-4.12),
+ * The bodies of the field plugin's progression and inventory calls (docs/field-plugin.md §4.8-4.12),
  * read as it sends them: unknown fields ignored, every field optional, raw OpenKore numbers as
  * numbers or decimal strings. A known field of the wrong type is still a 400.
  */

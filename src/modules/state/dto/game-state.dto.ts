@@ -20,7 +20,7 @@ import { partyList, rawNumber } from '../game-state.validator';
 
 /**
  * The game state a bot sends each tick — the shape the OpenKore plugin in the field already
- * sends (`game_state` of its decide body, FIELD-PLUGIN.md §4.3): `max_hp`, JSON booleans,
+ * sends (`game_state` of its decide body, docs/field-plugin.md §4.3): `max_hp`, JSON booleans,
  * skills by handle without id, nearby players without id, `party_members` as `{}`, raw
  * OpenKore values (item type, equip slot, ids, amounts) as numbers or decimal strings.
  * The hot path validates the same rules by hand (game-state.validator.ts; a property test
