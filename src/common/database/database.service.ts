@@ -100,7 +100,12 @@ export function isBusy(err: unknown): boolean {
  * and their promises are already settled, so the whole transaction runs within one turn of the
  * event loop — a body that awaits a timer or I/O is rolled back with AsyncTransactionBodyError,
  * since it would hold SQLite's write lock (and the connection) across the event loop.
- * Reads need none of this: WAL gives each statement a consistent snapshot.
+ * Reads (`get`, `all`) take no lock and open no transaction: WAL gives each statement a
+ * consistent snapshot of what is committed — except on this one shared connection while a write
+ * is open. Other code on the loop can run between two awaits of a body (between its microtasks),
+ * and a read it makes then goes through the same connection, inside the open transaction, and
+ * sees its uncommitted rows (which a rollback may still undo). A separate read-only connection
+ * for reads would close that window (docs/architecture.md, "PostgreSQL").
  */
 @Injectable()
 export class DatabaseService {
