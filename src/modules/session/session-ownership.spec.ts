@@ -5,10 +5,12 @@ import * as path from 'node:path';
 import type { DataSource } from 'typeorm';
 import { LockManager } from '../../common/concurrency';
 import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
+import type { SqlParams, WriteBody, WriteOptions, WriteTx } from '../../common/database/database.service';
 import { MIGRATIONS } from '../../common/database/migrations';
 import { SessionElsewhereError } from '../../common/errors/app.error';
 import type { AppConfig } from '../../config/app-config';
 import { type GameState, StateService } from '../state';
+import type { HandshakeDto } from './dto/handshake.dto';
 import { SessionLeaseRepository } from './session-lease.repository';
 import { SessionOwnership } from './session-ownership.service';
 import { SessionService } from './session.service';
@@ -170,5 +172,40 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     ]);
     await b.ownership.close();
     expect(a.ownership.cluster().instances.map((i) => i.instance_id)).toEqual(['A']);
+  });
+
+  it('session rows are inserted with portable SQL (ON CONFLICT DO NOTHING, not SQLite OR IGNORE)', async () => {
+    const a = await instance('A');
+    const statements: string[] = [];
+    const recording = (tx: WriteTx): WriteTx => ({
+      run: (sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.run(sql, params);
+      },
+      get: <T>(sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.get<T>(sql, params);
+      },
+      all: <T>(sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.all<T>(sql, params);
+      },
+    });
+    const service = a.db.service;
+    const write = service.write.bind(service);
+    const spy = jest
+      .spyOn(service, 'write')
+      .mockImplementation(((body: WriteBody<unknown>, options?: WriteOptions) => write((tx) => body(recording(tx)), options)) as typeof service.write);
+    try {
+      const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+      // A handshake of a character with a session, and a row made sure of inside another write.
+      expect((await a.sessions.handshake({ client: 'test-client', client_version: '2.0', character_name: 'Knight' } as HandshakeDto)).session_id).toBe(id);
+      await service.write((tx) => a.sessions.ensureRow(tx, id));
+      expect(statements.some((sql) => /ON CONFLICT \(session_id\) DO NOTHING/.test(sql))).toBe(true);
+      expect(statements.filter((sql) => /\bOR\s+(IGNORE|REPLACE)\b/i.test(sql))).toEqual([]);
+    } finally {
+      spy.mockRestore();
+    }
+    expect(a.db.service.all('SELECT session_id, client_version FROM player_sessions')).toEqual([{ session_id: expect.any(String), client_version: '2.0' }]);
   });
 });

@@ -126,7 +126,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
       await this.db.write(
         async (tx) => {
           // A character's session made on first sight may not be written yet: the handshake's answer is durable either way.
-          await insertRow(tx, row, 'OR IGNORE');
+          await insertRow(tx, row, true);
           await tx.run('UPDATE player_sessions SET client = ?, client_version = ?, pid = ?, capabilities = ? WHERE session_id = ?', [
             row.client,
             row.clientVersion,
@@ -189,7 +189,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    */
   async ensureRow(tx: WriteTx, sessionId: string): Promise<void> {
     const row = this.active.get(sessionId);
-    if (row) await insertRow(tx, row, 'OR IGNORE');
+    if (row) await insertRow(tx, row, true);
   }
 
   /**
@@ -405,8 +405,13 @@ function rowParams(row: PlayerSessionEntity): unknown[] {
   return [row.sessionId, row.client, row.clientVersion, row.pid, JSON.stringify(row.capabilities), row.characterName, row.status, row.requestCount, row.createdAt, row.lastSeenAt, row.expiredAt];
 }
 
-async function insertRow(tx: WriteTx, row: PlayerSessionEntity, or: '' | 'OR IGNORE' = ''): Promise<void> {
-  await tx.run(`INSERT ${or} INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, rowParams(row));
+const INSERT_SQL = `INSERT INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+/** Portable (SQLite ≥ 3.24, PostgreSQL), unlike SQLite's `INSERT OR IGNORE`. */
+const INSERT_IF_ABSENT_SQL = `${INSERT_SQL} ON CONFLICT (session_id) DO NOTHING`;
+
+/** The row; `ifAbsent`: unless the session's row is already there (then nothing changes). */
+async function insertRow(tx: WriteTx, row: PlayerSessionEntity, ifAbsent = false): Promise<void> {
+  await tx.run(ifAbsent ? INSERT_IF_ABSENT_SQL : INSERT_SQL, rowParams(row));
 }
 
 /**
