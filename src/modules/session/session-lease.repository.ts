@@ -51,9 +51,13 @@ const TAKE_SQL = `
      OR session_leases.instance_id = excluded.instance_id
      OR session_leases.expires_at <= excluded.acquired_at`;
 
-/** Renewal: only our live lease under this very token (a lost one stays lost). */
+/**
+ * Renewal: only our live lease under this very token (a lost one stays lost). It also writes the
+ * instance's current address: a lease taken before the engine knew it (between listen and
+ * `SessionOwnership.start`) carries the configured one until then.
+ */
 const RENEW_SQL = `
-  UPDATE session_leases SET expires_at = ?, renewed_at = ?
+  UPDATE session_leases SET expires_at = ?, renewed_at = ?, advertised_url = ?
   WHERE session_id = ? AND instance_id = ? AND token = ? AND expires_at > ?`;
 
 /** Release keeps the row (and its token): the next holder's token is larger still. */
@@ -85,10 +89,17 @@ export class SessionLeaseRepository {
   }
 
   /** Extends each lease by the TTL; returns the ones that were no longer ours (lost). */
-  async renew(tx: WriteTx, instanceId: string, leases: ReadonlyArray<{ sessionId: string; token: number }>, now: number, ttlMs: number): Promise<string[]> {
+  async renew(
+    tx: WriteTx,
+    instanceId: string,
+    advertisedUrl: string,
+    leases: ReadonlyArray<{ sessionId: string; token: number }>,
+    now: number,
+    ttlMs: number,
+  ): Promise<string[]> {
     const lost: string[] = [];
     for (const { sessionId, token } of leases) {
-      if ((await tx.run(RENEW_SQL, [now + ttlMs, now, sessionId, instanceId, token, now])).changes === 0) lost.push(sessionId);
+      if ((await tx.run(RENEW_SQL, [now + ttlMs, now, advertisedUrl, sessionId, instanceId, token, now])).changes === 0) lost.push(sessionId);
     }
     return lost;
   }

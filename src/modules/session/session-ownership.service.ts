@@ -180,7 +180,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
       async (tx) => {
         const at = this.now();
         await this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
-        return { at, lost: await this.repo.renew(tx, this.instanceId, due, at, this.ttlMs) };
+        return { at, lost: await this.repo.renew(tx, this.instanceId, this.advertised, due, at, this.ttlMs) };
       },
       { label: 'session.lease.renew', inPlace: true },
     );

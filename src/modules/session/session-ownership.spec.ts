@@ -208,4 +208,18 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     }
     expect(a.db.service.all('SELECT session_id, client_version FROM player_sessions')).toEqual([{ session_id: expect.any(String), client_version: '2.0' }]);
   });
+
+  it('leases taken before the engine knew its address carry it from the first renewal on', async () => {
+    const a = await instance('A');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    expect(lease(a, id)).toMatchObject({ advertised_url: 'http://A.test:9901' });
+    // Listening now, on the address the engine learned (start renews at once).
+    await a.ownership.start('http://10.0.0.7:9911');
+    try {
+      expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1, advertised_url: 'http://10.0.0.7:9911' });
+      expect(a.ownership.cluster().instance.advertised_url).toBe('http://10.0.0.7:9911');
+    } finally {
+      await a.ownership.close();
+    }
+  });
 });
