@@ -60,6 +60,8 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   private readonly lostListeners: OwnershipListener[] = [];
   private readonly beforeReleaseHooks: Array<() => Promise<unknown>> = [];
   private started = false;
+  /** When the last renewal started: the next renews only the leases used since. */
+  private lastRenewAt = Number.NEGATIVE_INFINITY;
   private renewing: Promise<void> | undefined;
   private closed = false;
 
@@ -164,14 +166,15 @@ export class SessionOwnership implements BeforeApplicationShutdown {
 
   /**
    * One batch: the instance's heartbeat and the renewal of the leases of sessions used since
-   * the last renewal. A lease found gone to another instance is dropped (listeners evict the
+   * the previous renewal (a bot's lease so outlives its last request by at most a renewal
+   * interval plus the TTL). A lease found gone to another instance is dropped (listeners evict the
    * session); one that merely lapsed keeps its token — nobody wrote in between, so taking it
    * again later is continuous.
    */
   async renew(): Promise<void> {
     if (this.closed) return;
     const now = this.now();
-    const since = now - this.ttlMs;
+    const since = this.lastRenewAt;
     const due: Array<{ sessionId: string; token: number }> = [];
     for (const [sessionId, lease] of this.leases) {
       if (lease.usedAt > since && lease.heldUntil > now) due.push({ sessionId, token: lease.token });
@@ -184,6 +187,8 @@ export class SessionOwnership implements BeforeApplicationShutdown {
       },
       { label: 'session.lease.renew', inPlace: true },
     );
+    // Requests since `now` are renewed by the next round.
+    this.lastRenewAt = now;
     const lostSet = new Set(lost.lost);
     for (const { sessionId, token } of due) {
       const lease = this.leases.get(sessionId);

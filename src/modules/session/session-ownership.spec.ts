@@ -222,4 +222,20 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
       await a.ownership.close();
     }
   });
+
+  it('a lease outlives its bot last request by at most the TTL after the renewal that follows it', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    const lastRequest = clock;
+    // The renewal right after the request renews it; the next ones (no request since) do not.
+    await a.ownership.renew();
+    for (let t = 0; t < 2; t++) {
+      clock += TTL / 3;
+      await a.ownership.renew();
+    }
+    expect(lease(a, id)).toMatchObject({ instance_id: 'A', expires_at: lastRequest + TTL });
+    clock = lastRequest + TTL + 1;
+    await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
+  });
 });
