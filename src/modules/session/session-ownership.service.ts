@@ -165,21 +165,24 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   }
 
   /**
-   * One batch: the instance's heartbeat and the renewal of the leases of sessions used since
-   * the previous renewal (a bot's lease so outlives its last request by at most a renewal
-   * interval plus the TTL). A lease found gone to another instance is dropped (listeners evict the
-   * session); one that merely lapsed keeps its token — nobody wrote in between, so taking it
-   * again later is continuous.
+   * One batch: the instance's heartbeat and the renewal of the leases of sessions used since the
+   * previous renewal (a bot's lease so outlives its last request by at most a renewal interval
+   * plus the TTL). A lease found gone to another instance is dropped (listeners evict the
+   * session) — the renewed ones the renewal finds lost, and every lapsed one, whose row is read:
+   * an idle bot that moved to another instance is let go here too. One that merely lapsed, with
+   * nobody taking it since, keeps its token: taking it again later is continuous.
    */
   async renew(): Promise<void> {
     if (this.closed) return;
     const now = this.now();
     const since = this.lastRenewAt;
     const due: Array<{ sessionId: string; token: number }> = [];
+    const lapsed: Array<{ sessionId: string; token: number }> = [];
     for (const [sessionId, lease] of this.leases) {
-      if (lease.usedAt > since && lease.heldUntil > now) due.push({ sessionId, token: lease.token });
+      if (lease.heldUntil <= now) lapsed.push({ sessionId, token: lease.token });
+      else if (lease.usedAt > since) due.push({ sessionId, token: lease.token });
     }
-    const lost = await this.db.write(
+    const renewed = await this.db.write(
       async (tx) => {
         const at = this.now();
         await this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
@@ -189,18 +192,36 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     );
     // Requests since `now` are renewed by the next round.
     this.lastRenewAt = now;
-    const lostSet = new Set(lost.lost);
+    const lostSet = new Set(renewed.lost);
     for (const { sessionId, token } of due) {
       const lease = this.leases.get(sessionId);
       if (!lease || lease.token !== token) continue;
       if (!lostSet.has(sessionId)) {
-        lease.heldUntil = lost.at + this.ttlMs;
+        lease.heldUntil = renewed.at + this.ttlMs;
         continue;
       }
       lease.heldUntil = 0;
-      const row = this.repo.lease(sessionId);
-      if (row && row.instance_id !== null && (row.instance_id !== this.instanceId || row.token !== token)) this.drop(sessionId);
+      this.confirm(sessionId);
     }
+    for (const { sessionId, token } of lapsed) {
+      if (this.leases.get(sessionId)?.token === token) this.confirm(sessionId);
+    }
+  }
+
+  /**
+   * Reads the session's lease row: true while it is still this instance's epoch (ours, live or
+   * lapsed, or released by nobody else, under our token). Otherwise another instance has taken
+   * it since: the session is dropped (listeners evict it) and false. False also when this
+   * instance holds no lease of it.
+   */
+  confirm(sessionId: string): boolean {
+    const lease = this.leases.get(sessionId);
+    if (!lease) return false;
+    const row = this.repo.lease(sessionId);
+    if (!row || (row.token === lease.token && (row.instance_id === null || row.instance_id === this.instanceId))) return true;
+    this.logger.log({ session_id: sessionId, owner: row.instance_id, token: row.token }, 'session lease lost to another instance');
+    this.drop(sessionId);
+    return false;
   }
 
   /** A state write refused by the fence: the session belongs to another instance now. */

@@ -67,6 +67,9 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
 
   const lease = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).lease(id);
   const persisted = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).persistedSnapshot(id);
+  const sessionRow = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).sessionRow(id);
+  /** Past the session TTL on the real clock the session rows use. */
+  const afterSessionTtl = () => Date.now() + 3_600_001;
 
   it('a character is one session cluster-wide: the first instance creates and leases it, the other is refused with the owner named', async () => {
     const a = await instance('A');
@@ -237,5 +240,43 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect(lease(a, id)).toMatchObject({ instance_id: 'A', expires_at: lastRequest + TTL });
     clock = lastRequest + TTL + 1;
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
+  });
+
+  it('an instance whose idle bot moved to another lets it go at its next renewal; its sweep never expires the new owner row', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    // The bot goes quiet on A (no renewal of an unused lease), then talks to B once A's lease lapsed.
+    clock += TTL + 1;
+    expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
+    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    // A's renewal reads the lapsed lease's row, finds it taken, and evicts the session.
+    await a.ownership.renew();
+    expect(a.ownership.tokenOf(id)).toBeUndefined();
+    expect(a.sessions.exists(id)).toBe(false);
+    // So A's sweep, a session TTL later, has nothing of it to expire.
+    await a.sessions.sweep(afterSessionTtl());
+    expect(sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
+    expect(b.ownership.holds(id)).toBe(true);
+  });
+
+  it('the sweep never expires a session whose lease another instance took since: it evicts it instead', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    clock += TTL + 1;
+    expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
+    // No renewal on A in between (paused): its sweep is the first to run.
+    await a.sessions.sweep(afterSessionTtl());
+    expect(sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
+    expect(a.sessions.exists(id)).toBe(false);
+    expect(a.ownership.tokenOf(id)).toBeUndefined();
+    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    // A session whose lease is still A's (lapsed, nobody took it) is expired and released as before.
+    const other = await a.sessions.sessionIdFor({ characterName: 'Priest' });
+    clock += TTL + 1;
+    await a.sessions.sweep(afterSessionTtl());
+    expect(sessionRow(a, other)).toMatchObject({ status: 'expired' });
+    expect(lease(a, other)).toMatchObject({ instance_id: null, token: 1 });
   });
 });

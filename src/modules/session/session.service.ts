@@ -57,15 +57,36 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     this.writer = new LatestWriter<string, PlayerSessionEntity>({
       name: 'player_sessions',
       sliceRows: SESSION_SLICE_ROWS,
-      writeSlice: (slice) => this.db.write(
-          async (tx) => {
-            for (const [, row] of slice) await upsertRow(tx, row);
-          },
-          { label: 'session.persist' },
-        ),
+      writeSlice: (slice) => this.writeSlice(slice),
       // While writes fail for lack of space, flushes back off (the rows stay pending, in memory).
       defer: () => this.db.storage.deferBackground(),
     });
+  }
+
+  /**
+   * One slice in one transaction. A session's expiry is fenced like a state write: written only
+   * while the lease is still this instance's under the token it holds, so an instance that lost
+   * the session cannot mark the new owner's live row expired.
+   */
+  private async writeSlice(slice: ReadonlyArray<readonly [string, PlayerSessionEntity]>): Promise<void> {
+    const ownership = this.ownership;
+    const leases = this.leases;
+    const refused = await this.db.write(
+      async (tx) => {
+        let fenced: Array<readonly [string, number]> | undefined;
+        for (const [sessionId, row] of slice) {
+          const token = row.status === 'expired' ? ownership?.tokenOf(sessionId) : undefined;
+          if (token !== undefined && leases && !(await leases.fenceAllows(tx, sessionId, ownership!.instanceId, token))) {
+            (fenced ??= []).push([sessionId, token]);
+            continue;
+          }
+          await upsertRow(tx, row);
+        }
+        return fenced;
+      },
+      { label: 'session.persist' },
+    );
+    if (refused) for (const [sessionId, token] of refused) ownership!.fenced(sessionId, token);
   }
 
   async onModuleInit(): Promise<void> {
@@ -344,6 +365,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
           for (const listener of this.adoptedListeners) this.notify(listener, row.sessionId);
           continue;
         }
+        // Leased here once, taken by another instance since (its bot moved while idle here):
+        // evicted by the ownership (its lost listener), never expired over the new owner's row.
+        if (this.ownership && this.ownership.tokenOf(row.sessionId) !== undefined && !this.ownership.confirm(row.sessionId)) continue;
         ended.push(row.sessionId);
         this.forget(row);
         this.writer.set(row.sessionId, expire(row, now));
