@@ -135,6 +135,10 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   onModuleInit(): void {
     this.sessions.onSessionExpired((sessionId) => this.forget(sessionId));
+    // Taken over from another instance, or lost to one (SessionService.adopt / evict): the index
+    // this instance loaded may miss memories stored elsewhere, and a lost session is no longer
+    // this instance's to consolidate. Reloaded from the table on next use here.
+    this.sessions.onSessionAdopted((sessionId) => this.forget(sessionId));
     this.jobs.register(MEMORY_ACCESS_FLUSH_JOB, { intervalMs: this.options.accessFlushMs, run: () => this.flushAccessCounts() });
     this.jobs.register(MEMORY_CONSOLIDATE_JOB, {
       intervalMs: this.options.consolidateIntervalMs,

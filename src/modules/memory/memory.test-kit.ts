@@ -16,10 +16,11 @@ import { DECAY_BELOW, MAX_CONSOLIDATION_CHANGES, PRUNE_BELOW } from './memory.co
 import type { MemoryOptions } from './memory.options';
 import { MemoryService } from './memory.service';
 
-/** The two SessionService methods the memory module uses, over a plain set of ids. */
+/** The SessionService methods the memory module uses, over a plain set of ids. */
 export class StaticSessions {
   private readonly ids = new Set<string>();
   private readonly listeners: Array<(id: string) => void> = [];
+  private readonly adoptedListeners: Array<(id: string) => void> = [];
 
   constructor(ids: Iterable<string> = []) {
     for (const id of ids) this.ids.add(id);
@@ -37,9 +38,19 @@ export class StaticSessions {
     this.listeners.push(listener);
   }
 
+  onSessionAdopted(listener: (id: string) => void): void {
+    this.adoptedListeners.push(listener);
+  }
+
   expire(id: string): void {
     this.ids.delete(id);
     for (const l of this.listeners) l(id);
+  }
+
+  /** The session moved to another instance (`lost`) or was taken over from one: reloaded on next use. */
+  adopt(id: string, lost = false): void {
+    if (lost) this.ids.delete(id);
+    for (const l of this.adoptedListeners) l(id);
   }
 }
 
