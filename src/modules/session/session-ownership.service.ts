@@ -3,7 +3,7 @@ import { DatabaseService, type WriteTx } from '../../common/database/database.se
 import { SessionElsewhereError } from '../../common/errors/app.error';
 import { PeriodicJobs } from '../../common/scheduling';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { type InstanceRow, SessionLeaseRepository, type TakeResult } from './session-lease.repository';
+import { type InstanceRow, type LeaseRow, SessionLeaseRepository, type TakeResult } from './session-lease.repository';
 
 export const SESSION_OWNERSHIP_OPTIONS = Symbol('SESSION_OWNERSHIP_OPTIONS');
 
@@ -117,16 +117,34 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     return this.leases.get(sessionId)?.token;
   }
 
-  /** Takes (or renews) the session's lease in its own transaction; SESSION_ELSEWHERE if another live instance holds it. */
+  /**
+   * Takes (or renews) the session's lease in its own transaction; SESSION_ELSEWHERE if another
+   * live instance holds it — found by a read first, so a refused request costs no transaction.
+   */
   async acquire(sessionId: string): Promise<Claim> {
+    this.refuseIfElsewhere(sessionId);
     const known = this.tokenOf(sessionId);
     const result = await this.db.write((tx) => this.takeIn(tx, sessionId), { label: 'session.lease' });
     return this.record(sessionId, known, result);
   }
 
+  /**
+   * SESSION_ELSEWHERE when the lease row shows another instance holding the session and not
+   * expired (a read, no transaction). The take still decides: this only spares the refused
+   * request a write transaction.
+   */
+  refuseIfElsewhere(sessionId: string): void {
+    if (this.closed) throw this.elsewhere(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
+    const row = this.repo.lease(sessionId);
+    if (row && row.instance_id !== null && row.instance_id !== this.instanceId && row.expires_at > this.now()) {
+      this.logger.debug({ session_id: sessionId, owner: row.instance_id }, 'session leased elsewhere');
+      throw this.elsewhere(sessionId, row);
+    }
+  }
+
   /** The take, inside the caller's write transaction (a session created with its lease); pass the result to `record`. */
   takeIn(tx: WriteTx, sessionId: string): Promise<TakeResult> {
-    if (this.closed) throw new SessionElsewhereError(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
+    if (this.closed) throw this.elsewhere(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
     return this.repo.take(tx, sessionId, this.instanceId, this.advertised, this.tokenOf(sessionId) ?? 0, this.now(), this.ttlMs);
   }
 
@@ -135,7 +153,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     if (!result.taken) {
       const owner = result.owner;
       this.logger.debug({ session_id: sessionId, owner: owner.instance_id }, 'session leased elsewhere');
-      throw new SessionElsewhereError(sessionId, { instance_id: owner.instance_id ?? '', advertised_url: owner.advertised_url ?? '', expires_at: owner.expires_at });
+      throw this.elsewhere(sessionId, owner);
     }
     const now = this.now();
     const continuous = known !== undefined && result.previous?.instance_id === this.instanceId && result.previous.token === known && result.token === known;
@@ -278,6 +296,10 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   // Before TypeORM closes the connection in its own shutdown hook.
   async beforeApplicationShutdown(): Promise<void> {
     await this.close();
+  }
+
+  private elsewhere(sessionId: string, owner: Pick<LeaseRow, 'instance_id' | 'advertised_url' | 'expires_at'>): SessionElsewhereError {
+    return new SessionElsewhereError(sessionId, { instance_id: owner.instance_id ?? '', advertised_url: owner.advertised_url ?? '', expires_at: owner.expires_at });
   }
 
   private drop(sessionId: string): void {

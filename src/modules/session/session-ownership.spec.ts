@@ -279,4 +279,24 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect(sessionRow(a, other)).toMatchObject({ status: 'expired' });
     expect(lease(a, other)).toMatchObject({ instance_id: null, token: 1 });
   });
+
+  it('a request for a session another live instance holds is refused on a read, without a write transaction', async () => {
+    const a = await instance('A');
+    const b = await instance('B');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    const writes = jest.spyOn(b.db.service, 'write');
+    try {
+      const bySession = await Promise.resolve(b.sessions.sessionIdFor({ sessionId: id })).catch((e: unknown) => e);
+      expect(bySession).toBeInstanceOf(SessionElsewhereError);
+      expect((bySession as SessionElsewhereError).details).toMatchObject({ session_id: id, instance_id: 'A', advertised_url: 'http://A.test:9901' });
+      const byCharacter = await Promise.resolve(b.sessions.sessionIdFor({ characterName: 'Knight' })).catch((e: unknown) => e);
+      expect(byCharacter).toBeInstanceOf(SessionElsewhereError);
+      expect(writes).not.toHaveBeenCalled();
+    } finally {
+      writes.mockRestore();
+    }
+    // Once A's lease lapsed, the take (a transaction) goes ahead.
+    clock += TTL + 1;
+    expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
+  });
 });

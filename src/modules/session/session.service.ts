@@ -258,6 +258,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     }
     const name = (ref as { characterName: string }).characterName;
     const leases = this.leases!;
+    // Leased by another live instance: refused on a read, without a write transaction.
+    const seen = await leases.activeSessionOfCharacter(this.db, name);
+    if (seen !== undefined) ownership.refuseIfElsewhere(seen);
     const known = new Map<string, number | undefined>();
     const found = await this.db.write(
       async (tx) => {
