@@ -28,6 +28,11 @@ export interface Claim {
    * session in between): what it has in memory for the session is current. False: load it.
    */
   readonly continuous: boolean;
+  /**
+   * True when the session had never been leased before (no lease row): nobody served it under a
+   * lease, so what this instance already has of it (a handshake's session) is current too.
+   */
+  readonly first: boolean;
 }
 
 export type OwnershipListener = (sessionId: string) => void;
@@ -161,7 +166,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
       this.logger.log({ session_id: sessionId, from: result.previous.instance_id, token: result.token }, 'session taken over');
     }
     this.leases.set(sessionId, { token: result.token, heldUntil: result.expiresAt, usedAt: now });
-    return { continuous };
+    return { continuous, first: result.previous === undefined };
   }
 
   /** Called with a session this instance lost to another (its memory of it is stale). */

@@ -299,4 +299,20 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     clock += TTL + 1;
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
   });
+
+  it('the first lease of a session opened here by a handshake keeps what this instance has of it (no reload)', async () => {
+    const a = await instance('A');
+    const { session_id: id } = await a.sessions.handshake({ client: 'test-client', client_version: '1.0' } as HandshakeDto);
+    a.sessions.touch(id);
+    a.sessions.touch(id);
+    await a.state.apply(id, { full: game(50) });
+    expect(lease(a, id)).toBeUndefined();
+    expect(await a.sessions.sessionIdFor({ sessionId: id })).toBe(id);
+    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    // Not taken over from anyone: the pending activity and the game state stay.
+    expect(a.sessions.get(id).request_count).toBe(2);
+    expect(a.state.current(id)).toMatchObject({ version: 1, state: { character: { hp: 50 } } });
+    await a.sessions.flush();
+    expect(sessionRow(a, id)).toMatchObject({ requestCount: 2, status: 'active' });
+  });
 });

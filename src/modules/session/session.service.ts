@@ -250,7 +250,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
         if ('sessionId' in ref) return id;
       } else {
         const claim = await ownership.acquire(id);
-        if (claim.continuous || this.adopt(id)) return id;
+        // The session's first lease, of a session this instance already has (its handshake was
+        // here): nothing to reload, and its pending row writes stay.
+        if (claim.continuous || (claim.first && this.active.has(id)) || this.adopt(id)) return id;
         // Ended elsewhere meanwhile: a character starts again below.
         await ownership.release(id);
         if ('sessionId' in ref) return id;
@@ -278,7 +280,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     const claim = ownership.record(found.sessionId, found.row ? undefined : known.get(found.sessionId), found.take);
     if (found.row) {
       this.remember(found.row);
-    } else if (!claim.continuous) {
+    } else if (!claim.continuous && !(claim.first && this.active.has(found.sessionId))) {
       this.adopt(found.sessionId);
     }
     return found.sessionId;
