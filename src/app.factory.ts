@@ -204,7 +204,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       }
       // Known only now (PORT=0): the address other instances name in SESSION_ELSEWHERE.
       const advertised = config.advertisedUrl ?? `http://${advertisedHost(config.host)}:${port}`;
-      await app.get(SessionOwnership).start(advertised);
+      await app.get<SessionOwnership | null>(SessionOwnership)?.start(advertised);
       logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath, front_door: config.frontDoor, instance_id: config.instanceId, advertised_url: advertised }, 'listening');
       return { port, compatPort };
     },

@@ -102,7 +102,7 @@ describe('several engine instances behind HAProxy (deploy/haproxy.cfg)', () => {
     const lbLogs: string[] = [];
     let stopped = false;
     try {
-      const env = { DATA_DIR: dataDir, SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
+      const env = { DATA_DIR: dataDir, SESSION_LEASES: '1', SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
       engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine1' }));
       engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine2' }));
       const lbPort = await freePort();

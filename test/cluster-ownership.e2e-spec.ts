@@ -42,7 +42,7 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
   beforeAll(async () => {
     dataDir = tempDir('okai-cluster-');
     file = path.join(dataDir, 'openkore-ai.db');
-    const env = { DATA_DIR: dataDir, SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
+    const env = { DATA_DIR: dataDir, SESSION_LEASES: '1', SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
     engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine-a' }));
     engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine-b' }));
   }, 120_000);

@@ -23,7 +23,6 @@ const ALWAYS_REGISTERED = [
   'ml.training-flush',
   'pdca.reaper',
   'pdca.schedule',
-  'session.lease-renew',
   'session.sweep',
   'state.flush',
   'storage.disk-check',

@@ -43,6 +43,12 @@ export interface AppConfig {
   readonly advertisedUrl: string | undefined;
   /** Cluster: a session's lease lasts this long unless renewed (every third of it while the bot is active). */
   readonly sessionLeaseTtlMs: number;
+  /**
+   * Cluster: lease each session to the instance serving it (SESSION_LEASES=1, on every instance
+   * sharing a database). Off by default: one engine alone needs no lease, and a lease costs a
+   * write transaction on a bot's first request and after every idle spell longer than the TTL.
+   */
+  readonly sessionLeases: boolean;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly sessionQueueDepth: number;
@@ -322,6 +328,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     instanceId: instanceId(env, port),
     advertisedUrl: httpUrl(env, 'ADVERTISED_URL')?.replace(/\/$/, ''),
     sessionLeaseTtlMs: int(env, 'SESSION_LEASE_TTL_MS', 15_000, 300, 3_600_000),
+    sessionLeases: bool(env, 'SESSION_LEASES', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),

@@ -1,4 +1,4 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject, Optional } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { LockManager, SessionSerializer } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
@@ -37,7 +37,8 @@ export class AdminController {
     private readonly sessions: SessionSerializer,
     private readonly db: DatabaseService,
     private readonly jobs: PeriodicJobs,
-    private readonly ownership: SessionOwnership,
+    // null unless SESSION_LEASES=1 (see SessionModule).
+    @Optional() @Inject(SessionOwnership) private readonly ownership: SessionOwnership | null,
   ) {}
 
   @Get('cluster')
@@ -47,7 +48,7 @@ export class AdminController {
   @ApiOkResponse({ description: 'Cluster report' })
   @ApiErrors()
   cluster() {
-    return this.ownership.cluster();
+    return this.ownership?.cluster() ?? { session_leases: false, message: 'SESSION_LEASES is off: this engine serves every session itself, with no lease' };
   }
 
   @Get('locks')
