@@ -44,6 +44,8 @@ interface Answer {
   bot: number;
   kind: 'decide' | 'adjust';
   sentAt: number;
+  /** When the answer came back (a request sent before the expiry may reach the survivor after it, through HAProxy's retries). */
+  answeredAt?: number;
   status: number;
   instance: string | null;
   version?: number;
@@ -136,7 +138,7 @@ describe('several engine instances behind HAProxy (deploy/haproxy.cfg)', () => {
           tick += 1;
           const sentAt = Date.now();
           const res = await post(agent, lbPort, '/api/v1/decide', { game_state: pluginGameState({ name, hp: 1 + (tick % 900) }), request_id: tick });
-          answers.push({ bot, kind: 'decide', sentAt, status: res.status, instance: res.instance, version: res.body?.state_version });
+          answers.push({ bot, kind: 'decide', sentAt, answeredAt: Date.now(), status: res.status, instance: res.instance, version: res.body?.state_version });
           if (tick % ADJUST_EVERY === 0) {
             const requestId = `lb-${bot}-${tick}`;
             const adj = await post(agent, lbPort, '/api/v1/social/reputation/adjust', {
@@ -208,7 +210,8 @@ describe('several engine instances behind HAProxy (deploy/haproxy.cfg)', () => {
         const served = after.filter((a) => a.status === 200);
         // Served by the survivor only, and only once the lease had expired.
         expect(new Set(served.map((a) => a.instance))).toEqual(new Set([survivorId]));
-        expect(Math.min(...served.map((a) => a.sentAt))).toBeGreaterThanOrEqual(expires_at - PERIOD_MS);
+        // The survivor can serve a bot only once its lease has expired, so no answer comes back before that.
+        expect(Math.min(...served.map((a) => a.answeredAt!))).toBeGreaterThanOrEqual(expires_at);
         // Refused (409 by the survivor while the lease lived) or lost with the dead instance — never after the lease expired:
         // the first tick sent after the expiry is served, so the move takes at most the lease TTL plus one tick.
         for (const a of after) {
