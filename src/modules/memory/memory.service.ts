@@ -2,8 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModu
 import { type CatalogLock, InjectLock, LockName, withLock } from '../../common/concurrency';
 import { DatabaseService } from '../../common/database/database.service';
 import { PeriodicJobs } from '../../common/scheduling';
-import { SessionNotFoundError } from '../session';
-import { SessionService } from '../session';
+import { SessionNotFoundError, SessionService } from '../session';
 import { AccessCountBuffer } from './access-count-buffer';
 import { type ConsolidationResult, ConsolidationRunner } from './consolidation-runner';
 import { embeddingInput } from './embedding/canonical-json';
@@ -83,7 +82,6 @@ const INSERT_SQL = `INSERT INTO memories (session_id, memory_type, event, import
 export const MEMORY_ACCESS_FLUSH_JOB = 'memory.access-flush';
 export const MEMORY_CONSOLIDATE_JOB = 'memory.consolidate';
 
-
 /**
  * Long-term memory (docs/architecture.md §11): per session, memories with embeddings in `memories` (the durable
  * record) and an in-memory index (vectors, metadata and the events' JSON: the read model),
@@ -106,7 +104,6 @@ export const MEMORY_CONSOLIDATE_JOB = 'memory.consolidate';
  *   lock; held back while the session is being consolidated, which moves counts between rows).
  */
 @Injectable()
-@Injectable()
 export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private readonly logger = new Logger(MemoryService.name);
   /** The per-session indexes (the read model), loaded on first use. */
@@ -117,7 +114,6 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   /** Rows being stored (between capacity check and index add), per session. */
   private readonly reserved = new Map<string, number>();
   private readonly now: () => number;
-  private closed = false;
 
   constructor(
     @Inject(MEMORY_OPTIONS) private readonly options: MemoryOptions,
@@ -149,7 +145,6 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
 
   // Before TypeORM closes the connection in its own shutdown hook.
   async beforeApplicationShutdown(): Promise<void> {
-    this.closed = true;
     this.cache.close();
     // No new sweep or consolidation from here; the running ones (the sweep's included) are awaited.
     const consolidations = this.consolidation.close();
@@ -213,7 +208,6 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
     );
   }
 
-
   // ------------------------------------------------------------- retrieve
 
   async retrieve(sessionId: string, currentState: JsonObject, topK: number = DEFAULT_TOP_K): Promise<RetrieveResult> {
@@ -250,7 +244,6 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
       { key: sessionId, mode: 'read' },
     );
   }
-
 
   // ---------------------------------------------------------- consolidate
 
@@ -314,7 +307,7 @@ export class MemoryService implements OnModuleInit, BeforeApplicationShutdown {
   private reserve(sessionId: string, index: VectorIndex, count: number): void {
     const inFlight = this.reserved.get(sessionId) ?? 0;
     if (index.size + inFlight + count > this.options.maxPerSession) {
-      if (!this.closed) this.consolidation.schedule(sessionId);
+      this.consolidation.schedule(sessionId);
       throw new MemoryFullError(sessionId, index.size + inFlight, this.options.maxPerSession);
     }
     this.reserved.set(sessionId, inFlight + count);
