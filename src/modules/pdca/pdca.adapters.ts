@@ -3,8 +3,7 @@ import type { DecisionService } from '../decision';
 import type { FlagLease, FlagService } from '../flags';
 import { type MacroService, renderMacroTemplate } from '../macro';
 import type { SessionService } from '../session';
-import type { StateSnapshot } from '../state';
-import type { StateService } from '../state';
+import type { StateSnapshot, StateService } from '../state';
 import type { LeasePort, PdcaPorts, PlanningInputPort } from './pdca.ports';
 import type { PlanningState } from './pdca.types';
 

@@ -1,8 +1,7 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
 import { InvalidRequestError } from '../../../common/errors/app.error';
 import type { GameState, PartialGameState } from '../../state';
-import { parseGameState, parseGameStatePatch } from '../../state';
-import { MergeStrategy } from '../../state';
+import { parseGameState, parseGameStatePatch, MergeStrategy } from '../../state';
 
 /** Validated POST /api/v1/state body (documented by StateUpdateDto). */
 export interface StateUpdateBody {

@@ -1,5 +1,4 @@
-import { type Action, ActionPriority, fromPluginAction, toPluginAction } from '../../decision';
-import { ConflictResolution, type QueuedAction } from '../../decision';
+import { type Action, ActionPriority, fromPluginAction, toPluginAction, ConflictResolution, type QueuedAction } from '../../decision';
 import { abortError, ActionTimeoutError, type Execution, type PendingStep } from './execution';
 
 /** What the executor needs from the decision module (DecisionService fits). */
