@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs/promises';
 import { createLockManager, LockName } from '../../common/concurrency';
+import { until } from '../../common/testing/wait.test-kit';
 import type { AppConfig } from '../../config/app-config';
 import { RuleSetService } from './rule-set.service';
 
@@ -16,8 +17,8 @@ describe('RuleSetService reload (CONFIG)', () => {
   afterAll(() => Logger.overrideLogger(['log', 'error', 'warn']));
 
   it('two reloads never cross: the rules in force are the file as the later reload read it', async () => {
-    const locks = createLockManager();
-    const service = new RuleSetService({ rulesFile: '/rules.json' } as AppConfig, locks.resolve(LockName.CONFIG));
+    const configLock = createLockManager().resolve(LockName.CONFIG);
+    const service = new RuleSetService({ rulesFile: '/rules.json' } as AppConfig, configLock);
     stat.mockResolvedValue({ size: 100 });
     // The first reload reads the file as it was (v1) but slowly; the second reads it as it is now (v2).
     let answerFirst!: () => void;
@@ -25,9 +26,11 @@ describe('RuleSetService reload (CONFIG)', () => {
     readFile.mockImplementationOnce(() => Promise.resolve(rulesNamed('v2')));
 
     const first = service.reload();
-    await new Promise((r) => setImmediate(r));
-    const second = service.reload();
-    await new Promise((r) => setImmediate(r));
+    await until(() => readFile.mock.calls.length === 1, 'the first reload to read the file');
+    let secondDone = false;
+    const second = service.reload().finally(() => (secondDone = true));
+    // Until the second reload has either published (nothing keeps it out) or queued for CONFIG.
+    await until(() => secondDone || configLock.waiters.size > 0, 'the second reload to publish or queue for CONFIG');
     answerFirst();
     await Promise.all([first, second]);
 

@@ -4,6 +4,7 @@ import * as fsp from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createLockManager, LockName } from '../../common/concurrency';
+import { until } from '../../common/testing/wait.test-kit';
 import type { AppConfig } from '../../config/app-config';
 import type { HealthService } from '../health';
 import { TABLE_FILES } from './tables';
@@ -61,8 +62,7 @@ describe('TablesService reload (CONFIG)', () => {
     let secondDone = false;
     const second = service.reload().finally(() => (secondDone = true));
     // Until the second reload has either published (nothing keeps it out) or queued for CONFIG.
-    const deadline = Date.now() + 5000;
-    while (!secondDone && configLock.waiters.size === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 2));
+    await until(() => secondDone || configLock.waiters.size > 0, 'the second reload to publish or queue for CONFIG');
     release();
     await Promise.all([first, second]);
 
