@@ -31,8 +31,7 @@ export class DecisionModule {
     @Inject(APP_CONFIG) config: AppConfig,
     @Optional() @Inject(ML_PREDICTOR) predictor: MlPredictor | null,
   ) {
-    const ml = (): MlPredictor | null => predictor;
-    warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, tables, db, ml }, ctx));
+    warmup.register('decision path', (ctx) => warmDecisionPath({ config, rules, tables, db, ml: predictor }, ctx));
     const ok = { status: 'healthy' as const };
     health.registerDecisionEngine('reflex', () => ok);
     health.registerDecisionEngine('rule', () => ({ status: 'healthy', detail: `${rules.rules.rules.length} rules from ${rules.rules.source}` }));

@@ -115,7 +115,8 @@ export interface DecisionWarmupDeps {
   /** The data tables (read only): the answer mapping and the healing items read them. */
   tables: TablesService;
   db: DatabaseService;
-  ml: () => MlPredictor | null;
+  /** The ML module's predictor, when loaded: the warm-up runs its model uncounted (`rehearse`). */
+  ml: MlPredictor | null;
 }
 
 /**
@@ -133,7 +134,7 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
   const state = new StateService(db, sessions);
   const log = new DecisionLogWriter(db);
   const planner = new PlannerService();
-  const real = deps.ml();
+  const real = deps.ml;
   const ml: MlPredictor | null = real?.rehearse && real.available ? { available: true, predictState: (s) => real.rehearse!(s) } : null;
   const decisions = new DecisionService(deps.config, deps.rules, planner, log, state, sessions, ml, ctx.metrics, deps.tables);
   const decideBody = new DecideBodyPipe();
