@@ -20,7 +20,7 @@ const { Logger } = require('@nestjs/common');
 Logger.overrideLogger(false);
 const dist = path.join(process.cwd(), 'dist', 'src');
 const { openStandaloneDatabase } = require(path.join(dist, 'common/database/database.test-kit.js'));
-const { FlagService } = require(path.join(dist, 'modules/flags/flag.service.js'));
+const { FlagService } = require(path.join(dist, 'modules/flags/index.js'));
 const db = openStandaloneDatabase(process.env.DB_FILE);
 const flags = new FlagService(db.service);
 let lease = null;
