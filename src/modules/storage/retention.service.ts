@@ -98,7 +98,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
   async beforeApplicationShutdown(): Promise<void> {
     this.stopping = true;
     this.nextRunAt = null;
-    await this.jobs.stop(PRUNE_JOB).catch(() => undefined);
+    await this.jobs.stop(PRUNE_JOB);
     await this.running?.catch(() => undefined);
   }
 
