@@ -79,7 +79,8 @@ export class TrainingBuffer {
   /** The flush in progress drains until `takenSeq` reaches this. */
   private target = 0;
   private running: Promise<boolean> | null = null;
-  private job: { jobs: PeriodicJobs; name: string } | undefined;
+  /** Where the flush job runs, once started. */
+  private jobs: PeriodicJobs | undefined;
   private closed = false;
   private pausedUntil = 0;
   private counters = { accepted: 0, dropped: 0, written: 0, batches: 0, failed_batches: 0 };
@@ -105,10 +106,10 @@ export class TrainingBuffer {
   }
 
   /** Starts the interval flush as a periodic job (unref'd: it never keeps the process alive). */
-  start(jobs: PeriodicJobs = PeriodicJobs.standalone(), name: string = TRAINING_FLUSH_JOB): void {
-    if (this.job || this.options.flushIntervalMs <= 0 || this.closed) return;
-    this.job = { jobs, name };
-    jobs.register(name, { intervalMs: this.options.flushIntervalMs, run: () => (this.items.length > 0 ? this.flush() : undefined) });
+  start(jobs: PeriodicJobs = PeriodicJobs.standalone()): void {
+    if (this.jobs || this.options.flushIntervalMs <= 0 || this.closed) return;
+    this.jobs = jobs;
+    jobs.register(TRAINING_FLUSH_JOB, { intervalMs: this.options.flushIntervalMs, run: () => (this.items.length > 0 ? this.flush() : undefined) });
   }
 
   /** Buffers a sample; false if it was dropped (buffer full or closed). Never waits. */
@@ -137,7 +138,7 @@ export class TrainingBuffer {
   /** Stops the timer and drains; later samples are dropped. Resolves true if nothing was left behind. */
   async close(): Promise<boolean> {
     this.closed = true;
-    if (this.job) await this.job.jobs.stop(this.job.name);
+    if (this.jobs) await this.jobs.stop(TRAINING_FLUSH_JOB);
     // A failure here gets one retry (a busy database at the wrong moment), then we give up.
     if (await this.flush()) return true;
     return this.flush();
