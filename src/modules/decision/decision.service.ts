@@ -77,7 +77,7 @@ export class DecisionService {
     // Provided by the (global) ML module; the ML tier is skipped without it.
     @Optional() @Inject(ML_PREDICTOR) private readonly ml: MlPredictor | null = null,
     @Optional() @Inject(METRICS) metrics: MetricsPort | null = null,
-    @Optional() private readonly tables: TablesService | null = null,
+    @Optional() @Inject(TablesService) private readonly tables: TablesService | null = null,
   ) {
     if (metrics) {
       for (const t of DECISION_TIERS) this.tierSeries[t] = metrics.series(RECORDED_SERIES.decisionProcessingMs, { tier: t });
