@@ -22,6 +22,7 @@ import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
 import { ConsoleService, registerConsoleAssets } from './modules/console';
+import { WarmupService } from './modules/health';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
 import { SessionOwnership } from './modules/session';
 import * as os from 'node:os';
@@ -146,19 +147,16 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
     swaggerOptions: { persistAuthorization: true },
   });
   registerConsoleAssets(fastify);
+  // The HTTP layer's step of the warm-up (the modules register theirs): Node's HTTP stack, the
+  // front door and the pipeline, on throwaway instances and a loopback server of their own.
+  app.get(WarmupService).register('request pipeline', ({ rounds }) =>
+    warmRequestPipeline({ requests: Math.min(rounds, PIPELINE_WARMUP_REQUESTS), readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES }),
+  );
   options.beforeInit?.(app);
   try {
     await app.init();
     if (config.frontDoor) {
       frontDoor = createFrontDoor({ pipeline, readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES, server: fastify });
-    }
-    if (config.warmupRounds > 0) {
-      // After the services' warm-up (app.init), before the engine listens: the HTTP layer too.
-      const started = performance.now();
-      await warmRequestPipeline({ requests: Math.min(config.warmupRounds, PIPELINE_WARMUP_REQUESTS), readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES }).then(
-        () => new Logger('Engine').log({ duration_ms: Math.round(performance.now() - started) }, 'request pipeline warmed up'),
-        (err: unknown) => new Logger('Engine').error({ err }, 'request pipeline warm-up failed; skipped'),
-      );
     }
   } catch (err) {
     // A route the pipeline cannot serve is a programming error: fail the boot, leave nothing open.

@@ -23,25 +23,14 @@ export function decideShapedAnswer(requestId: unknown): Record<string, unknown> 
   return { action: 'attack_monster', params: { target_id: 1 }, reason: 'warm-up', tier_used: 'rule', latency_ms: 0.05, request_id: requestId };
 }
 
-function answerDirectly(req: http.IncomingMessage, res: http.ServerResponse): void {
-  const chunks: Buffer[] = [];
-  req.on('data', (c: Buffer) => chunks.push(c));
-  req.on('end', () => {
-    const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { request_id?: unknown };
-    const out = JSON.stringify(decideShapedAnswer(body.request_id));
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(out), 'x-request-id': `warmup-${String(body.request_id)}` });
-    res.end(out);
-  });
-}
-
 /**
  * Node's own HTTP machinery (request parsing, body streams, response headers, the socket
  * writes) is JavaScript too, and as cold as the engine's at boot. This runs decide-shaped JSON
  * exchanges (POST /api/v1/decide) through a throwaway server on a loopback port of its own —
  * not the engine's listeners, so nothing is counted or logged — until the same core functions
- * are optimized. `handler` serves them (by default, an answer written directly).
+ * are optimized. `handler` serves them (the request pipeline's warm-up: a throwaway front door).
  */
-export async function warmNodeHttp(requests: number, payload: string, handler: http.RequestListener = answerDirectly): Promise<void> {
+export async function warmNodeHttp(requests: number, payload: string, handler: http.RequestListener): Promise<void> {
   const server = http.createServer(handler);
   server.keepAliveTimeout = 1_000;
   await new Promise<void>((resolve, reject) => {

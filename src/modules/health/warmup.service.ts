@@ -1,10 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import type { MetricsPort } from '../../common/ports/metrics-sources.port';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { DECIDE_SHAPED_BODY, warmNodeHttp } from '../../common/http/loopback.warmup';
-
-/** Exchanges through Node's HTTP stack at most (each is a few hundred µs while cold). */
-const NODE_HTTP_REQUESTS = 1_000;
 
 /** What a warmer gets: how many rounds to run, and throwaway collaborators counted nowhere. */
 export interface WarmupContext {
@@ -45,9 +41,7 @@ export class WarmupService implements OnApplicationBootstrap {
   private readonly steps: WarmupReport['steps'] = [];
   private running: Promise<void> | undefined;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
-    this.register('node http', ({ rounds }) => warmNodeHttp(Math.min(rounds, NODE_HTTP_REQUESTS), DECIDE_SHAPED_BODY));
-  }
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   register(name: string, warmer: Warmer): void {
     this.warmers.push({ name, warmer });
