@@ -1,14 +1,12 @@
 import { ForbiddenException, type PipeTransform, StreamableFile } from '@nestjs/common';
+import { FORBIDDEN_MESSAGE } from '@nestjs/core/guards/constants.js';
 import { ExecutionContextHost } from '@nestjs/core/helpers/execution-context-host.js';
 import { STATIC_CONTEXT } from '@nestjs/core/injector/constants.js';
 import { ParamsTokenFactory } from '@nestjs/core/pipes/params-token-factory.js';
 import { markRejectedByPipes } from '@nestjs/core/router/rejected-by-pipes.js';
 import { RouterExecutionContext } from '@nestjs/core/router/router-execution-context.js';
 import { isStreamingBody } from '@nestjs/core/router/streaming-body.js';
-import { isObservable, lastValueFrom } from 'rxjs';
-
-/** Nest's message for a guard that returned false (FORBIDDEN_MESSAGE, not exported by the package root). */
-const FORBIDDEN_MESSAGE = 'Forbidden resource';
+import { isObservable } from 'rxjs';
 
 /** Which executor serves a route: ours (`fast`) or Nest's (`nest`, with the reason). */
 export interface RouteExecutorChoice {
@@ -64,6 +62,8 @@ interface NestExecutionContext {
   applicationRef: { reply(res: unknown, body: unknown, statusCode?: number): unknown };
   pipesContextCreator: { create(...a: unknown[]): PipeTransform[] };
   guardsContextCreator: { create(...a: unknown[]): Guard[] };
+  /** A guard's answer that is not a boolean (a promise, an Observable: its last value), as Nest's guards consumer reads it. */
+  guardsConsumer: { pickResult(result: unknown): Promise<unknown> };
   interceptorsContextCreator: { create(...a: unknown[]): unknown[] };
   contextUtils: { mergeParamsMetatypes(params: unknown[], paramtypes: unknown): ParamOption[] };
   responseController: { setStatus(res: unknown, code: number): void; setHeaders(res: unknown, headers: unknown[]): void };
@@ -164,7 +164,7 @@ function compose(
     };
   });
   const { argsLength, httpStatusCode, hasCustomHeaders, responseHeaders, fnHandleResponse } = meta;
-  const { applicationRef, responseController } = ctx;
+  const { applicationRef, responseController, guardsConsumer } = ctx;
   const controller = instance.constructor;
 
   const respond = (result: unknown, req: unknown, res: unknown): unknown => {
@@ -229,7 +229,7 @@ function compose(
         if (!result) throw new ForbiddenException(FORBIDDEN_MESSAGE);
         continue;
       }
-      return pickResult(result).then((ok) => {
+      return guardsConsumer.pickResult(result).then((ok) => {
         if (!ok) throw new ForbiddenException(FORBIDDEN_MESSAGE);
         return guardFrom(context, i + 1, req, res, next);
       });
@@ -244,10 +244,4 @@ function compose(
     context.setType('http');
     return guardFrom(context, 0, req, res, next);
   };
-}
-
-/** A guard's answer that is not a boolean: a promise or an Observable (its last value). */
-async function pickResult(result: unknown): Promise<unknown> {
-  const value = await result;
-  return isObservable(value) ? lastValueFrom(value) : value;
 }
