@@ -1,5 +1,6 @@
 import * as net from 'node:net';
 import type * as http from 'node:http';
+import { until } from '../src/common/testing/wait.test-kit';
 import { startEngine, type RunningEngine } from './support/engine';
 
 const KEEP_ALIVE_MS = 200;
@@ -46,13 +47,6 @@ describe('keep-alive connections after a blocked event loop', () => {
     const socket = net.connect(Number(port), '127.0.0.1');
     await new Promise<void>((resolve, reject) => socket.once('connect', resolve).once('error', reject));
     return socket;
-  }
-
-  async function until(check: () => boolean, what: string): Promise<void> {
-    for (let i = 0; !check(); i++) {
-      if (i > 2_000) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
   }
 
   it('answers a request that arrived while the loop was blocked past the keep-alive timeout', async () => {

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { until } from '../../common/testing/wait.test-kit';
 import { DelayHistogram, EventLoopDelayMonitor } from './event-loop-delay';
 
 describe('DelayHistogram', () => {
@@ -88,12 +89,13 @@ describe('EventLoopDelayMonitor', () => {
     m.onSample((ms) => seen.push(ms));
     m.start();
     try {
-      await new Promise((r) => setTimeout(r, 10));
-      const until = performance.now() + 30;
-      while (performance.now() < until) {
+      await until(() => seen.length > 0, 'the sampler running');
+      const blockedUntil = performance.now() + 30;
+      while (performance.now() < blockedUntil) {
         // a synchronous block of 30 ms
       }
-      await new Promise((r) => setTimeout(r, 10));
+      const before = seen.length;
+      await until(() => seen.length > before, 'a sample after the block');
     } finally {
       m.stop();
     }
