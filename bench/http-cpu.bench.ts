@@ -8,7 +8,7 @@ import autocannon from 'autocannon';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { cpuSeconds, pinForLoad, type Server, startEngine, stopProcess } from './support';
+import { cpuSeconds, pinForLoad, runAsScript, type Server, startEngine, stopProcess } from './support';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 8);
 const SECONDS = 3;
@@ -88,12 +88,4 @@ export async function runHttpCpuBench(): Promise<void> {
   console.log(`POST /api/v1/decide, 20 connections; ${ROUNDS} rounds of ${SECONDS} s per server and load, taken in turn; the server's CPU time (all threads) / requests answered`);
 }
 
-if (require.main === module) {
-  runHttpCpuBench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(module, runHttpCpuBench);

@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { tickLoad, type LatencySummary } from './tick-load';
-import { cpuSeconds, pinForLoad, ROOT, type Server, startEngine, startServer, stopProcess } from './support';
+import { cpuSeconds, pinForLoad, ROOT, runAsScript, type Server, startEngine, startServer, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -311,12 +311,4 @@ export async function runColdStartBench(): Promise<void> {
   console.log('each round starts a fresh process on a fresh data directory; the herd starts when it logs that it listens; tick-load.ts as above (coordinated omission counted); "listening after": spawn to the listening line');
 }
 
-if (require.main === module) {
-  runHttpBench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(module, runHttpBench);

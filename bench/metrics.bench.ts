@@ -12,7 +12,7 @@
  */
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { PeriodicJobs } from '../src/common/scheduling';
-import { startEngine, stopProcess } from './support';
+import { runAsScript, startEngine, stopProcess } from './support';
 import autocannon from 'autocannon';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -176,12 +176,4 @@ export async function runMetricsBench(): Promise<void> {
   await logOverHttp();
 }
 
-if (require.main === module) {
-  runMetricsBench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(module, runMetricsBench);

@@ -6,7 +6,7 @@
  * nothing here asserts; it counts failed predictions and prints them.
  */
 import { Logger } from '@nestjs/common';
-import { startEngine, stopProcess } from './support';
+import { runAsScript, startEngine, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as os from 'node:os';
@@ -255,12 +255,4 @@ export async function runMlBench(): Promise<void> {
   await overHttp();
 }
 
-if (require.main === module) {
-  runMlBench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(module, runMlBench);

@@ -16,7 +16,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { startEngine, stopProcess } from './support';
+import { runAsScript, startEngine, stopProcess } from './support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const DIST = path.join(ROOT, 'dist');
@@ -212,12 +212,4 @@ export async function runReputationBench(): Promise<void> {
   );
 }
 
-if (require.main === module) {
-  runReputationBench().then(
-    () => process.exit(0),
-    (err: unknown) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runAsScript(module, runReputationBench);

@@ -122,3 +122,15 @@ export async function stopProcess(proc: ChildProcess): Promise<void> {
     setTimeout(() => proc.kill('SIGKILL'), 10_000).unref();
   });
 }
+
+/** A bench file run by itself (`node dist/bench/x.bench.js`): runs its suite, then exits (1 on an error). */
+export function runAsScript(mod: NodeModule, run: () => Promise<void>): void {
+  if (require.main !== mod) return;
+  run().then(
+    () => process.exit(0),
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}
