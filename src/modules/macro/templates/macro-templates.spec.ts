@@ -73,6 +73,12 @@ describe('macro templates', () => {
     );
     fc.assert(
       fc.property(cases, ([id, params]) => {
+        // eventMacro reads any automacro line containing "call " as a call: such labels are refused there.
+        const onAutomacroLine = id === 'combat_rotation' ? [(params as { monster?: string }).monster, (params as { potion?: { item: string } }).potion?.item] : [];
+        if (onAutomacroLine.some((v) => v !== undefined && /call [^{]/.test(v))) {
+          expect(() => renderMacroTemplate(id as MacroTemplateId, params as never)).toThrow(TemplateParameterError);
+          return;
+        }
         const t = renderMacroTemplate(id as MacroTemplateId, params as never);
         const r = validateMacroSource(t.content);
         expect(r.errors).toEqual([]);
@@ -81,6 +87,14 @@ describe('macro templates', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('refuses a monster or potion containing "call ", which eventMacro would read as a call line in the automacro', () => {
+    const potion = { name: 'a', skills: [{ skill: 'A0', target: 'monster' as const }], potion: { item: 'acall A', hp_below_pct: 1 } };
+    expect(() => renderMacroTemplate('combat_rotation', potion)).toThrow(/potion\.item: must not contain "call "/);
+    expect(() => renderMacroTemplate('combat_rotation', { name: 'a', skills: [{ skill: 'A0' }], monster: 'Recall Ghost' })).toThrow(/monster: must not contain "call "/);
+    // The same text where eventMacro reads it whole (a macro's do line) or without the space stays valid.
+    expectValid(renderMacroTemplate('combat_rotation', { name: 'a', skills: [{ skill: 'acall A' }], monster: 'Recall', potion: { item: 'Recall', hp_below_pct: 1 } }).content);
   });
 
   it('refuses parameters that could break out of their line or block', () => {

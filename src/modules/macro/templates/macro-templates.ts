@@ -140,6 +140,17 @@ function label(v: unknown, field: string): string {
   return v;
 }
 
+/**
+ * A label written on an automacro line. eventMacro takes any automacro line containing "call "
+ * followed by something other than "{" for a call line (FileParser.pm, unanchored, quotes or not)
+ * and skips it when it is not `call MACRO`: such a label cannot be written there at all.
+ */
+function automacroLabel(v: unknown, field: string): string {
+  const text = label(v, field);
+  if (/call [^{]/.test(text)) throw new TemplateParameterError(`${field}: must not contain "call " (eventMacro reads an automacro line containing it as a call)`);
+  return text;
+}
+
 function mapName(v: unknown, field: string): string {
   if (typeof v !== 'string' || !MAP.test(v)) throw new TemplateParameterError(`${field}: a map name like prt_fild08`);
   return v;
@@ -184,7 +195,7 @@ function renderCombat(p: CombatRotationParams): RenderedTemplate {
   const macros = [name];
   const automacros = [`${name}_trigger`];
   lines.push(`automacro ${name}_trigger {`);
-  if (p.monster !== undefined) lines.push(`    MobNear /^${regexLiteral(label(p.monster, 'monster'))}$/`);
+  if (p.monster !== undefined) lines.push(`    MobNear /^${regexLiteral(automacroLabel(p.monster, 'monster'))}$/`);
   else lines.push('    MobNearCount > 0');
   if (p.min_sp_pct !== undefined) lines.push(`    CurrentSP > ${int(p.min_sp_pct, 'min_sp_pct', 0, 99)}%`);
   lines.push(`    timeout ${seconds(p.timeout_s, 'timeout_s', 5)}`);
@@ -203,7 +214,7 @@ function renderCombat(p: CombatRotationParams): RenderedTemplate {
   if (p.finish_with_attack !== false) lines.push('    do attack 0', '    pause 1');
   lines.push('}');
   if (p.potion !== undefined) {
-    const item = label(p.potion?.item, 'potion.item');
+    const item = automacroLabel(p.potion?.item, 'potion.item');
     const below = int(p.potion?.hp_below_pct, 'potion.hp_below_pct', 1, 99);
     lines.push('', `automacro ${name}_potion {`, `    CurrentHP < ${below}%`, `    InInventory "${item}" > 0`, '    timeout 2', '    priority 0', `    call ${name}_potion`, '}', '');
     lines.push(`macro ${name}_potion {`, `    do is ${item}`, '    pause 0.5', '}');
