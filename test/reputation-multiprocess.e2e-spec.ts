@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
-import { driveAdjustments, inspectPlayer, type Adjustment } from './support/reputation-load';
+import { request, tempDir, type SpawnedEngine } from './support/engine';
+import { contendedPlan, driveAdjustments, inspectPlayer, spawnEnginesOnOneFile } from './support/reputation-load';
 
 /**
  * Three engine processes on ONE database file take concurrent adjustments of one player over
@@ -20,13 +20,7 @@ describe('reputation across processes (one SQLite file)', () => {
 
   beforeAll(async () => {
     dataDir = tempDir('okai-mp-');
-    // The first runs the migrations on the fresh file; the others then start together and find the schema current.
-    engines.push(await spawnEngine({ DATA_DIR: dataDir }));
-    await Promise.all(
-      Array.from({ length: PROCESSES - 1 }, async () => {
-        engines.push(await spawnEngine({ DATA_DIR: dataDir }));
-      }),
-    );
+    await spawnEnginesOnOneFile(engines, PROCESSES, { DATA_DIR: dataDir });
   }, 60_000);
 
   afterAll(async () => {
@@ -35,17 +29,7 @@ describe('reputation across processes (one SQLite file)', () => {
   }, 30_000);
 
   it('lands every adjustment exactly once: score = sum, totals = counts, no busy error, one history row each', async () => {
-    const plan = engines.map((_, p) =>
-      Array.from({ length: PER_PROCESS }, (_unused, i): Adjustment => ({
-        player_id: PLAYER,
-        player_name: 'Contended',
-        delta: i < PLUS ? 1 : i < PLUS + MINUS ? -1 : 0,
-        reason: `process ${p} adjustment ${i}`,
-        request_id: `mp-${p}-${i}`,
-      })),
-    );
-    // Interleave signs inside each process's stream so +1s and -1s race each other.
-    for (const items of plan) items.sort((x, y) => hash(x.request_id) - hash(y.request_id));
+    const plan = contendedPlan({ processes: PROCESSES, perProcess: PER_PROCESS, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'mp' });
 
     const results = await Promise.all(engines.map((e, p) => driveAdjustments(e.url, plan[p], 40)));
 
@@ -81,9 +65,3 @@ describe('reputation across processes (one SQLite file)', () => {
     process.stdout.write(`multi-process database counters: ${JSON.stringify(counters)}\n`);
   }, 60_000);
 });
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}

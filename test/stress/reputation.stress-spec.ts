@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from '../support/engine';
-import { inspectPlayer, type Adjustment } from '../support/reputation-load';
+import { request, tempDir, type SpawnedEngine } from '../support/engine';
+import { contendedPlan, driveAdjustments, inspectPlayer, spawnEnginesOnOneFile } from '../support/reputation-load';
 import { report, within } from './support';
 
 const PROCESSES = 3;
@@ -14,49 +14,6 @@ const MINUS = 30;
 const PLAYER = 9001;
 /** Sends of one adjustment when the connection fails before an answer (same request_id: the engine replays, never applies twice). */
 const ATTEMPTS = 5;
-
-interface Outcome {
-  acked: Adjustment[];
-  failed: Array<{ request_id: string; status: number | 'network'; body: unknown }>;
-  /** Sends whose connection failed before an answer, each followed by a resend. */
-  resent: number;
-  replayed: number;
-  networkErrors: Map<string, number>;
-}
-
-/** Posts `items` with at most `inFlight` requests at once; a send without an answer is resent with its request_id (its outcome is unknown). */
-async function drive(baseUrl: string, items: Adjustment[], inFlight: number): Promise<Outcome> {
-  const out: Outcome = { acked: [], failed: [], resent: 0, replayed: 0, networkErrors: new Map() };
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const adjustment = items[next++];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          const res = await request(`${baseUrl}/api/v1/social/reputation/adjust`, { body: adjustment });
-          if (res.status === 200) {
-            out.acked.push(adjustment);
-            if (res.body.data?.replayed) out.replayed++;
-          } else {
-            out.failed.push({ request_id: adjustment.request_id, status: res.status, body: res.body });
-          }
-          break;
-        } catch (err) {
-          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-          const what = `${cause?.code ?? 'network'}: ${cause?.message ?? String(err)}`;
-          out.networkErrors.set(what, (out.networkErrors.get(what) ?? 0) + 1);
-          if (attempt === ATTEMPTS) {
-            out.failed.push({ request_id: adjustment.request_id, status: 'network', body: what });
-            break;
-          }
-          out.resent++;
-        }
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: inFlight }, worker));
-  return out;
-}
 
 /**
  * REPUTATION: three real engine processes on one SQLite file take 3,000 concurrent adjustments
@@ -76,23 +33,10 @@ describe('stress: reputation of one player from three processes', () => {
   }, 30_000);
 
   it('lands every adjustment exactly once: score = sum, totals = counts, one history row each, one chain', async () => {
-    // The first migrates the fresh file; the others then start together.
-    engines.push(await spawnEngine({ DATA_DIR: dataDir }));
-    await Promise.all(Array.from({ length: PROCESSES - 1 }, async () => engines.push(await spawnEngine({ DATA_DIR: dataDir }))));
+    await spawnEnginesOnOneFile(engines, PROCESSES, { DATA_DIR: dataDir });
+    const plan = contendedPlan({ processes: PROCESSES, perProcess: PER_PROCESS, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'stress' });
 
-    const plan = engines.map((_, p) =>
-      Array.from({ length: PER_PROCESS }, (_unused, i): Adjustment => ({
-        player_id: PLAYER,
-        player_name: 'Contended',
-        delta: i < PLUS ? 1 : i < PLUS + MINUS ? -1 : 0,
-        reason: `process ${p} adjustment ${i}`,
-        request_id: `stress-${p}-${i}`,
-      })),
-    );
-    // Signs interleaved inside each stream, so +1s and -1s race each other across processes.
-    for (const items of plan) items.sort((x, y) => hash(x.request_id) - hash(y.request_id));
-
-    const results = await within(120_000, 'reputation load', Promise.all(engines.map((e, p) => drive(e.url, plan[p], IN_FLIGHT))));
+    const results = await within(120_000, 'reputation load', Promise.all(engines.map((e, p) => driveAdjustments(e.url, plan[p], IN_FLIGHT, { attempts: ATTEMPTS }))));
     const failures = results.flatMap((r) => r.failed);
 
     const total = PROCESSES * PER_PROCESS;
@@ -108,7 +52,7 @@ describe('stress: reputation of one player from three processes', () => {
       resent_after_connection_loss: results.reduce((n, r) => n + r.resent, 0),
       answered_as_replay: results.reduce((n, r) => n + r.replayed, 0),
       connection_errors: results.flatMap((r) => [...r.networkErrors]).reduce<Record<string, number>>((all, [what, n]) => ({ ...all, [what]: (all[what] ?? 0) + n }), {}),
-      first_failures: failures.slice(0, 3).map((f) => ({ status: f.status, body: f.body })),
+      first_failures: failures.slice(0, 3).map((f) => ({ request_id: f.adjustment.request_id, status: f.status, body: f.body })),
       expected: { score: sum, total, positive: PROCESSES * PLUS, negative: PROCESSES * MINUS },
       seen_by_each_process: views.map((v) => v && [v.reputation_score, v.total_interactions, v.positive_interactions, v.negative_interactions]),
       history_rows: check.rows,
@@ -133,9 +77,3 @@ describe('stress: reputation of one player from three processes', () => {
     expect(check.integrity).toBe('ok');
   });
 });
-
-function hash(s: string): number {
-  let h = 2166136261;
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
-  return h >>> 0;
-}

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { request } from './engine';
+import { request, spawnEngine, type SpawnedEngine } from './engine';
 
 export interface Adjustment {
   player_id: number;
@@ -12,41 +12,97 @@ export interface Adjustment {
 export interface LoadResult {
   acked: Adjustment[];
   failed: Array<{ adjustment: Adjustment; status: number | 'network'; body: unknown }>;
+  /** Sends whose connection failed before an answer, each followed by a resend (`attempts` > 1). */
+  resent: number;
+  /** Acknowledgements the engine answered as a replay of an earlier send of the same request_id. */
+  replayed: number;
+  /** Connection failures by cause. */
+  networkErrors: Map<string, number>;
 }
 
 /**
  * Posts `items` to /social/reputation/adjust with at most `concurrency` requests in flight.
+ * `attempts`: sends of one adjustment whose connection fails before an answer (same request_id,
+ * as a bot resends: the engine replays, never applies twice); default 1.
  * `stopOnNetworkError`: a worker stops at its first connection failure (the engine died).
  */
 export async function driveAdjustments(
   baseUrl: string,
   items: Adjustment[],
   concurrency: number,
-  options: { stopOnNetworkError?: boolean; onAck?: (a: Adjustment) => void } = {},
+  options: { attempts?: number; stopOnNetworkError?: boolean; onAck?: (a: Adjustment) => void } = {},
 ): Promise<LoadResult> {
-  const result: LoadResult = { acked: [], failed: [] };
+  const attempts = options.attempts ?? 1;
+  const result: LoadResult = { acked: [], failed: [], resent: 0, replayed: 0, networkErrors: new Map() };
   let next = 0;
   let stop = false;
   const worker = async () => {
     while (!stop && next < items.length) {
       const adjustment = items[next++];
-      try {
-        const res = await request(`${baseUrl}/api/v1/social/reputation/adjust`, { body: adjustment });
-        if (res.status === 200) {
-          result.acked.push(adjustment);
-          options.onAck?.(adjustment);
-        } else {
-          result.failed.push({ adjustment, status: res.status, body: res.body });
+      for (let attempt = 1; ; attempt++) {
+        try {
+          const res = await request(`${baseUrl}/api/v1/social/reputation/adjust`, { body: adjustment });
+          if (res.status === 200) {
+            result.acked.push(adjustment);
+            if (res.body.data?.replayed) result.replayed++;
+            options.onAck?.(adjustment);
+          } else {
+            result.failed.push({ adjustment, status: res.status, body: res.body });
+          }
+          break;
+        } catch (err) {
+          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          const what = `${cause?.code ?? 'network'}: ${cause?.message ?? String(err)}`;
+          result.networkErrors.set(what, (result.networkErrors.get(what) ?? 0) + 1);
+          if (attempt < attempts) {
+            result.resent++;
+            continue;
+          }
+          result.failed.push({ adjustment, status: 'network', body: what });
+          if (options.stopOnNetworkError) return;
+          break;
         }
-      } catch (err) {
-        result.failed.push({ adjustment, status: 'network', body: String(err) });
-        if (options.stopOnNetworkError) return;
       }
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   stop = true;
   return result;
+}
+
+/**
+ * Starts `count` engine processes on one data folder, pushing each into `engines` as it comes up
+ * (so the caller's cleanup stops every one that started): the first runs the migrations on the
+ * fresh file, the others then start together and find the schema current.
+ */
+export async function spawnEnginesOnOneFile(engines: SpawnedEngine[], count: number, env: Record<string, string>): Promise<void> {
+  engines.push(await spawnEngine(env));
+  await Promise.all(Array.from({ length: count - 1 }, async () => engines.push(await spawnEngine(env))));
+}
+
+/**
+ * One stream of adjustments of `player` per process: per stream `plus` × +1 and `minus` × -1 among
+ * zeros, the signs interleaved (so +1s and -1s race each other across processes). With
+ * plus ≤ 99 / processes and minus ≤ 100 / processes the running score stays inside [-100, 100]
+ * whatever the interleaving, so no clamp can hide a lost update: the final score must be exactly
+ * the sum, the totals exactly the counts.
+ */
+export function contendedPlan(o: { processes: number; perProcess: number; plus: number; minus: number; player: number; idPrefix: string }): Adjustment[][] {
+  return Array.from({ length: o.processes }, (_, p) =>
+    Array.from({ length: o.perProcess }, (_unused, i): Adjustment => ({
+      player_id: o.player,
+      player_name: 'Contended',
+      delta: i < o.plus ? 1 : i < o.plus + o.minus ? -1 : 0,
+      reason: `process ${p} adjustment ${i}`,
+      request_id: `${o.idPrefix}-${p}-${i}`,
+    })).sort((x, y) => fnv1a(x.request_id) - fnv1a(y.request_id)),
+  );
+}
+
+function fnv1a(s: string): number {
+  let h = 2166136261;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 16777619);
+  return h >>> 0;
 }
 
 export interface HistoryCheck {
