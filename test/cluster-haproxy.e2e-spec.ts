@@ -3,6 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
+import { until } from '../src/common/testing/wait.test-kit';
 import { freePort, ROOT, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 
@@ -79,14 +80,6 @@ function post(agent: http.Agent, port: number, pathName: string, body: unknown):
   });
 }
 
-async function until(what: string, probe: () => boolean, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!probe()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 /**
  * Two engine processes (one SQLite file) behind a real HAProxy running deploy/haproxy.cfg; 50
  * field-plugin bots ticking through it. Each bot is served by one instance; kill -9 of one →
@@ -157,7 +150,7 @@ describe('several engine instances behind HAProxy (deploy/haproxy.cfg)', () => {
 
       const decides = (bot: number) => answers.filter((a) => a.bot === bot && a.kind === 'decide');
       // Phase 1: every bot served several times.
-      await until('every bot served 8 times', () => Array.from({ length: BOTS }, (_, b) => decides(b).filter((a) => a.status === 200).length >= 8).every(Boolean), 60_000);
+      await until(() => Array.from({ length: BOTS }, (_, b) => decides(b).filter((a) => a.status === 200).length >= 8).every(Boolean), 'every bot served 8 times', 60_000, 50);
       const ownerOf = new Map<number, string>();
       for (let bot = 0; bot < BOTS; bot++) {
         const served = decides(bot);
@@ -197,10 +190,10 @@ describe('several engine instances behind HAProxy (deploy/haproxy.cfg)', () => {
       }
 
       // Every bot of the dead instance is served by the survivor again.
-      await until('the dead instance’s bots served by the survivor', () => victimBots.every((b) => decides(b).some((a) => a.sentAt >= killedAt && a.status === 200)), 60_000);
+      await until(() => victimBots.every((b) => decides(b).some((a) => a.sentAt >= killedAt && a.status === 200)), 'the dead instance’s bots served by the survivor', 60_000, 50);
       // A few more ticks for everyone, then stop the farm.
       const settled = Date.now();
-      await until('two more ticks', () => Array.from({ length: BOTS }, (_, b) => decides(b).some((a) => a.sentAt > settled + PERIOD_MS)).every(Boolean), 30_000);
+      await until(() => Array.from({ length: BOTS }, (_, b) => decides(b).some((a) => a.sentAt > settled + PERIOD_MS)).every(Boolean), 'two more ticks', 30_000, 50);
       stopped = true;
       await Promise.all(runs);
 

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { until } from '../src/common/testing/wait.test-kit';
 import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 
@@ -13,16 +14,6 @@ function readDb<T>(file: string, fn: (db: Database.Database) => T): T {
     return fn(db);
   } finally {
     db.close();
-  }
-}
-
-async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 25));
   }
 }
 
@@ -88,8 +79,11 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
 
     // A's snapshots reach the file in the background (every second); wait for the latest, then
     // serve a few more ticks that may or may not be persisted when A dies.
-    await until('A persisting its snapshot', () =>
-      readDb(file, (db) => (db.prepare('SELECT version FROM game_state_snapshots WHERE session_id = ?').get(sessionId) as { version: number } | undefined)?.version === version || undefined),
+    await until(
+      () => readDb(file, (db) => (db.prepare('SELECT version FROM game_state_snapshots WHERE session_id = ?').get(sessionId) as { version: number } | undefined)?.version === version),
+      'A persisting its snapshot',
+      20_000,
+      25,
     );
     for (let i = 0; i < 3; i++) {
       const res = await decide(a.url, 'Ownedbot', 870 - i);
@@ -124,11 +118,12 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
     expect(after).toEqual({ instance_id: 'engine-b', token: 2 });
 
     // A is gone from the live instances once its own row expires; B holds the lease.
-    await until('A to leave the live instances', async () => {
-      const res = await request(`${b.url}/api/v1/admin/cluster`);
-      const ids = res.body.data.instances.map((i: { instance_id: string }) => i.instance_id);
-      return ids.length === 1 ? res.body.data : undefined;
-    });
+    await until(
+      async () => (await request(`${b.url}/api/v1/admin/cluster`)).body.data.instances.length === 1,
+      'A to leave the live instances',
+      20_000,
+      25,
+    );
     const final = (await request(`${b.url}/api/v1/admin/cluster`)).body.data;
     expect(final.instances).toEqual([expect.objectContaining({ instance_id: 'engine-b', leases: 1 })]);
     expect(final.instance.leases_held).toBe(1);

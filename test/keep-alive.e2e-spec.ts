@@ -65,8 +65,8 @@ describe('keep-alive connections after a blocked event loop', () => {
         busyWait(KEEP_ALIVE_MS + NODE_BUFFER_MS + 500);
       });
       socket.write(GET_HEALTH);
-      await until(() => sent, 'the first response');
-      await until(() => w.responses().length === 2 || w.state.closed, 'the second response or the connection closed');
+      await until(() => sent, 'the first response', 10_000);
+      await until(() => w.responses().length === 2 || w.state.closed, 'the second response or the connection closed', 10_000);
       expect(w.state.error).toBeUndefined();
       expect(w.responses()).toHaveLength(2);
       expect(w.responses()[1].startsWith('200')).toBe(true);

@@ -1,7 +1,8 @@
 import { MacroService, type ExecutionView } from '../../src/modules/macro';
 import { SessionService } from '../../src/modules/session';
 import { startEngine, tempDir, type RunningEngine } from '../support/engine';
-import { report, turn, until, Violations, within } from './support';
+import { until, untilValue } from '../../src/common/testing/wait.test-kit';
+import { report, turn, Violations, within } from './support';
 
 const FILE = 'stress.txt';
 const REWRITES = 30;
@@ -52,7 +53,7 @@ describe('stress: macro reloads during executions', () => {
       let after = 3;
       while (rewriting || after-- > 0) {
         const { execution_id: id } = macros.execute(sid, 'stressA');
-        const done = await until(`execution ${id}`, () => macros.execution(id), (x) => x.finished_at !== null, 30_000);
+        const done = await untilValue(() => macros.execution(id), (x) => x.finished_at !== null, `execution ${id}`, 30_000, 20);
         finished.push(done);
       }
     };
@@ -78,7 +79,7 @@ describe('stress: macro reloads during executions', () => {
     const rewriter = async () => {
       for (let g = 1; g <= REWRITES; g++) {
         // Each rewrite lands while executions of the current version run.
-        await until('an execution running', () => macros.executions({ macro: 'stressA', limit: 20 }).some((x) => x.status === 'running'), (v) => v, 10_000);
+        await until(() => macros.executions({ macro: 'stressA', limit: 20 }).some((x) => x.status === 'running'), 'an execution running', 10_000, 20);
         try {
           const result = await macros.deploy(FILE, content(g));
           versionOf.set(g, result.versions['macro:stressA']);

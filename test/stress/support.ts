@@ -1,4 +1,4 @@
-/** Helpers of the stress suite: what each scenario checked, printed; bounded waits; loop turns. */
+/** Helpers of the stress suite: what each scenario checked, printed; bounded waits; loop turns. (Polling for a condition: src/common/testing/wait.test-kit.) */
 
 /** Prints one scenario's figures on its own line (jest shows stdout of the run). */
 export function report(scenario: string, checked: Record<string, unknown>): void {
@@ -21,18 +21,6 @@ export async function within<T>(ms: number, what: string, promise: Promise<T>): 
   } finally {
     clearTimeout(timer);
   }
-}
-
-/** Polls `read` until `done` holds, at most `ms`; fails with the last value otherwise. */
-export async function until<T>(what: string, read: () => T | Promise<T>, done: (v: T) => boolean, ms = 15_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  let last = await read();
-  while (!done(last)) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}; last value: ${JSON.stringify(last)?.slice(0, 1000)}`);
-    await new Promise((r) => setTimeout(r, 20));
-    last = await read();
-  }
-  return last;
 }
 
 /** Collects invariant violations (the first ones in full, the rest counted) and fails loudly at the end. */
