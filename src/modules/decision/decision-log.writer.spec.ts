@@ -19,26 +19,36 @@ const entry = (i: number): DecisionLogEntry => ({
   created_at: 1_700_000_000_000 + i,
 });
 
+interface Fixture {
+  dir: string;
+  db: StandaloneDatabase;
+  writer: DecisionLogWriter;
+}
+
+/** A writer on a fresh database file with the decision_log table; `guard`, if given, is the database's storage guard. */
+async function openWriter(guard?: StorageGuard): Promise<Fixture> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-dlog-'));
+  const db = openStandaloneDatabase(path.join(dir, 'db.sqlite'), new LockManager(), guard);
+  await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
+  return { dir, db, writer: new DecisionLogWriter(db.service) };
+}
+
+async function closeWriter({ dir, db, writer }: Fixture): Promise<void> {
+  await writer.beforeApplicationShutdown();
+  db.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+}
+
+beforeAll(() => Logger.overrideLogger(false));
+
 describe('DecisionLogWriter', () => {
   let dir: string;
   let db: StandaloneDatabase;
   let writer: DecisionLogWriter;
   const rows = () => db.connection.prepare('SELECT COUNT(*) FROM decision_log').pluck().get() as number;
 
-  beforeAll(() => Logger.overrideLogger(false));
-
-  beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-dlog-'));
-    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'));
-    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
-    writer = new DecisionLogWriter(db.service);
-  });
-
-  afterEach(async () => {
-    await writer.beforeApplicationShutdown();
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  beforeEach(async () => ({ dir, db, writer } = await openWriter()));
+  afterEach(() => closeWriter({ dir, db, writer }));
 
   it('never writes inside the push that fills its buffer, and writes every entry soon after', async () => {
     const n = FLUSH_AT * 5 + 17;
@@ -128,22 +138,12 @@ describe('DecisionLogWriter when writes fail for lack of space', () => {
   let writer: DecisionLogWriter;
   const rows = () => db.connection.prepare('SELECT COUNT(*) FROM decision_log').pluck().get() as number;
 
-  beforeAll(() => Logger.overrideLogger(false));
-
   beforeEach(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-dlog-full-'));
     clock = 1_700_000_000_000;
     guard = new StorageGuard({ lowBytes: 0, criticalBytes: 0, now: () => clock });
-    db = openStandaloneDatabase(path.join(dir, 'db.sqlite'), new LockManager(), guard);
-    await applyMigrations(db.connection, [CreateStateAndDecisions1764201700000]);
-    writer = new DecisionLogWriter(db.service);
+    ({ dir, db, writer } = await openWriter(guard));
   });
-
-  afterEach(async () => {
-    await writer.beforeApplicationShutdown();
-    db.close();
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => closeWriter({ dir, db, writer }));
 
   /** Rows pushed while there was room to buffer; the flush they start fails with SQLITE_FULL. */
   async function fillUp(n: number): Promise<void> {
