@@ -210,6 +210,7 @@ describe('OpenAPI-driven fuzz', () => {
       const shaped = op.body ? fromSchema(op.body, resolve) : fc.constant(undefined);
       const body = op.body || op.method !== 'GET' ? fc.oneof(shaped, shaped.chain(mutate), anyJson) : fc.constant(undefined);
 
+      const failuresBefore = failures.length;
       await fc.assert(
         fc.asyncProperty(params, query, body, async (p, q, b) => {
           let url = op.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(p[name]));
@@ -234,7 +235,10 @@ describe('OpenAPI-driven fuzz', () => {
           return ok;
         }),
         { seed: SEED, numRuns: RUNS_PER_OPERATION, endOnFailure: true },
-      ).catch(() => undefined);
+      ).catch((err: unknown) => {
+        // An answer that failed the checks is in `failures` already; a send that threw (no answer at all) is not.
+        if (failures.length === failuresBefore) failures.push(`${op.method} ${op.path}: ${String(err).slice(0, 600)}`);
+      });
     }
     expect(failures).toEqual([]);
     expect(ops.filter((o) => o.eventStream).map((o) => `${o.method} ${o.path}`)).toEqual(['GET /api/v1/console/stream']);
