@@ -2,9 +2,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DatabaseService } from '../src/common/database/database.service';
 import { FlagService } from '../src/modules/flags';
-import { ACTION_TYPES, DEFAULT_MODEL_FILE, FEATURE_COUNT } from '../src/modules/ml';
+import { ACTION_TYPES, DEFAULT_MODEL_FILE, FEATURE_COUNT, syntheticDataset } from '../src/modules/ml';
 import { writeTestModel } from '../src/modules/ml/ml.test-kit';
-import { syntheticDataset } from '../src/modules/ml';
 import { ROOT, request, type RunningEngine, startEngine, tempDir } from './support/engine';
 
 const FEATURES = Array.from({ length: FEATURE_COUNT }, (_, i) => (i % 7) / 7);

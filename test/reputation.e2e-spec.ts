@@ -1,6 +1,5 @@
 import { DatabaseService } from '../src/common/database/database.service';
-import { syntheticPlayerId } from '../src/modules/reputation';
-import { INTERACTION_EVENTS } from '../src/modules/reputation';
+import { INTERACTION_EVENTS, syntheticPlayerId } from '../src/modules/reputation';
 import { request, startEngine, type RunningEngine } from './support/engine';
 
 describe('reputation over real HTTP', () => {

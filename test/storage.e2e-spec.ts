@@ -1,8 +1,7 @@
 import { SchedulerRegistry } from '@nestjs/schedule';
 import { DatabaseService } from '../src/common/database/database.service';
 import { type FreeSpace, StorageGuard } from '../src/common/database/storage-guard';
-import { FEATURE_COUNT } from '../src/modules/ml';
-import { TrainingDataService } from '../src/modules/ml';
+import { FEATURE_COUNT, TrainingDataService } from '../src/modules/ml';
 import { DecisionLogWriter } from '../src/modules/decision';
 import { DISK_CHECK_JOB, PRUNE_JOB } from '../src/modules/storage';
 import { pluginGameState } from './support/game-state';
