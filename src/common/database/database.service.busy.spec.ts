@@ -117,6 +117,54 @@ describe('DatabaseService.write under cross-connection contention', () => {
     expect(a.connection.inTransaction).toBe(false);
   });
 
+  it('rolls back a body that awaits a timer also when its transaction began inside a check-phase callback', async () => {
+    // The timer the body awaits is due before the loop reaches its next check phase.
+    const dueTimer = () => {
+      const timer = new Promise((r) => setTimeout(r, 1));
+      const until = performance.now() + 3;
+      while (performance.now() < until);
+      return timer;
+    };
+    let reached = false;
+    const err = await new Promise((resolve) =>
+      setImmediate(() => {
+        a.service
+          .write(async (tx) => {
+            await tx.run('UPDATE player_reputation SET score = 77 WHERE player_id = 1');
+            await dueTimer();
+            reached = true;
+            await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+          })
+          .then(resolve, resolve);
+      }),
+    );
+    expect(err).toBeInstanceOf(AsyncTransactionBodyError);
+    expect(reached).toBe(true);
+    expect(a.connection.prepare('SELECT score FROM player_reputation').pluck().get()).toBe(0);
+    expect(a.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
+    expect(a.connection.inTransaction).toBe(false);
+
+    // The same for a body resumed by the next callback of the same check phase.
+    let resume!: () => void;
+    const next = new Promise<void>((r) => (resume = r));
+    const outcome = new Promise((resolve) =>
+      setImmediate(() => {
+        a.service
+          .write(async (tx) => {
+            await tx.run('UPDATE player_reputation SET score = 78 WHERE player_id = 1');
+            await next;
+            await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+          })
+          .then(resolve, resolve);
+      }),
+    );
+    setImmediate(resume);
+    expect(await outcome).toBeInstanceOf(AsyncTransactionBodyError);
+    expect(a.connection.prepare('SELECT score FROM player_reputation').pluck().get()).toBe(0);
+    expect(a.connection.prepare('SELECT COUNT(*) FROM interaction_history').pluck().get()).toBe(0);
+    expect(a.service.counters).toMatchObject({ commits: 0, rollbacks: 2 });
+  });
+
   it('refuses a statement run after its transaction ended (a leaked tx)', async () => {
     let leaked: WriteTx | undefined;
     await a.service.write((tx) => {

@@ -261,15 +261,18 @@ export class DatabaseService {
       }
       lastRank = rank;
     };
-    // The statements' promises are settled at once, so a body that awaits only them finishes
-    // before the event loop's next phase: this callback running first means the body awaited
-    // something else (a timer, I/O) with the transaction open.
+    // The statements' promises are settled at once, so a body that awaits only them runs to its
+    // end in the microtask queue of the current callback. Node runs the next-tick queue once that
+    // queue is empty and before any other callback (timer, immediate, I/O): this tick running
+    // while the transaction is open means the body awaited something else. (An immediate armed
+    // here would not do: armed from inside a check-phase callback it runs only after the next
+    // iteration's timers and I/O, which may resume the body first.)
     let spanned = false;
     let open = true;
-    const turn = setImmediate(() => (spanned = true));
+    process.nextTick(() => (spanned = true));
     const live = () => {
-      if (spanned) throw new AsyncTransactionBodyError('A write transaction body may await only its own statements');
       if (!open) throw new AsyncTransactionBodyError('A statement ran after its write transaction ended');
+      if (spanned) throw new AsyncTransactionBodyError('A write transaction body may await only its own statements');
     };
     const tx: WriteTx = {
       run: async (sql, params = []) => {
@@ -304,8 +307,6 @@ export class DatabaseService {
       }
       if (commit) this.counters.rollbacks += 1;
       throw err;
-    } finally {
-      clearImmediate(turn);
     }
   }
 }
