@@ -17,3 +17,13 @@ export class AsyncTransactionBodyError extends AppError {
   readonly code = 'INTERNAL_ERROR';
   readonly status = 500;
 }
+
+/**
+ * A COMMIT got no answer from the server (the connection dropped) or a fatal one: the
+ * transaction may have been committed or not. Not retried — running the body again could apply
+ * it twice.
+ */
+export class CommitOutcomeUnknownError extends AppError {
+  readonly code = 'INTERNAL_ERROR';
+  readonly status = 500;
+}

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
-import { Pool } from 'pg';
-import { DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import { Pool, type PoolClient } from 'pg';
+import { CommitOutcomeUnknownError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
 import { describePostgres, startPostgres, type PgTestServer } from './pg.test-kit';
 import { PostgresWriter } from './postgres-writer';
 
@@ -132,6 +132,81 @@ describePostgres('PostgresWriter (real PostgreSQL)', () => {
     // Released: the same write goes through.
     await a.write((tx) => tx.run('UPDATE player_reputation SET score = 9 WHERE player_id = 1'));
     expect(await count('SELECT score AS n FROM player_reputation')).toBe(9);
+  });
+
+  it('a serialization failure found at COMMIT is retried: the server rolled that attempt back, the body lands once', async () => {
+    let runs = 0;
+    let ends = 0;
+    let atGate!: () => void;
+    const reachedGate = new Promise<void>((r) => (atGate = r));
+    let open!: () => void;
+    const otherCommitted = new Promise<void>((r) => (open = r));
+    const write = a.write(
+      async (tx) => {
+        runs += 1;
+        await tx.get('SELECT score FROM player_reputation WHERE player_id = 1');
+        await tx.run('INSERT INTO interaction_history (player_id, note) VALUES (1, ?)', ['once']);
+        atGate();
+        await otherCommitted;
+        ends += 1;
+      },
+      { isolation: 'serializable' },
+    );
+    await reachedGate;
+    // Another process reads what the first writes and writes what it read: a cycle that only
+    // the first one's COMMIT can find, the other having committed first.
+    const other = await poolB.connect();
+    try {
+      await other.query('BEGIN ISOLATION LEVEL SERIALIZABLE');
+      await other.query('SELECT COUNT(*) FROM interaction_history');
+      await other.query('UPDATE player_reputation SET score = score + 1 WHERE player_id = 1');
+      await other.query('COMMIT');
+    } finally {
+      other.release();
+    }
+    open();
+    await write;
+    // The first attempt ran to its end and failed at COMMIT; the second committed.
+    expect({ runs, ends }).toEqual({ runs: 2, ends: 2 });
+    expect(a.counters).toMatchObject({ commits: 1, rollbacks: 1, serialization_retries: 1 });
+    expect(await count("SELECT COUNT(*) AS n FROM interaction_history WHERE note = 'once'")).toBe(1);
+  });
+
+  it('a COMMIT whose answer is lost is never run again: CommitOutcomeUnknownError, the body applied once, the connection dropped', async () => {
+    // The server commits, then the connection drops before its answer arrives.
+    let dropped: PoolClient | undefined;
+    const lossy = {
+      connect: async () => {
+        const client = await poolA.connect();
+        const query = client.query.bind(client) as (sql: string, params?: unknown[]) => Promise<unknown>;
+        const release = client.release.bind(client);
+        return Object.assign(Object.create(client) as PoolClient, {
+          query: async (sql: string, params?: unknown[]) => {
+            const res = await query(sql, params);
+            if (sql === 'COMMIT') throw new Error('Connection terminated unexpectedly');
+            return res;
+          },
+          release: (destroy?: boolean | Error) => {
+            if (destroy) dropped = client;
+            release(destroy);
+          },
+        });
+      },
+    } as unknown as Pool;
+    const writer = new PostgresWriter(lossy);
+    let runs = 0;
+    const err = await writer
+      .write(async (tx) => {
+        runs += 1;
+        await tx.run('UPDATE player_reputation SET score = score + 1 WHERE player_id = 1');
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(CommitOutcomeUnknownError);
+    expect(err).toMatchObject({ code: 'INTERNAL_ERROR', status: 500 });
+    expect(runs).toBe(1);
+    expect(await count('SELECT score AS n FROM player_reputation')).toBe(1);
+    expect(writer.counters).toMatchObject({ commits: 0, rollbacks: 0, serialization_retries: 0, busy_retries: 0 });
+    expect(dropped).toBeDefined();
   });
 
   it('a statement of a leaked tx after its transaction ended is refused', async () => {

@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
-import type { Pool, PoolClient, QueryResult } from 'pg';
-import { DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import { DatabaseError, type Pool, type PoolClient, type QueryResult } from 'pg';
+import { CommitOutcomeUnknownError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
 import type { RunResult, SqlParams, WriteBody, WriteOptions, WriteTx } from './database.service';
 import { numbered } from './sql-dialect';
 import { tableRank, writeTarget } from './table-order';
@@ -62,6 +62,11 @@ export function isPgBusy(err: unknown): boolean {
  * and a bounded retry with jittered backoff — the whole body again — after a serialization
  * failure or a deadlock (40001, 40P01) or a lock not granted within `lockTimeoutMs` (55P03).
  * A write still failing at its deadline is a DatabaseBusyError (503), as on SQLite.
+ *
+ * A failed COMMIT is retried only when the server answered it with an ERROR (a serialization
+ * failure found at commit, say): PostgreSQL then rolled the transaction back. A COMMIT without
+ * an answer, or with a FATAL one, may have been applied: CommitOutcomeUnknownError, never run
+ * again.
  *
  * Bodies are the same as on SQLite (`?` placeholders, translated here); an INSERT without a
  * RETURNING clause gets `RETURNING *` so that `lastInsertRowid` is the (last) inserted row's id.
@@ -147,12 +152,9 @@ export class PostgresWriter {
         get: async <R>(sql: string, params?: SqlParams) => (await query(sql, params)).rows[0] as R | undefined,
         all: async <R>(sql: string, params?: SqlParams) => (await query(sql, params)).rows as R[],
       };
+      let result: T;
       try {
-        const result = await body(tx);
-        open = false;
-        await client.query('COMMIT');
-        this.counters.commits += 1;
-        return result;
+        result = await body(tx);
       } catch (err) {
         open = false;
         this.counters.rollbacks += 1;
@@ -165,6 +167,21 @@ export class PostgresWriter {
         }
         throw err;
       }
+      open = false;
+      try {
+        await client.query('COMMIT');
+      } catch (err) {
+        if (err instanceof DatabaseError && err.severity === 'ERROR') {
+          // Answered with an error: the server rolled the transaction back (write() may retry it).
+          this.counters.rollbacks += 1;
+          throw err;
+        }
+        broken = true;
+        this.logger.error({ err }, 'COMMIT got no answer: the transaction may or may not have been applied');
+        throw new CommitOutcomeUnknownError('The database did not confirm the commit; it may or may not have been applied', { code: (err as { code?: unknown } | null)?.code ?? null });
+      }
+      this.counters.commits += 1;
+      return result;
     } finally {
       client.release(broken);
     }
