@@ -95,6 +95,20 @@ describe('DatabaseService.write under cross-connection contention', () => {
     expect(a.service.counters).toMatchObject({ commits: 1, rollbacks: 0 });
   });
 
+  it('commits a body that awaits only its statements wherever its transaction began: a timer, an immediate, a next tick', async () => {
+    const body = async (tx: WriteTx) => {
+      await tx.run('UPDATE player_reputation SET score = score + 1 WHERE player_id = 1');
+      await tx.run('INSERT INTO interaction_history (player_id) VALUES (1)');
+      return (await tx.get<{ score: number }>('SELECT score FROM player_reputation WHERE player_id = 1'))!.score;
+    };
+    const from = (schedule: (fn: () => void) => void) =>
+      new Promise((resolve, reject) => schedule(() => void a.service.write(body).then(resolve, reject)));
+    await expect(from((fn) => setTimeout(fn, 0))).resolves.toBe(1);
+    await expect(from(setImmediate)).resolves.toBe(2);
+    await expect(from(process.nextTick)).resolves.toBe(3);
+    expect(a.service.counters).toMatchObject({ commits: 3, rollbacks: 0 });
+  });
+
   it('rolls back a body that awaits anything but its statements (a timer, I/O): the transaction never spans the event loop', async () => {
     let reached = false;
     const err = await a.service

@@ -264,12 +264,14 @@ export class DatabaseService {
     // The statements' promises are settled at once, so a body that awaits only them runs to its
     // end in the microtask queue of the current callback. Node runs the next-tick queue once that
     // queue is empty and before any other callback (timer, immediate, I/O): this tick running
-    // while the transaction is open means the body awaited something else. (An immediate armed
-    // here would not do: armed from inside a check-phase callback it runs only after the next
-    // iteration's timers and I/O, which may resume the body first.)
+    // while the transaction is open means the body awaited something else. It is queued from a
+    // microtask: queued directly from inside a next-tick callback it would run before the
+    // microtasks (the body). An immediate would not do either: armed from inside a check-phase
+    // callback it runs only after the next iteration's timers and I/O, which may resume the
+    // body first.
     let spanned = false;
     let open = true;
-    process.nextTick(() => (spanned = true));
+    queueMicrotask(() => process.nextTick(() => (spanned = true)));
     const live = () => {
       if (!open) throw new AsyncTransactionBodyError('A statement ran after its write transaction ended');
       if (spanned) throw new AsyncTransactionBodyError('A write transaction body may await only its own statements');
