@@ -33,12 +33,6 @@ export type WriteBody<T> = (tx: WriteTx) => T | Promise<T>;
 export interface WriteOptions {
   /** Label for logs and counters. */
   label?: string;
-  /**
-   * The write only rewrites rows in place (a heartbeat, a lease renewal): its commit proves
-   * nothing about free space, so it does not end the storage guard's failing state — else a
-   * periodic heartbeat on a full disk would flip readiness back to 200 every few seconds.
-   */
-  inPlace?: boolean;
   signal?: AbortSignal;
   /** Bound of the busy retries while other processes hold SQLite's write lock (default 10 s). */
   busyDeadlineMs?: number;
@@ -194,7 +188,7 @@ export class DatabaseService {
     const deadline = Date.now() + (options.busyDeadlineMs ?? BUSY_DEADLINE_MS);
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.runOnce(body, true, options.inPlace === true);
+        return await this.runOnce(body);
       } catch (err) {
         if (isOutOfSpace(err)) {
           // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
@@ -216,6 +210,11 @@ export class DatabaseService {
         this.counters.busy_wait_ms += Date.now() - now;
       }
     }
+  }
+
+  /** Pages of the database in use (not on the free list), as this connection sees it. */
+  private usedPages(): number {
+    return (this.prepare('SELECT p.page_count - f.freelist_count AS used FROM pragma_page_count() p, pragma_freelist_count() f').get() as { used: number }).used;
   }
 
   /** BEGIN IMMEDIATE takes SQLite's write lock now (cross-process), waiting at most one short slice. */
@@ -248,10 +247,13 @@ export class DatabaseService {
     }
   }
 
-  private async runOnce<T>(body: WriteBody<T>, commit = true, inPlace = false): Promise<T> {
+  private async runOnce<T>(body: WriteBody<T>, commit = true): Promise<T> {
     const db = this.connection;
     // Outside the try: a BEGIN that failed (busy) opened nothing to roll back.
     this.beginImmediate(db);
+    // While writes fail for lack of space, whether this one takes pages tells the storage guard
+    // if its commit found room (a heartbeat rewriting a row in place, a prune, find none).
+    const pagesBefore = commit && this.storage.writesFailing ? this.usedPages() : undefined;
     let lastRank = -1;
     const checkOrder = (sql: string) => {
       const rank = this.writeRank(sql);
@@ -293,9 +295,10 @@ export class DatabaseService {
         this.prepare('ROLLBACK').run();
         return result;
       }
+      const tookPages = pagesBefore !== undefined && this.usedPages() > pagesBefore;
       this.prepare('COMMIT').run();
       this.counters.commits += 1;
-      if (!inPlace) this.storage.noteWriteOk();
+      if (pagesBefore !== undefined) this.storage.noteWriteOk(tookPages);
       return result;
     } catch (err) {
       open = false;

@@ -92,8 +92,11 @@ describe('StorageGuard', () => {
     expect(guard.status().background_backoff_ms).toBe(4_000);
     expect(guard.retryAfterSeconds).toBe(4);
     expect(guard.status()).toMatchObject({ out_of_space_errors: 5, deferred_flushes: 3, writes_failing: true });
-    // One commit ends it all.
-    guard.noteWriteOk();
+    // A commit that took no page (a row rewritten in place, a prune) proves no room: still failing.
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(true);
+    // One commit that took pages ends it all.
+    guard.noteWriteOk(true);
     expect(guard.writesFailing).toBe(false);
     expect(guard.deferBackground()).toBe(false);
     expect(guard.shed('decision_log')).toBe(false);
@@ -118,8 +121,33 @@ describe('StorageGuard', () => {
     expect(guard.deferBackground()).toBe(true);
     await setFree(64 * MB);
     expect(guard.deferBackground()).toBe(false);
-    // Still failing until a write succeeds.
+    // Still failing until a write succeeds: then any commit ends it, one that took no page too.
     expect(guard.writesFailing).toBe(true);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(false);
+  });
+
+  it('space freed and then used up again by a failing write is no longer room found', async () => {
+    const { guard, setFree } = guardWith({ freedMarginBytes: 4 * MB });
+    await setFree(0);
+    guard.noteOutOfSpace(full());
+    await setFree(64 * MB);
+    guard.noteOutOfSpace(full());
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(true);
+    guard.noteWriteOk(true);
+    expect(guard.writesFailing).toBe(false);
+  });
+
+  it('a first reading of free space after the failure is only the mark space must rise over', async () => {
+    const { guard, setFree } = guardWith({ freedMarginBytes: 4 * MB });
+    guard.noteOutOfSpace(full());
+    await setFree(MB);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(true);
+    await setFree(64 * MB);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(false);
   });
 });
 
@@ -149,13 +177,21 @@ describe('DatabaseService on a full database', () => {
       expect(service.storage.writesFailing).toBe(true);
       expect(service.counters.rollbacks).toBe(1);
 
-      // A heartbeat-like write rewrites a row in place: its commit proves no room, so the failing state stays.
-      await service.write((tx) => tx.run("UPDATE t SET v = 'y' WHERE id = 0"), { label: 'test.heartbeat', inPlace: true });
-      expect(service.storage.writesFailing).toBe(true);
-
+      // Commits that take no page prove no room, so the failing state stays: a heartbeat-like
+      // write rewriting a row in place, an upsert of a row that is there, a prune, a small row
+      // that fits in a page the table has.
+      connection.exec("CREATE TABLE beat (id INTEGER PRIMARY KEY, at INTEGER NOT NULL); INSERT INTO beat VALUES (1, 0)");
+      await service.write((tx) => tx.run('UPDATE beat SET at = at + 1 WHERE id = 1'), { label: 'test.heartbeat' });
+      await service.write((tx) => tx.run('INSERT INTO beat (id, at) VALUES (1, 5) ON CONFLICT (id) DO UPDATE SET at = excluded.at'), { label: 'test.upsert' });
+      await service.write((tx) => tx.run('DELETE FROM beat WHERE id = 2'), { label: 'test.prune' });
       await service.write((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['small']));
+      expect(service.storage.writesFailing).toBe(true);
+      expect(service.counters.commits).toBe(4);
+
+      // One that takes pages found room.
+      await service.write((tx) => tx.run('INSERT INTO t (v) VALUES (?)', ['x'.repeat(5_000)]));
       expect(service.storage.writesFailing).toBe(false);
-      expect(connection.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 1 });
+      expect(connection.prepare('SELECT COUNT(*) AS n FROM t').get()).toEqual({ n: 2 });
     } finally {
       db.close();
     }

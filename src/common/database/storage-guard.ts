@@ -95,7 +95,11 @@ const DEFAULT_FREED_MARGIN = 4 * MB;
  *   the pause is the probe. Space freed on the disk (seen by `refresh()`) ends the pause at once.
  * - `health()`: degraded under the low threshold or while shedding, unhealthy while writes fail.
  *
- * Any successful commit ends the failing state: everything resumes by itself once space is freed.
+ * A commit ends the failing state when it shows room was found: it took pages the database did
+ * not use before, or free space rose since the failure. One that only rewrote rows in place (a
+ * heartbeat, a lease renewal) or deleted some (a prune) proves nothing, and a periodic one would
+ * otherwise flip readiness back every few seconds on a full disk. Everything resumes by itself
+ * once space is freed.
  */
 @Injectable()
 export class StorageGuard implements OnModuleDestroy {
@@ -108,6 +112,8 @@ export class StorageGuard implements OnModuleDestroy {
   private refreshing: Promise<void> | undefined;
   private failingSince: number | null = null;
   private freeAtFailure: number | null = null;
+  /** Free space rose since the last failure: the next commit ends the failing state. */
+  private spaceFreed = false;
   private lastError: string | null = null;
   private outOfSpaceErrors = 0;
   private backoffMs = 0;
@@ -178,6 +184,8 @@ export class StorageGuard implements OnModuleDestroy {
     const now = this.now();
     this.outOfSpaceErrors += 1;
     this.lastError = err instanceof Error ? err.message : String(err);
+    // Whatever was freed is used up again.
+    this.spaceFreed = false;
     if (this.failingSince === null) {
       this.failingSince = now;
       this.freeAtFailure = this.free?.freeBytes ?? null;
@@ -195,9 +203,13 @@ export class StorageGuard implements OnModuleDestroy {
     }
   }
 
-  /** Every commit: cheap unless writes were failing, which it ends. */
-  noteWriteOk(): void {
-    if (this.failingSince === null) return;
+  /**
+   * A commit while writes were failing: it ends the failing state if it took pages the database
+   * did not use before (`tookPages`) or if free space rose since the failure.
+   */
+  noteWriteOk(tookPages: boolean): void {
+    if (this.failingSince === null || !(tookPages || this.spaceFreed)) return;
+    this.spaceFreed = false;
     const failedForMs = this.now() - this.failingSince;
     this.failingSince = null;
     this.freeAtFailure = null;
@@ -286,6 +298,8 @@ export class StorageGuard implements OnModuleDestroy {
     }
     // Space was freed since writes started failing: retry now rather than at the end of the pause.
     if (this.failingSince !== null && (this.freeAtFailure === null || free.freeBytes >= this.freeAtFailure + this.options.freedMarginBytes)) {
+      // A rise over what there was at the failure; a first reading only sets the mark.
+      this.spaceFreed = this.freeAtFailure !== null;
       this.retryAt = this.now();
       this.freeAtFailure = free.freeBytes;
     }

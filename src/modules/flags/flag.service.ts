@@ -195,7 +195,7 @@ export class FlagService implements BeforeApplicationShutdown {
         if (res.changes === 1) lease.expiresAt = now + lease.ttlMs;
         return res.changes;
       },
-      { label: 'flags.heartbeat', inPlace: true },
+      { label: 'flags.heartbeat' },
     );
     if (changes === 0) {
       this.markLost(lease);

@@ -211,7 +211,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
         await this.repo.heartbeatInstance(tx, this.instanceId, this.advertised, this.startedAt, at, this.ttlMs);
         return { at, lost: await this.repo.renew(tx, this.instanceId, this.advertised, due, at, this.ttlMs) };
       },
-      { label: 'session.lease.renew', inPlace: true },
+      { label: 'session.lease.renew' },
     );
     // Requests since `now` are renewed by the next round.
     this.lastRenewAt = now;
