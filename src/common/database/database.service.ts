@@ -3,8 +3,8 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database, Statement } from 'better-sqlite3';
 import { DataSource } from 'typeorm';
 import { type CatalogLock, InjectLock, LockName, WithLock } from '../concurrency';
-import { AsyncTransactionBodyError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
-import { tableRank, writeTarget } from './table-order';
+import { AsyncTransactionBodyError, DatabaseBusyError } from './database.errors';
+import { rankOf, writeOrderCheck } from './table-order';
 import { yieldToLoop } from '../async/wait';
 import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
 import { StorageGuard } from './storage-guard';
@@ -139,8 +139,7 @@ export class DatabaseService {
   /** The TABLE_WRITE_ORDER rank of the table `sql` writes, parsed once per statement text. */
   private writeRank(sql: string): number | undefined {
     if (this.ranks.has(sql)) return this.ranks.get(sql);
-    const table = writeTarget(sql);
-    const rank = table === undefined ? undefined : tableRank(table);
+    const rank = rankOf(sql);
     if (this.ranks.size < 1000) this.ranks.set(sql, rank);
     return rank;
   }
@@ -254,15 +253,7 @@ export class DatabaseService {
     // While writes fail for lack of space, whether this one takes pages tells the storage guard
     // if its commit found room (a heartbeat rewriting a row in place, a prune, find none).
     const pagesBefore = commit && this.storage.writesFailing ? this.usedPages() : undefined;
-    let lastRank = -1;
-    const checkOrder = (sql: string) => {
-      const rank = this.writeRank(sql);
-      if (rank === undefined) return;
-      if (rank < lastRank) {
-        throw new TableOrderViolationError(`Transaction wrote ${writeTarget(sql)} after a table that comes later in TABLE_WRITE_ORDER`);
-      }
-      lastRank = rank;
-    };
+    const checkOrder = writeOrderCheck((sql) => this.writeRank(sql));
     // The statements' promises are settled at once, so a body that awaits only them runs to its
     // end in the microtask queue of the current callback. Node runs the next-tick queue once that
     // queue is empty and before any other callback (timer, immediate, I/O): this tick running

@@ -1,9 +1,9 @@
 import { Logger } from '@nestjs/common';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult } from 'pg';
-import { CommitOutcomeUnknownError, DatabaseBusyError, TableOrderViolationError } from './database.errors';
+import { CommitOutcomeUnknownError, DatabaseBusyError } from './database.errors';
 import type { RunResult, SqlParams, WriteBody, WriteOptions, WriteTx } from './database.service';
 import { numbered } from './sql-dialect';
-import { tableRank, writeTarget } from './table-order';
+import { writeOrderCheck } from './table-order';
 import { StorageFullError } from '../errors/storage.errors';
 
 /**
@@ -127,15 +127,8 @@ export class PostgresWriter {
         broken = true;
         throw err;
       }
-      let lastRank = -1;
       let open = true;
-      const checkOrder = (sql: string) => {
-        const table = writeTarget(sql);
-        const rank = table === undefined ? undefined : tableRank(table);
-        if (rank === undefined) return;
-        if (rank < lastRank) throw new TableOrderViolationError(`Transaction wrote ${table} after a table that comes later in TABLE_WRITE_ORDER`);
-        lastRank = rank;
-      };
+      const checkOrder = writeOrderCheck();
       const query = (sql: string, params: SqlParams = []): Promise<QueryResult> => {
         if (!open) return Promise.reject(new Error('A statement ran after its write transaction ended'));
         if (!Array.isArray(params)) return Promise.reject(new TypeError('PostgreSQL statements take positional (?) parameters only'));
