@@ -252,7 +252,7 @@ export class DatabaseService {
     this.beginImmediate(db);
     // While writes fail for lack of space, whether this one takes pages tells the storage guard
     // if its commit found room (a heartbeat rewriting a row in place, a prune, find none).
-    const pagesBefore = commit && this.storage.writesFailing ? this.usedPages() : undefined;
+    let pagesBefore: number | undefined;
     const checkOrder = writeOrderCheck((sql) => this.writeRank(sql));
     // The statements' promises are settled at once, so a body that awaits only them runs to its
     // end in the microtask queue of the current callback. Node runs the next-tick queue once that
@@ -279,6 +279,7 @@ export class DatabaseService {
       all: async <R>(sql: string, params?: SqlParams) => (live(), this.all<R>(sql, params)),
     };
     try {
+      if (commit && this.storage.writesFailing) pagesBefore = this.usedPages();
       const result = await body(tx);
       live();
       open = false;
