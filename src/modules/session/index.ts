@@ -1,6 +1,6 @@
 import { PlayerSessionEntity } from './entities/player-session.entity';
-export { SessionLeaseRepository } from './session-lease.repository';
-export { SessionOwnership } from './session-ownership.service';
+export { SessionLeaseRepository, type SessionRowUpsert } from './session-lease.repository';
+export { SessionOwnership, type SessionRowWrite, writeSessionRows } from './session-ownership.service';
 export { SessionNotFoundError } from './session.errors';
 export { SessionModule } from './session.module';
 export { SessionService } from './session.service';

@@ -25,6 +25,19 @@ export interface InstanceRow {
   leases: number;
 }
 
+/**
+ * One row of a session to upsert: `${into} VALUES (…) ${onConflict}` unfenced, or with the fence
+ * as its condition (`SessionLeaseRepository.upsertFenced`).
+ */
+export interface SessionRowUpsert {
+  /** `INSERT INTO table (col, …)` */
+  readonly into: string;
+  /** One per column. */
+  readonly values: readonly unknown[];
+  /** `ON CONFLICT (key) DO UPDATE SET …`, with its own `WHERE` if any. */
+  readonly onConflict: string;
+}
+
 /** A session this instance plays, as the player_sessions row of a character (see SessionService). */
 export interface CharacterSessionRow {
   session_id: string;
@@ -64,6 +77,11 @@ const RENEW_SQL = `
 const RELEASE_SQL = `
   UPDATE session_leases SET instance_id = NULL, advertised_url = NULL, expires_at = 0, renewed_at = ?
   WHERE session_id = ? AND instance_id = ? AND token = ?`;
+
+/** The fence of a session row's write (see `upsertFenced`): the lease is ours under the token… */
+const FENCE_OURS_SQL = 'EXISTS (SELECT 1 FROM session_leases WHERE session_id = ? AND instance_id = ? AND token = ?)';
+/** …or, holding no token, nobody ever leased the session. */
+const FENCE_UNLEASED_SQL = 'NOT EXISTS (SELECT 1 FROM session_leases WHERE session_id = ?)';
 
 const LEASE_SQL = 'SELECT session_id, instance_id, advertised_url, token, expires_at FROM session_leases WHERE session_id = ?';
 
@@ -109,14 +127,20 @@ export class SessionLeaseRepository {
   }
 
   /**
-   * The fence of a session's state write: true when the lease is ours under `token`, or when
-   * nobody ever leased the session and we hold no token either (an engine path outside the
-   * HTTP turn, e.g. the warm-up's throwaway sessions).
+   * A session's row written only while the fence holds, in one statement: the fence is the
+   * upsert's own condition (`INSERT … SELECT … WHERE <fence> ON CONFLICT …`), so no separate
+   * read comes before it. The fence: the lease is ours under `token`, or nobody ever leased the
+   * session and we hold no token either (an engine path outside the HTTP turn, e.g. the
+   * warm-up's throwaway sessions). False when the fence refused; nothing written then.
    */
-  async fenceAllows(tx: WriteTx, sessionId: string, instanceId: string, token: number | undefined): Promise<boolean> {
-    const row = await tx.get<{ instance_id: string | null; token: number }>('SELECT instance_id, token FROM session_leases WHERE session_id = ?', [sessionId]);
-    if (!row) return token === undefined;
-    return token !== undefined && row.instance_id === instanceId && Number(row.token) === token;
+  async upsertFenced(tx: WriteTx, upsert: SessionRowUpsert, sessionId: string, instanceId: string, token: number | undefined): Promise<boolean> {
+    const fence = token === undefined ? { sql: FENCE_UNLEASED_SQL, params: [sessionId] } : { sql: FENCE_OURS_SQL, params: [sessionId, instanceId, token] };
+    const { changes } = await tx.run(`${upsert.into} SELECT ${placeholders(upsert.values.length)} WHERE ${fence.sql} ${upsert.onConflict}`, [...upsert.values, ...fence.params]);
+    if (changes > 0) return true;
+    // Nothing written: the fence refused, or the upsert's own condition did (a snapshot no newer
+    // than the stored one). A read tells which, on this path only.
+    const row = await tx.get<{ ours: number }>(`SELECT 1 AS ours WHERE ${fence.sql}`, fence.params);
+    return row !== undefined;
   }
 
   lease(sessionId: string): LeaseRow | undefined {
@@ -186,6 +210,15 @@ export class SessionLeaseRepository {
 async function readLease(tx: WriteTx, sessionId: string): Promise<LeaseRow | undefined> {
   const row = await tx.get<LeaseRow>(LEASE_SQL, [sessionId]);
   return row && normalize(row);
+}
+
+/** A session's row, unfenced: `${into} VALUES (…) ${onConflict}`. */
+export async function upsertSessionRow(tx: WriteTx, upsert: SessionRowUpsert): Promise<void> {
+  await tx.run(`${upsert.into} VALUES (${placeholders(upsert.values.length)}) ${upsert.onConflict}`, upsert.values);
+}
+
+function placeholders(n: number): string {
+  return Array.from({ length: n }, () => '?').join(', ');
 }
 
 function normalize(row: LeaseRow): LeaseRow {

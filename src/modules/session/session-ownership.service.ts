@@ -3,7 +3,7 @@ import { DatabaseService, type WriteTx } from '../../common/database/database.se
 import { SessionElsewhereError } from '../../common/errors/app.error';
 import { PeriodicJobs } from '../../common/scheduling';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { type InstanceRow, type LeaseRow, SessionLeaseRepository, type TakeResult } from './session-lease.repository';
+import { type InstanceRow, type LeaseRow, SessionLeaseRepository, type SessionRowUpsert, type TakeResult, upsertSessionRow } from './session-lease.repository';
 
 export const SESSION_OWNERSHIP_OPTIONS = Symbol('SESSION_OWNERSHIP_OPTIONS');
 
@@ -37,6 +37,46 @@ export interface Claim {
 
 export type OwnershipListener = (sessionId: string) => void;
 
+/** A session's row for `writeSessionRows`. */
+export interface SessionRowWrite {
+  readonly sessionId: string;
+  readonly upsert: SessionRowUpsert;
+  /**
+   * Fenced: written only while the session's lease is this instance's under `token` (or, with no
+   * token, nobody ever leased it). Absent: written as it is.
+   */
+  readonly fence?: { readonly token: number | undefined };
+}
+
+/**
+ * One slice of a background writer's session rows (session rows, game-state snapshots) in one
+ * write transaction. With leases (`ownership`), a fenced row is written only while the fence
+ * holds — one statement, the fence being the upsert's condition — and a row refused means the
+ * session is another instance's now: it is dropped here once the transaction committed. Without
+ * leases every row is written. `toRow` runs inside the transaction, once per item and attempt.
+ */
+export async function writeSessionRows<T>(
+  db: DatabaseService,
+  ownership: SessionOwnership | null,
+  slice: ReadonlyArray<T>,
+  toRow: (item: T) => SessionRowWrite,
+  label: string,
+): Promise<void> {
+  const refused = await db.write(
+    async (tx) => {
+      let fenced: Array<readonly [string, number | undefined]> | undefined;
+      for (const item of slice) {
+        const { sessionId, upsert, fence } = toRow(item);
+        if (!ownership || !fence) await upsertSessionRow(tx, upsert);
+        else if (!(await ownership.upsertFenced(tx, upsert, sessionId, fence.token))) (fenced ??= []).push([sessionId, fence.token]);
+      }
+      return fenced;
+    },
+    { label },
+  );
+  if (refused) for (const [sessionId, token] of refused) ownership!.fenced(sessionId, token);
+}
+
 /**
  * Bot ownership across engine instances (docs/cluster.md): a session is served by one instance
  * at a time, recorded as a lease in `session_leases` (instance id, advertised address, expiry,
@@ -45,7 +85,7 @@ export type OwnershipListener = (sessionId: string) => void;
  * lapsed) and in the periodic batch renewal of the leases of active sessions. Another live
  * instance's lease refuses the request (SESSION_ELSEWHERE); an expired one is taken over with a
  * larger token, and the session's state is then loaded from the database (`continuous: false`).
- * State writes carry the token (`fenceAllows`), so an instance that lost a lease cannot
+ * State writes carry the token (`writeSessionRows`), so an instance that lost a lease cannot
  * overwrite the new owner's rows.
  */
 /** The periodic job renewing this instance's leases and heartbeat. */
@@ -245,6 +285,11 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     this.logger.log({ session_id: sessionId, owner: row.instance_id, token: row.token }, 'session lease lost to another instance');
     this.drop(sessionId);
     return false;
+  }
+
+  /** The session's row, written only while its lease is this instance's under `token` (see `writeSessionRows`). */
+  upsertFenced(tx: WriteTx, upsert: SessionRowUpsert, sessionId: string, token: number | undefined): Promise<boolean> {
+    return this.repo.upsertFenced(tx, upsert, sessionId, this.instanceId, token);
   }
 
   /** A state write refused by the fence: the session belongs to another instance now. */

@@ -71,6 +71,58 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
   /** Past the session TTL on the real clock the session rows use. */
   const afterSessionTtl = () => Date.now() + 3_600_001;
 
+  /** Every statement the instance's write transactions run from now, until `restore()`. */
+  function recordStatements(i: Instance): { statements: string[]; restore: () => void } {
+    const statements: string[] = [];
+    const recording = (tx: WriteTx): WriteTx => ({
+      run: (sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.run(sql, params);
+      },
+      get: <T>(sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.get<T>(sql, params);
+      },
+      all: <T>(sql: string, params?: SqlParams) => {
+        statements.push(sql);
+        return tx.all<T>(sql, params);
+      },
+    });
+    const service = i.db.service;
+    const write = service.write.bind(service);
+    const spy = jest
+      .spyOn(service, 'write')
+      .mockImplementation(((body: WriteBody<unknown>, options?: WriteOptions) => write((tx) => body(recording(tx)), options)) as typeof service.write);
+    return { statements, restore: () => spy.mockRestore() };
+  }
+
+  it('a fenced write is one statement: the fence is the upsert condition, with no read of the lease before it', async () => {
+    const a = await instance('A');
+    const ids = [await a.sessions.sessionIdFor({ characterName: 'Knight' }), await a.sessions.sessionIdFor({ characterName: 'Priest' })];
+    for (const id of ids) await a.state.apply(id, { full: game(100) });
+    const { statements, restore } = recordStatements(a);
+    try {
+      await a.state.flush();
+    } finally {
+      restore();
+    }
+    expect(statements).toHaveLength(ids.length);
+    for (const sql of statements) expect(sql).toMatch(/^INSERT INTO game_state_snapshots .* WHERE EXISTS \(SELECT 1 FROM session_leases WHERE session_id = \? AND instance_id = \? AND token = \?\) ON CONFLICT/s);
+    for (const id of ids) expect(persisted(a, id)).toMatchObject({ version: 1 });
+  });
+
+  it('a snapshot the stored one is newer than is not written, and is no fence refusal: the lease and the state stay', async () => {
+    const a = await instance('A');
+    const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
+    await a.state.apply(id, { full: game(100) });
+    await a.db.service.write((tx) => tx.run(`INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, 9, '{}', 0)`, [id]));
+    await a.state.flush();
+    expect(persisted(a, id)).toMatchObject({ version: 9 });
+    expect(a.ownership.tokenOf(id)).toBe(1);
+    expect(a.ownership.holds(id)).toBe(true);
+    expect(a.state.current(id)).toMatchObject({ version: 1 });
+  });
+
   it('a character is one session cluster-wide: the first instance creates and leases it, the other is refused with the owner named', async () => {
     const a = await instance('A');
     const b = await instance('B');
@@ -179,35 +231,16 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
 
   it('session rows are inserted with portable SQL (ON CONFLICT DO NOTHING, not SQLite OR IGNORE)', async () => {
     const a = await instance('A');
-    const statements: string[] = [];
-    const recording = (tx: WriteTx): WriteTx => ({
-      run: (sql: string, params?: SqlParams) => {
-        statements.push(sql);
-        return tx.run(sql, params);
-      },
-      get: <T>(sql: string, params?: SqlParams) => {
-        statements.push(sql);
-        return tx.get<T>(sql, params);
-      },
-      all: <T>(sql: string, params?: SqlParams) => {
-        statements.push(sql);
-        return tx.all<T>(sql, params);
-      },
-    });
-    const service = a.db.service;
-    const write = service.write.bind(service);
-    const spy = jest
-      .spyOn(service, 'write')
-      .mockImplementation(((body: WriteBody<unknown>, options?: WriteOptions) => write((tx) => body(recording(tx)), options)) as typeof service.write);
+    const { statements, restore } = recordStatements(a);
     try {
       const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
       // A handshake of a character with a session, and a row made sure of inside another write.
       expect((await a.sessions.handshake({ client: 'test-client', client_version: '2.0', character_name: 'Knight' } as HandshakeDto)).session_id).toBe(id);
-      await service.write((tx) => a.sessions.ensureRow(tx, id));
+      await a.db.service.write((tx) => a.sessions.ensureRow(tx, id));
       expect(statements.some((sql) => /ON CONFLICT \(session_id\) DO NOTHING/.test(sql))).toBe(true);
       expect(statements.filter((sql) => /\bOR\s+(IGNORE|REPLACE)\b/i.test(sql))).toEqual([]);
     } finally {
-      spy.mockRestore();
+      restore();
     }
     expect(a.db.service.all('SELECT session_id, client_version FROM player_sessions')).toEqual([{ session_id: expect.any(String), client_version: '2.0' }]);
   });

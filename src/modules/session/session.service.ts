@@ -11,8 +11,8 @@ import type { HandshakeDto, HandshakeResponseDto, SessionViewDto } from './dto/h
 import { PlayerSessionEntity } from './entities/player-session.entity';
 import { SessionNotFoundError } from './session.errors';
 import type { SessionDirectory, SessionRef } from '../../common/ports/session-directory.port';
-import { SessionLeaseRepository } from './session-lease.repository';
-import { SessionOwnership } from './session-ownership.service';
+import { SessionLeaseRepository, type SessionRowUpsert } from './session-lease.repository';
+import { SessionOwnership, writeSessionRows } from './session-ownership.service';
 
 export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
@@ -68,25 +68,18 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    * while the lease is still this instance's under the token it holds, so an instance that lost
    * the session cannot mark the new owner's live row expired.
    */
-  private async writeSlice(slice: ReadonlyArray<readonly [string, PlayerSessionEntity]>): Promise<void> {
+  private writeSlice(slice: ReadonlyArray<readonly [string, PlayerSessionEntity]>): Promise<void> {
     const ownership = this.ownership;
-    const leases = this.leases;
-    const refused = await this.db.write(
-      async (tx) => {
-        let fenced: Array<readonly [string, number]> | undefined;
-        for (const [sessionId, row] of slice) {
-          const token = row.status === 'expired' ? ownership?.tokenOf(sessionId) : undefined;
-          if (token !== undefined && leases && !(await leases.fenceAllows(tx, sessionId, ownership!.instanceId, token))) {
-            (fenced ??= []).push([sessionId, token]);
-            continue;
-          }
-          await upsertRow(tx, row);
-        }
-        return fenced;
+    return writeSessionRows(
+      this.db,
+      ownership,
+      slice,
+      ([sessionId, row]) => {
+        const token = row.status === 'expired' ? ownership?.tokenOf(sessionId) : undefined;
+        return { sessionId, upsert: upsertOf(row), fence: token === undefined ? undefined : { token } };
       },
-      { label: 'session.persist' },
+      'session.persist',
     );
-    if (refused) for (const [sessionId, token] of refused) ownership!.fenced(sessionId, token);
   }
 
   async onModuleInit(): Promise<void> {
@@ -447,13 +440,13 @@ async function insertRow(tx: WriteTx, row: PlayerSessionEntity, ifAbsent = false
  * The whole row on first write, then only what this service changes (other modules own other
  * columns: the social statistics).
  */
-async function upsertRow(tx: WriteTx, row: PlayerSessionEntity): Promise<void> {
-  await tx.run(
-    `INSERT INTO player_sessions (${COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT(session_id) DO UPDATE SET status = excluded.status, request_count = excluded.request_count,
+function upsertOf(row: PlayerSessionEntity): SessionRowUpsert {
+  return {
+    into: `INSERT INTO player_sessions (${COLUMNS})`,
+    values: rowParams(row),
+    onConflict: `ON CONFLICT(session_id) DO UPDATE SET status = excluded.status, request_count = excluded.request_count,
        last_seen_at = excluded.last_seen_at, expired_at = excluded.expired_at`,
-    rowParams(row),
-  );
+  };
 }
 
 function expire(row: PlayerSessionEntity, now: number): PlayerSessionEntity {

@@ -1,8 +1,8 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnModuleInit, Optional } from '@nestjs/common';
 import { PeriodicJobs } from '../../common/scheduling';
 import { InvalidRequestError, NotFoundError } from '../../common/errors/app.error';
-import { DatabaseService, type WriteTx } from '../../common/database/database.service';
-import { SessionLeaseRepository, SessionOwnership, SessionService } from '../session';
+import { DatabaseService } from '../../common/database/database.service';
+import { SessionLeaseRepository, type SessionRowUpsert, SessionOwnership, SessionService, writeSessionRows } from '../session';
 import { deepFreeze, type GameState, type PartialGameState, type StateSnapshot } from './game-state';
 import { MergeStrategy, mergeState } from './state-merger';
 import { MergeConflictError, StaleVersionError } from './state.errors';
@@ -104,24 +104,8 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   }
 
   /** One slice in one transaction; a snapshot whose lease token is no longer the session's is refused (fencing). */
-  private async writeSlice(slice: ReadonlyArray<readonly [string, PendingSnapshot]>): Promise<void> {
-    const ownership = this.ownership;
-    const leases = this.leases;
-    const refused = await this.db.write(
-      async (tx) => {
-        let fenced: Array<readonly [string, number | undefined]> | undefined;
-        for (const [sessionId, { snapshot, token }] of slice) {
-          if (ownership && leases && !(await leases.fenceAllows(tx, sessionId, ownership.instanceId, token))) {
-            (fenced ??= []).push([sessionId, token]);
-            continue;
-          }
-          await writeSnapshot(tx, snapshot);
-        }
-        return fenced;
-      },
-      { label: 'state.flush' },
-    );
-    if (refused) for (const [sessionId, token] of refused) ownership!.fenced(sessionId, token);
+  private writeSlice(slice: ReadonlyArray<readonly [string, PendingSnapshot]>): Promise<void> {
+    return writeSessionRows(this.db, this.ownership, slice, ([sessionId, { snapshot, token }]) => ({ sessionId, upsert: snapshotUpsert(snapshot), fence: { token } }), 'state.flush');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
@@ -179,13 +163,12 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
   }
 }
 
-async function writeSnapshot(tx: WriteTx, s: StateSnapshot): Promise<void> {
-  {
-    await tx.run(
-      `INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
+/** A newer version replaces the stored snapshot; an older one changes nothing. */
+function snapshotUpsert(s: StateSnapshot): SessionRowUpsert {
+  return {
+    into: 'INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at)',
+    values: [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
+    onConflict: `ON CONFLICT(session_id) DO UPDATE SET version = excluded.version, state_json = excluded.state_json, updated_at = excluded.updated_at
        WHERE excluded.version > game_state_snapshots.version`,
-      [s.sessionId, s.version, JSON.stringify(s.state), s.updatedAt],
-    );
-  }
+  };
 }
