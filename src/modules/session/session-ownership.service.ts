@@ -327,6 +327,9 @@ export class SessionOwnership implements BeforeApplicationShutdown {
     this.closed = true;
     const held = [...this.leases].map(([sessionId, lease]) => ({ sessionId, token: lease.token }));
     this.leases.clear();
+    // No heartbeat ever written and no lease taken (SESSION_LEASES off: this instance is
+    // constructed but unused): no row of it to retire, nothing to release, no write.
+    if (held.length === 0 && this.lastRenewAt === Number.NEGATIVE_INFINITY) return;
     try {
       await this.db.write(
         async (tx) => {

@@ -211,6 +211,28 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
   });
 
+  it('an ownership never started and holding no lease (SESSION_LEASES off) writes nothing at shutdown', async () => {
+    const a = await instance('A');
+    const writes = jest.spyOn(a.db.service, 'write');
+    try {
+      await a.ownership.beforeApplicationShutdown();
+      expect(writes).not.toHaveBeenCalled();
+    } finally {
+      writes.mockRestore();
+    }
+    // Once it heartbeat, its shutdown retires it (one write).
+    const b = await instance('B');
+    await b.ownership.renew();
+    const bWrites = jest.spyOn(b.db.service, 'write');
+    try {
+      await b.ownership.close();
+      expect(bWrites).toHaveBeenCalledTimes(1);
+    } finally {
+      bWrites.mockRestore();
+    }
+    expect(a.ownership.cluster().instances).toEqual([]);
+  });
+
   it('GET /admin/cluster data: live instances with their lease counts; a retired instance is gone', async () => {
     const a = await instance('A');
     const b = await instance('B');
