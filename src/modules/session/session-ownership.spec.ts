@@ -1,73 +1,41 @@
 import { Logger } from '@nestjs/common';
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import type { DataSource } from 'typeorm';
-import { LockManager } from '../../common/concurrency';
-import { applyMigrations, openStandaloneDatabase, type StandaloneDatabase } from '../../common/database/database.test-kit';
 import type { SqlParams, WriteBody, WriteOptions, WriteTx } from '../../common/database/database.service';
-import { MIGRATIONS } from '../../common/database/migrations';
 import { SessionElsewhereError } from '../../common/errors/app.error';
-import type { AppConfig } from '../../config/app-config';
 import { type GameState, StateService } from '../state';
 import type { HandshakeDto } from './dto/handshake.dto';
-import { SessionLeaseRepository } from './session-lease.repository';
-import { SessionOwnership } from './session-ownership.service';
-import { SessionService } from './session.service';
+import { OWNERSHIP_TEST_TTL_MS, OwnershipTestCluster, type OwnershipTestInstance } from './session-ownership.test-kit';
 
-const noRows = { isInitialized: true, getRepository: () => ({ find: () => Promise.resolve([]) }) } as unknown as DataSource;
-const TTL = 3_000;
+const TTL = OWNERSHIP_TEST_TTL_MS;
 const game = (hp: number) => ({ character: { name: 'Knight', hp } }) as unknown as GameState;
 
-/** One engine instance: its own connection and locks (as another process has), the shared file, a shared fake clock. */
-interface Instance {
-  db: StandaloneDatabase;
-  ownership: SessionOwnership;
-  sessions: SessionService;
-  state: StateService;
-}
+/** One engine instance with its game state. */
+type Instance = OwnershipTestInstance & { state: StateService };
 
 describe('session ownership across instances (one SQLite file, a fake clock)', () => {
-  let dir: string;
-  let file: string;
-  let clock: number;
-  const instances: Instance[] = [];
+  let cluster: OwnershipTestCluster;
 
-  async function instance(id: string): Promise<Instance> {
-    const db = openStandaloneDatabase(file, new LockManager());
-    const config = { instanceId: id, sessionLeaseTtlMs: TTL, sessionTtlMs: 3_600_000, host: '127.0.0.1', port: 1, advertisedUrl: `http://${id}.test:9901` } as AppConfig;
-    const repo = new SessionLeaseRepository(db.service);
-    const ownership = new SessionOwnership(config, db.service, repo, { now: () => clock });
-    const sessions = new SessionService(config, noRows, db.service, undefined, ownership, repo);
-    const state = new StateService(db.service, sessions, undefined, ownership, repo);
-    await sessions.onModuleInit();
-    state.onModuleInit();
-    const made = { db, ownership, sessions, state };
-    instances.push(made);
-    return made;
+  function instance(id: string): Promise<Instance> {
+    return cluster.instance(
+      id,
+      ({ db, sessions, ownership, repo }) => {
+        const state = new StateService(db.service, sessions, undefined, ownership, repo);
+        state.onModuleInit();
+        return { state };
+      },
+      ({ state }) => state.beforeApplicationShutdown(),
+    );
   }
 
   beforeAll(() => Logger.overrideLogger(false));
   beforeEach(async () => {
-    clock = 1_000_000;
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-own-'));
-    file = path.join(dir, 'db.sqlite');
-    const setup = openStandaloneDatabase(file);
-    await applyMigrations(setup.connection, MIGRATIONS);
-    setup.close();
+    cluster = await OwnershipTestCluster.open();
   });
-  afterEach(async () => {
-    for (const i of instances.splice(0)) {
-      await i.sessions.beforeApplicationShutdown();
-      await i.state.beforeApplicationShutdown();
-      i.db.close();
-    }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  afterEach(() => cluster.close());
+  const advance = (ms: number) => cluster.advance(ms);
 
-  const lease = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).lease(id);
-  const persisted = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).persistedSnapshot(id);
-  const sessionRow = (i: Instance, id: string) => new SessionLeaseRepository(i.db.service).sessionRow(id);
+  const lease = (i: Instance, id: string) => i.repo.lease(id);
+  const persisted = (i: Instance, id: string) => i.repo.persistedSnapshot(id);
+  const sessionRow = (i: Instance, id: string) => i.repo.sessionRow(id);
   /** Past the session TTL on the real clock the session rows use. */
   const afterSessionTtl = () => Date.now() + 3_600_001;
 
@@ -143,14 +111,14 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const b = await instance('B');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
     for (let t = 0; t < 5; t++) {
-      clock += TTL / 3;
+      advance(TTL / 3);
       expect(a.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
       await a.ownership.renew();
     }
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).rejects.toBeInstanceOf(SessionElsewhereError);
     expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
     // A stops serving it (idle, or dead): no renewal, and after the TTL B takes it.
-    clock += TTL + 1;
+    advance(TTL + 1);
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
     expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     expect(b.ownership.holds(id)).toBe(true);
@@ -168,7 +136,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     await a.state.apply(id, { full: game(80) });
     await a.state.apply(id, { full: game(70) });
     await a.state.apply(id, { full: game(60) });
-    clock += TTL + 1;
+    advance(TTL + 1);
     // B takes the bot over: its state continues from A's last persisted snapshot (version 2).
     expect(await b.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
     expect(b.state.current(id)).toMatchObject({ version: 2, state: { character: { hp: 90 } } });
@@ -190,7 +158,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const a = await instance('A');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
     await a.state.apply(id, { full: game(100) });
-    clock += TTL + 1;
+    advance(TTL + 1);
     expect(a.ownership.holds(id)).toBe(false);
     expect(await a.sessions.sessionIdFor({ sessionId: id })).toBe(id);
     expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
@@ -285,15 +253,15 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const a = await instance('A');
     const b = await instance('B');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
-    const lastRequest = clock;
+    const lastRequest = cluster.clock;
     // The renewal right after the request renews it; the next ones (no request since) do not.
     await a.ownership.renew();
     for (let t = 0; t < 2; t++) {
-      clock += TTL / 3;
+      advance(TTL / 3);
       await a.ownership.renew();
     }
     expect(lease(a, id)).toMatchObject({ instance_id: 'A', expires_at: lastRequest + TTL });
-    clock = lastRequest + TTL + 1;
+    cluster.clock = lastRequest + TTL + 1;
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
   });
 
@@ -302,7 +270,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const b = await instance('B');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
     // The bot goes quiet on A (no renewal of an unused lease), then talks to B once A's lease lapsed.
-    clock += TTL + 1;
+    advance(TTL + 1);
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
     expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     // A's renewal reads the lapsed lease's row, finds it taken, and evicts the session.
@@ -319,7 +287,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const a = await instance('A');
     const b = await instance('B');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
-    clock += TTL + 1;
+    advance(TTL + 1);
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
     // No renewal on A in between (paused): its sweep is the first to run.
     await a.sessions.sweep(afterSessionTtl());
@@ -329,7 +297,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     // A session whose lease is still A's (lapsed, nobody took it) is expired and released as before.
     const other = await a.sessions.sessionIdFor({ characterName: 'Priest' });
-    clock += TTL + 1;
+    advance(TTL + 1);
     await a.sessions.sweep(afterSessionTtl());
     expect(sessionRow(a, other)).toMatchObject({ status: 'expired' });
     expect(lease(a, other)).toMatchObject({ instance_id: null, token: 1 });
@@ -351,7 +319,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
       writes.mockRestore();
     }
     // Once A's lease lapsed, the take (a transaction) goes ahead.
-    clock += TTL + 1;
+    advance(TTL + 1);
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
   });
 
