@@ -92,9 +92,24 @@ export async function startServer(script: string, env: Record<string, string>, c
   return { proc, port, url: `http://127.0.0.1:${port}` };
 }
 
+/**
+ * Engine settings of a whole bench run, `BENCH_ENGINE_ENV="ML_CONFIDENCE_PCT=100 SESSION_LEASES=1"`
+ * (space-separated NAME=value): to compare one setting's cost with the same bench.
+ */
+export const ENGINE_ENV: Record<string, string> = Object.fromEntries(
+  (process.env.BENCH_ENGINE_ENV ?? '')
+    .split(' ')
+    .filter(Boolean)
+    .map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`BENCH_ENGINE_ENV: "${pair}" is not NAME=value`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+);
+
 /** The built engine with bench defaults (no rate limit, no second listener, info logs to see it listen). */
 export function startEngine(env: Record<string, string>, cpus?: string, main = ENGINE_MAIN): Promise<Server> {
-  return startServer(main, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...env }, cpus, ENGINE_NODE_FLAGS);
+  return startServer(main, { LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', ...ENGINE_ENV, ...env }, cpus, ENGINE_NODE_FLAGS);
 }
 
 let clockTicks: number | undefined;
