@@ -93,6 +93,10 @@ interface Run {
   errors: number;
   non2xx: number;
   total: number;
+  /** Connections the load generator opened (tick scenarios; one per bot when kept alive). */
+  connections?: number;
+  /** Tick scenarios: the p99 of the ticks due from the second second on (bots connected, the ramp over). */
+  p99Settled?: number;
   /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
   cpuUs: number;
   /** The engine's own event-loop delay over the run (ms): max and p99; undefined for the other servers. */
@@ -129,8 +133,8 @@ async function drive(url: string, s: Scenario, pid?: number, engine = false): Pr
 
 async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
   if (s.rate !== undefined) {
-    const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body });
-    return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total };
+    const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body, splitAtSeconds: 1 });
+    return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total, connections: r.connections, p99Settled: r.tail?.p99 };
   }
   const connections = s.sessions * s.connectionsPerSession;
   let next = 0;
@@ -165,6 +169,8 @@ function mean(runs: Run[]): Run {
     non2xx: avg('non2xx'),
     total: avg('total'),
     cpuUs: avg('cpuUs'),
+    p99Settled: worst(runs.map((r) => r.p99Settled)),
+    connections: runs.some((r) => r.connections !== undefined) ? Math.max(...runs.map((r) => r.connections ?? 0)) : undefined,
     loopMax: worst(runs.map((r) => r.loopMax)),
     loopP99: worst(runs.map((r) => r.loopP99)),
   };
@@ -202,8 +208,10 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
     'req/s': fmt(m.rps),
     'p50 ms': m.p50,
     'p99 ms': m.p99,
+    'p99 from 1 s': ms(m.p99Settled),
     'max ms': m.max,
     'errors+non2xx': m.errors + m.non2xx,
+    conns: m.connections ?? '',
     'CPU µs/req': fmt(m.cpuUs),
     'vs bare': bm ? `${Math.round((m.rps / bm.rps) * 100)}%` : '',
     'loop max ms': ms(m.loopMax),
@@ -248,6 +256,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 and max are the worse of the two rounds');
   console.log('engine: as it ships (the front door serves the per-tick routes); "no front door": HTTP_FRONT_DOOR=0, every request through Fastify (BENCH_ENGINES picks one)');
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
+  console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on (every bot connected); conns: connections the bots opened');
   console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
   await runColdStartBench();
 }

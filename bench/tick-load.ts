@@ -36,6 +36,8 @@ export interface TickLoadResult {
   total: number;
   errors: number;
   non2xx: number;
+  /** Connections opened (one per bot when the server keeps them alive). */
+  connections: number;
   p50: number;
   p99: number;
   max: number;
@@ -55,6 +57,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
   const dueAt: number[] = [];
   let errors = 0;
   let non2xx = 0;
+  let connections = 0;
   const started = performance.now();
   const endAt = started + options.seconds * 1000;
 
@@ -83,6 +86,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
             headers: { 'content-type': 'application/json', 'content-length': payload.length },
           },
           (res) => {
+            if (!req.reusedSocket) connections++;
             if (res.statusCode === undefined || res.statusCode < 200 || res.statusCode >= 300) non2xx++;
             res.resume();
             res.once('end', () => {
@@ -107,7 +111,11 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
       const schedule = (): void => {
         due += periodMs;
         const wait = due - performance.now();
-        if (wait <= 0) tick();
+        // Behind schedule, the next tick still waits for this turn's callbacks: sent from inside
+        // the 'end' of the previous answer, it would find the bot's socket not yet back in the
+        // agent, and the agent would open a new connection for it. A late generator then churns
+        // connections (a connect per tick) and charges their cost to the server it measures.
+        if (wait <= 0) setImmediate(tick);
         else setTimeout(tick, wait);
       };
 
@@ -116,7 +124,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
 
   await Promise.all(Array.from({ length: options.sessions }, (_, i) => bot(i)));
   const elapsed = (performance.now() - started) / 1000;
-  const result: TickLoadResult = { rps: latencies.length / elapsed, errors, non2xx, ...summarize(latencies) };
+  const result: TickLoadResult = { rps: latencies.length / elapsed, errors, non2xx, connections, ...summarize(latencies) };
   if (options.splitAtSeconds !== undefined) {
     const split = options.splitAtSeconds * 1000;
     result.head = summarize(latencies.filter((_, i) => dueAt[i] < split));
