@@ -1,9 +1,11 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 export class CreateStateAndDecisions1764201700000 implements MigrationInterface {
   name = 'CreateStateAndDecisions1764201700000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     // The latest snapshot per session (throttled writes), so a restart resumes where it was.
     await q.query(`
       CREATE TABLE game_state_snapshots (
@@ -14,13 +16,13 @@ export class CreateStateAndDecisions1764201700000 implements MigrationInterface 
       )`);
     await q.query(`
       CREATE TABLE decision_log (
-        id                 INTEGER      PRIMARY KEY AUTOINCREMENT,
+        id                 ${t.autoId},
         session_id         VARCHAR(36)  NOT NULL,
         decision_tier      VARCHAR(16)  NOT NULL,
         action_type        VARCHAR(32)  NOT NULL,
         reason             TEXT,
         state_version      BIGINT,
-        processing_time_ms REAL         NOT NULL,
+        processing_time_ms ${t.real}         NOT NULL,
         success            INTEGER,
         outcome            TEXT,
         created_at         BIGINT       NOT NULL

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 /**
  * The ML module's tables. `training_data`: one row per observed decision outcome, features as a
@@ -10,13 +11,14 @@ export class CreateMlTables1764374400000 implements MigrationInterface {
   name = 'CreateMlTables1764374400000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     await q.query(`
       CREATE TABLE training_data (
-        id             INTEGER      PRIMARY KEY AUTOINCREMENT,
+        id             ${t.autoId},
         session_id     VARCHAR(36),
         features       TEXT         NOT NULL,
         action         VARCHAR(32)  NOT NULL,
-        reward         REAL         NOT NULL DEFAULT 0,
+        reward         ${t.real}         NOT NULL DEFAULT 0,
         success        INTEGER      NOT NULL,
         source         VARCHAR(16)  NOT NULL,
         model_version  INTEGER,

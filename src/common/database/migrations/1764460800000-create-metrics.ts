@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 /**
  * `metrics`: the metrics module's rollups. One row per series (name + labels) per rollup period
@@ -11,21 +12,22 @@ export class CreateMetrics1764460800000 implements MigrationInterface {
   name = 'CreateMetrics1764460800000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     await q.query(`
       CREATE TABLE metrics (
-        id            INTEGER       PRIMARY KEY AUTOINCREMENT,
+        id            ${t.autoId},
         name          VARCHAR(128)  NOT NULL,
         labels        TEXT          NOT NULL,
         strategy_id   VARCHAR(128),
         period_start  BIGINT        NOT NULL,
         period_end    BIGINT        NOT NULL,
         sample_count  INTEGER       NOT NULL,
-        value_sum     REAL          NOT NULL,
-        value_min     REAL          NOT NULL,
-        value_max     REAL          NOT NULL,
-        p50           REAL          NOT NULL,
-        p95           REAL          NOT NULL,
-        p99           REAL          NOT NULL,
+        value_sum     ${t.real}          NOT NULL,
+        value_min     ${t.real}          NOT NULL,
+        value_max     ${t.real}          NOT NULL,
+        p50           ${t.real}          NOT NULL,
+        p95           ${t.real}          NOT NULL,
+        p99           ${t.real}          NOT NULL,
         created_at    BIGINT        NOT NULL,
         CONSTRAINT chk_metrics_count CHECK (sample_count > 0)
       )`);

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 /**
  * `macro_versions`: every accepted version of a macro or automacro (content, sha256, source file
@@ -8,9 +9,10 @@ export class CreateMacroVersions1764461000000 implements MigrationInterface {
   name = 'CreateMacroVersions1764461000000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     await q.query(`
       CREATE TABLE macro_versions (
-        id            INTEGER      PRIMARY KEY AUTOINCREMENT,
+        id            ${t.autoId},
         macro_name    VARCHAR(64)  NOT NULL,
         kind          VARCHAR(16)  NOT NULL,
         version       INTEGER      NOT NULL,

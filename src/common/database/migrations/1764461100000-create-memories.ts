@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 /**
  * The memory module's table: one row per long-term memory of a session, its event as JSON text
@@ -9,14 +10,15 @@ export class CreateMemories1764461100000 implements MigrationInterface {
   name = 'CreateMemories1764461100000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     await q.query(`
       CREATE TABLE memories (
-        id                INTEGER      PRIMARY KEY AUTOINCREMENT,
+        id                ${t.autoId},
         session_id        VARCHAR(36)  NOT NULL,
         memory_type       VARCHAR(16)  NOT NULL,
         event             TEXT         NOT NULL,
-        importance        REAL         NOT NULL,
-        embedding         BLOB         NOT NULL,
+        importance        ${t.real}         NOT NULL,
+        embedding         ${t.blob}         NOT NULL,
         embedding_model   VARCHAR(64)  NOT NULL,
         dims              INTEGER      NOT NULL,
         access_count      INTEGER      NOT NULL DEFAULT 0,

@@ -1,4 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
+import { dialectTypes } from './dialect';
 
 /**
  * `pdca_cycles`: one row per PDCA cycle (docs/architecture.md §8.1) of any engine process on the database: its
@@ -11,9 +12,10 @@ export class CreatePdcaCycles1764547200000 implements MigrationInterface {
   name = 'CreatePdcaCycles1764547200000';
 
   async up(q: QueryRunner): Promise<void> {
+    const t = dialectTypes(q);
     await q.query(`
       CREATE TABLE pdca_cycles (
-        id                 INTEGER      PRIMARY KEY AUTOINCREMENT,
+        id                 ${t.autoId},
         status             VARCHAR(16)  NOT NULL,
         trigger_type       VARCHAR(16)  NOT NULL,
         trigger_reason     VARCHAR(256) NOT NULL,

@@ -2,7 +2,7 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { epochMs } from '../../../common/database/column-transformers';
 import type { MemoryType } from '../memory.constants';
 
-/** One long-term memory of a session; the embedding is float32 little-endian (dims × 4 bytes). */
+/** One long-term memory of a session (its embedding column is not mapped: see below). */
 @Entity('memories')
 @Index('idx_memories_session', ['sessionId', 'id'])
 export class MemoryEntity {
@@ -22,8 +22,9 @@ export class MemoryEntity {
   @Column({ type: 'real' })
   importance: number;
 
-  @Column({ type: 'blob' })
-  embedding: Buffer;
+  // `embedding` (float32 little-endian, dims × 4 bytes) is a BLOB on SQLite and a BYTEA on
+  // PostgreSQL (the migration says which); it is read and written as a Buffer by the memory
+  // module's own SQL only, so it is not mapped here: no column type is valid on both drivers.
 
   /** The provider (vector space) that made the embedding, e.g. "hashing-v1". */
   @Column({ name: 'embedding_model', type: 'varchar', length: 64 })
