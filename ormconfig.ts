@@ -5,4 +5,4 @@ import { buildDataSourceOptions } from './src/common/database/data-source.option
 import { ENTITIES } from './src/entities';
 
 /** Data source for the TypeORM CLI (`npm run migration:run`); the engine runs migrations at boot. */
-export default new DataSource(buildDataSourceOptions(loadConfig().databasePath, ENTITIES));
+export default new DataSource(buildDataSourceOptions(loadConfig(), ENTITIES));

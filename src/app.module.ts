@@ -4,7 +4,7 @@ import { ScheduleModule } from '@nestjs/schedule';
 import { SchedulingModule } from './common/scheduling';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ConcurrencyModule } from './common/concurrency';
-import { buildDataSourceOptions } from './common/database/data-source.options';
+import { buildDataSourceOptions, initializeDataSource } from './common/database/data-source.options';
 import { DatabaseModule } from './common/database/database.module';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AuthGuard } from './common/http/auth.guard';
@@ -45,8 +45,12 @@ export class AppModule {
             timeoutMs: config.requestTimeoutMs,
           },
         }),
-        // A local file either opens or it does not: fail the boot at once instead of retrying.
-        TypeOrmModule.forRoot({ ...buildDataSourceOptions(config.databasePath, ENTITIES), retryAttempts: 0 }),
+        // A local file either opens or it does not, and a PostgreSQL server that does not answer at
+        // boot is a configuration to fix (the pool reconnects later on its own): fail at once.
+        TypeOrmModule.forRootAsync({
+          useFactory: () => ({ ...buildDataSourceOptions(config, ENTITIES), retryAttempts: 0 }),
+          dataSourceFactory: (options) => initializeDataSource(options!),
+        }),
         DatabaseModule,
         ScheduleModule.forRoot(),
         SchedulingModule,

@@ -128,22 +128,22 @@ describe('process flags across processes', () => {
     const winners = first.filter((a) => a.won);
     expect(winners).toHaveLength(1);
     const holder = racers.find((r) => r.owner === winners[0].owner)!;
-    const held = flags.get('pdca_running')!;
+    const held = (await flags.get('pdca_running'))!;
     expect(held).toMatchObject({ held: true, owner: holder.owner, token: winners[0].token });
 
     // 2. The holder's heartbeat carries the lease past its original expiry; nobody can take it.
     const acquiredAt = held.acquired_at!;
-    await waitFor(() => (flags.get('pdca_running')?.expires_at ?? 0) >= acquiredAt + 2 * TTL, 10_000);
+    await waitFor(async () => ((await flags.get('pdca_running'))?.expires_at ?? 0) >= acquiredAt + 2 * TTL, 10_000);
     expect(Date.now()).toBeGreaterThan(acquiredAt + TTL);
     const others = racers.filter((r) => r !== holder);
     const second = await race(others, 'pdca_running', TTL, true);
     expect(second.filter((a) => a.won)).toEqual([]);
-    expect(flags.get('pdca_running')).toMatchObject({ held: true, owner: holder.owner, token: winners[0].token });
+    expect(await flags.get('pdca_running')).toMatchObject({ held: true, owner: holder.owner, token: winners[0].token });
 
     // 3. The holder dies without releasing: the flag stays held until the lease expires, then exactly one other owner gets it.
     holder.proc.kill('SIGKILL');
     await holder.exited;
-    const deadLease = flags.get('pdca_running')!;
+    const deadLease = (await flags.get('pdca_running'))!;
     expect(deadLease.held).toBe(true);
     let takeover: Array<Record<string, any>> = [];
     await waitFor(async () => {
@@ -151,14 +151,14 @@ describe('process flags across processes', () => {
       return takeover.some((a) => a.won);
     }, 10_000);
     expect(takeover.filter((a) => a.won)).toHaveLength(1);
-    const now = flags.get('pdca_running')!;
+    const now = (await flags.get('pdca_running'))!;
     expect(now.owner).not.toBe(holder.owner);
     expect(now.token).toBeGreaterThan(deadLease.token);
     expect(now.acquired_at!).toBeGreaterThanOrEqual(deadLease.expires_at!);
 
     // Clean exit releases: the flag is free afterwards.
     await Promise.all(others.map((r) => r.ask({ cmd: 'exit' })));
-    expect(flags.isSet('pdca_running')).toBe(false);
+    expect(await flags.isSet('pdca_running')).toBe(false);
   }, 60_000);
 });
 

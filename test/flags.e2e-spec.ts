@@ -16,7 +16,7 @@ describe('FlagService inside the engine', () => {
     const lease = await flags.tryAcquire(ProcessFlag.PDCA_RUNNING, 60_000);
     expect(lease).not.toBeNull();
     // Other modules bump the counter too (a promoted model): count from what is there.
-    const before = flags.getVersion(VersionCounter.MODEL_VERSION);
+    const before = await flags.getVersion(VersionCounter.MODEL_VERSION);
     await flags.incrementVersion(VersionCounter.MODEL_VERSION);
     expect(await flags.incrementVersion(VersionCounter.MODEL_VERSION)).toBe(before + 2);
 

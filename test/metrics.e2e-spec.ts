@@ -96,7 +96,7 @@ describe('metrics over real HTTP', () => {
     expect(new Set(ids).size).toBe(total);
 
     // Every acknowledged log is a row, and each log_id is that row's id.
-    const rows = e.engine.app.get(DatabaseService).all<{ id: number }>(`SELECT id FROM decision_log WHERE session_id LIKE 'bot-%' ORDER BY id`);
+    const rows = await e.engine.app.get(DatabaseService).all<{ id: number }>(`SELECT id FROM decision_log WHERE session_id LIKE 'bot-%' ORDER BY id`);
     expect(rows.map((r) => r.id)).toEqual([...ids].sort((a, b) => a - b));
 
     const report = (await request(`${e.url}/api/v1/metrics`, { headers: AUTH })).body.data;
@@ -208,8 +208,8 @@ describe('metrics over real HTTP', () => {
   it('POST /api/v1/metrics/log refuses malformed logs with 400 and writes nothing', async () => {
     const good = { session_id: 'bad-input', decision_tier: 'rule', action_type: 'SIT', success: true, processing_time_ms: 2 };
     // Only these logs' rows: the decision path's own batched decision_log writes land any time.
-    const count = () => e.engine.app.get(DatabaseService).get<{ n: number }>(`SELECT COUNT(*) AS n FROM decision_log WHERE session_id IN ('bad-input', '')`)!.n;
-    const before = count();
+    const count = async () => (await e.engine.app.get(DatabaseService).get<{ n: number }>(`SELECT COUNT(*) AS n FROM decision_log WHERE session_id IN ('bad-input', '')`))!.n;
+    const before = await count();
     for (const body of [
       { ...good, decision_tier: 'oracle' },
       { ...good, success: 'yes' },
@@ -224,7 +224,7 @@ describe('metrics over real HTTP', () => {
       expect(res.status).toBe(400);
       expect(res.body.error.code).toBe('INVALID_REQUEST');
     }
-    expect(count()).toBe(before);
+    expect(await count()).toBe(before);
     expect(before).toBe(0);
   });
 });
@@ -253,7 +253,7 @@ describe('metrics with METRICS_PUBLIC=1, rollups to the metrics table', () => {
       ),
     );
     const db = e.engine.app.get(DatabaseService);
-    await until(() => (db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM metrics WHERE name = 'decision.processing_ms'`)?.n ?? 0) > 0, 'a rollup row');
+    await until(async () => ((await db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM metrics WHERE name = 'decision.processing_ms'`))?.n ?? 0) > 0, 'a rollup row');
     const file = path.join(e.dataDir, 'openkore-ai.db');
     await e.stop();
     const conn = new Database(file, { readonly: true });

@@ -167,7 +167,7 @@ describe('ML over HTTP', () => {
     expect(rows.every((r) => /^[0-9a-f]{64}$/.test(r.sha256) && r.status === 'promoted')).toBe(true);
     expect(rows.at(-1)).toMatchObject({ version: 1, path: DEFAULT_MODEL_FILE });
     // The spec's cross-process model_version counter moved with every promotion.
-    expect(e.engine.app.get(FlagService).getVersion('model_version')).toBe(rows[0].version);
+    expect(await e.engine.app.get(FlagService).getVersion('model_version')).toBe(rows[0].version);
   });
 
   it('buffers samples and writes them in one transaction per batch; training refuses without enough data', async () => {
@@ -192,8 +192,8 @@ describe('ML over HTTP', () => {
     }
     const flushed = await request(api('/samples/flush'), { body: {} });
     expect(flushed.body.data).toMatchObject({ complete: true, size: 0 });
-    expect(db.get<{ n: number }>('SELECT COUNT(*) AS n FROM training_data')!.n).toBe(400);
-    const row = db.get<{ features: string; action: string; success: number; source: string }>('SELECT * FROM training_data ORDER BY id LIMIT 1')!;
+    expect((await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM training_data'))!.n).toBe(400);
+    const row = (await db.get<{ features: string; action: string; success: number; source: string }>('SELECT * FROM training_data ORDER BY id LIMIT 1'))!;
     expect(JSON.parse(row.features)).toHaveLength(FEATURE_COUNT);
     expect(row).toMatchObject({ action: samples[0].action, success: 1, source: 'api' });
   });
@@ -223,7 +223,7 @@ describe('ML over HTTP', () => {
     expect(report.promotion.version).toBe(before + 1);
     const model = await request(api('/model'));
     expect(model.body.data).toMatchObject({ version: before + 1, active: { path: report.model_path, origin: 'train' }, training: { in_progress: false } });
-    expect(flags.get('training_in_progress')?.held).toBe(false);
+    expect((await flags.get('training_in_progress'))?.held).toBe(false);
 
     // Policy "better": the same data again is not better than what serves, so it stays staged.
     const again = await request(api('/train'), { body: { epochs: 30, seed: 5, promote: 'better' } });

@@ -11,10 +11,10 @@ describe('multi-step interaction unit: all or nothing', () => {
   let db: DatabaseService;
   const api = (path: string) => `${e.url}/api/v1/social${path}`;
 
-  const snapshot = (playerName: string, characterName: string) => ({
-    player: db.get('SELECT * FROM player_reputation WHERE player_name = ?', [playerName]),
-    history: db.get<{ n: number }>('SELECT COUNT(*) AS n FROM interaction_history')!.n,
-    session: db.get<{ social_interactions: number; session_id: string }>(
+  const snapshot = async (playerName: string, characterName: string) => ({
+    player: await db.get('SELECT * FROM player_reputation WHERE player_name = ?', [playerName]),
+    history: (await db.get<{ n: number }>('SELECT COUNT(*) AS n FROM interaction_history'))!.n,
+    session: await db.get<{ social_interactions: number; session_id: string }>(
       'SELECT session_id, social_interactions FROM player_sessions WHERE character_name = ?',
       [characterName],
     ),
@@ -42,7 +42,7 @@ describe('multi-step interaction unit: all or nothing', () => {
     const chat = { character_name: 'RollbackKnight', player_name: 'Victim', message: 'hi', message_type: 'whisper', my_level: 10, my_job: 'Knight' };
     const first = await request(api('/chat'), { body: chat });
     expect(first.status).toBe(200);
-    const before = snapshot('Victim', 'RollbackKnight');
+    const before = await snapshot('Victim', 'RollbackKnight');
     expect(before.session?.social_interactions).toBe(1);
     expect(before.player).toMatchObject({ total_interactions: 1 });
     const rollbacksBefore = db.counters.rollbacks;
@@ -52,20 +52,20 @@ describe('multi-step interaction unit: all or nothing', () => {
     expect(failed.status).toBe(500);
     expect(failed.body.error.code).toBe('INTERNAL_ERROR');
 
-    expect(snapshot('Victim', 'RollbackKnight')).toEqual(before);
+    expect(await snapshot('Victim', 'RollbackKnight')).toEqual(before);
     expect(db.counters.rollbacks).toBe(rollbacksBefore + 1);
   });
 
   it('an adjustment whose last step fails changes neither score nor totals, and a first sighting creates no player', async () => {
     const ok = await request(api('/reputation/adjust'), { body: { player_id: 3001, player_name: 'Target', delta: 10, reason: 'first' } });
     expect(ok.status).toBe(200);
-    const before = db.get('SELECT * FROM player_reputation WHERE player_id = 3001');
+    const before = await db.get('SELECT * FROM player_reputation WHERE player_id = 3001');
 
     failHistoryFor('Target');
     const failed = await request(api('/reputation/adjust'), { body: { player_id: 3001, player_name: 'Target', delta: 50, reason: 'second', request_id: 'rb-3001-2' } });
     expect(failed.status).toBe(500);
-    expect(db.get('SELECT * FROM player_reputation WHERE player_id = 3001')).toEqual(before);
-    expect(db.get('SELECT COUNT(*) AS n FROM interaction_history WHERE player_id = 3001')).toEqual({ n: 1 });
+    expect(await db.get('SELECT * FROM player_reputation WHERE player_id = 3001')).toEqual(before);
+    expect(await db.get('SELECT COUNT(*) AS n FROM interaction_history WHERE player_id = 3001')).toEqual({ n: 1 });
 
     failHistoryFor2('Newcomer');
     const fresh = await request(api('/reputation/adjust'), { body: { player_id: 3002, player_name: 'Newcomer', delta: -20, reason: 'first sight' } });

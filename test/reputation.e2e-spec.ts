@@ -142,7 +142,7 @@ describe('reputation over real HTTP', () => {
     const clash = await adjust({ ...body, delta: 8 });
     expect(clash.status).toBe(400);
     expect(clash.body.error.details.request_id).toBe('req-1005-a');
-    const rows = db.all('SELECT id FROM interaction_history WHERE request_id = ?', ['req-1005-a']);
+    const rows = await db.all('SELECT id FROM interaction_history WHERE request_id = ?', ['req-1005-a']);
     expect(rows).toHaveLength(1);
   });
 
@@ -164,7 +164,7 @@ describe('reputation over real HTTP', () => {
       const hist = await request(api(`/reputation/${res.body.player_id}/history`));
       expect(hist.body.data.items[0]).toMatchObject({ interaction_type: 'chat_message', source: 'compat', character_name: 'MyKnight', reputation_delta: 0 });
       expect(hist.body.data.items[0].session_id).toMatch(/^[0-9a-f-]{36}$/);
-      const stats = db.get<{ social_interactions: number }>('SELECT social_interactions FROM player_sessions WHERE session_id = ?', [hist.body.data.items[0].session_id]);
+      const stats = await db.get<{ social_interactions: number }>('SELECT social_interactions FROM player_sessions WHERE session_id = ?', [hist.body.data.items[0].session_id]);
       expect(stats?.social_interactions).toBe(1);
     });
 

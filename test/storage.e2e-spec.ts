@@ -24,7 +24,7 @@ describe('retention: the prune job', () => {
   });
   afterAll(() => e.stop());
 
-  const count = (sql: string, params: unknown[] = []) => e.engine.app.get(DatabaseService).get<{ n: number }>(sql, params)!.n;
+  const count = async (sql: string, params: unknown[] = []) => Number((await e.engine.app.get(DatabaseService).get<{ n: number }>(sql, params))!.n);
 
   it('is a named interval in the SchedulerRegistry, beside the free-space reading', () => {
     expect(e.engine.app.get(SchedulerRegistry).getIntervals()).toEqual(expect.arrayContaining([PRUNE_JOB, DISK_CHECK_JOB]));
@@ -44,7 +44,7 @@ describe('retention: the prune job', () => {
       expect(res.status).toBe(200);
     }
     await e.engine.app.get(DecisionLogWriter).flush();
-    const young = count(`SELECT COUNT(*) AS n FROM decision_log`);
+    const young = await count(`SELECT COUNT(*) AS n FROM decision_log`);
     expect(young).toBeGreaterThanOrEqual(30);
     // Old rows as a long-running engine has them: in front of the young ones (the young rows'
     // ids are moved past them), in a table the job walks oldest first.
@@ -74,10 +74,10 @@ describe('retention: the prune job', () => {
     expect(decisions).toMatchObject({ deleted: 180, batches: 4, largest_batch: 50 });
     const history = report.tables.find((t: { table: string }) => t.table === 'interaction_history');
     expect(history).toMatchObject({ deleted: 7 });
-    expect(count(`SELECT COUNT(*) AS n FROM decision_log WHERE session_id = 'old'`)).toBe(0);
-    expect(count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(young);
+    expect(await count(`SELECT COUNT(*) AS n FROM decision_log WHERE session_id = 'old'`)).toBe(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(young);
     // All five young changes stay (younger than the period), although only 2 are "the newest N".
-    expect(count(`SELECT COUNT(*) AS n FROM interaction_history`)).toBe(5);
+    expect(await count(`SELECT COUNT(*) AS n FROM interaction_history`)).toBe(5);
 
     // The admin view: rows, bytes, oldest row, retention and last prune per table; disk; runs.
     const view = (await request(`${e.url}/api/v1/admin/storage`)).body.data;
@@ -110,7 +110,7 @@ describe('low disk: optional writes are shed, promised ones kept', () => {
     free = { freeBytes: mb * MB, totalBytes: 20_000 * MB };
     await e.engine.app.get(StorageGuard).refresh();
   };
-  const count = (sql: string) => e.engine.app.get(DatabaseService).get<{ n: number }>(sql)!.n;
+  const count = async (sql: string) => Number((await e.engine.app.get(DatabaseService).get<{ n: number }>(sql))!.n);
   const decide = (name: string) => request(`${e.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name }) } });
 
   it('under the low threshold only says so: degraded health, readiness still 200 with the disk detail', async () => {
@@ -124,14 +124,14 @@ describe('low disk: optional writes are shed, promised ones kept', () => {
     expect(ready.body.info.disk).toMatchObject({ status: 'up', state: 'degraded' });
     expect((await decide('Calm')).status).toBe(200);
     await e.engine.app.get(DecisionLogWriter).flush();
-    expect(count(`SELECT COUNT(*) AS n FROM decision_log`)).toBeGreaterThan(0);
+    expect(await count(`SELECT COUNT(*) AS n FROM decision_log`)).toBeGreaterThan(0);
   });
 
   it('under the critical threshold drops decision logs and training samples (counted), keeps reputation, sessions, snapshots and memories', async () => {
     await setFree(50);
     await e.engine.app.get(DecisionLogWriter).flush();
-    const logsBefore = count(`SELECT COUNT(*) AS n FROM decision_log`);
-    const samplesBefore = count(`SELECT COUNT(*) AS n FROM training_data`);
+    const logsBefore = await count(`SELECT COUNT(*) AS n FROM decision_log`);
+    const samplesBefore = await count(`SELECT COUNT(*) AS n FROM training_data`);
 
     // Decisions are still answered; their log rows are not written.
     for (let i = 0; i < 10; i++) expect((await decide('Shed')).status).toBe(200);
@@ -159,11 +159,11 @@ describe('low disk: optional writes are shed, promised ones kept', () => {
 
     await e.engine.app.get(DecisionLogWriter).flush();
     await e.engine.app.get(TrainingDataService).flush();
-    expect(count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(logsBefore);
-    expect(count(`SELECT COUNT(*) AS n FROM training_data`)).toBe(samplesBefore);
-    expect(count(`SELECT COUNT(*) AS n FROM player_sessions WHERE session_id = '${sid}'`)).toBe(1);
-    expect(count(`SELECT COUNT(*) AS n FROM interaction_history WHERE request_id = 'shed-1'`)).toBe(1);
-    expect(count(`SELECT COUNT(*) AS n FROM memories WHERE session_id = '${sid}'`)).toBe(1);
+    expect(await count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(logsBefore);
+    expect(await count(`SELECT COUNT(*) AS n FROM training_data`)).toBe(samplesBefore);
+    expect(await count(`SELECT COUNT(*) AS n FROM player_sessions WHERE session_id = '${sid}'`)).toBe(1);
+    expect(await count(`SELECT COUNT(*) AS n FROM interaction_history WHERE request_id = 'shed-1'`)).toBe(1);
+    expect(await count(`SELECT COUNT(*) AS n FROM memories WHERE session_id = '${sid}'`)).toBe(1);
 
     // Said in health, metrics and Prometheus.
     const health = await request(`${e.url}/health`);
@@ -180,10 +180,10 @@ describe('low disk: optional writes are shed, promised ones kept', () => {
 
   it('resumes optional writes by itself once space is back', async () => {
     await setFree(5_000);
-    const before = count(`SELECT COUNT(*) AS n FROM decision_log`);
+    const before = await count(`SELECT COUNT(*) AS n FROM decision_log`);
     expect((await decide('Back')).status).toBe(200);
     await e.engine.app.get(DecisionLogWriter).flush();
-    expect(count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(before + 1);
+    expect(await count(`SELECT COUNT(*) AS n FROM decision_log`)).toBe(before + 1);
     expect((await request(`${e.url}/health`)).body.components.disk.status).toBe('healthy');
   });
 });

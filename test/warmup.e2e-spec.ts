@@ -81,7 +81,7 @@ describe('cold start: readiness after the warm-up, and the warm-up leaves no tra
       const decisions = e.engine.app.get(DecisionService);
       expect(perSessionMaps(decisions)).toEqual({ last: 0, queues: 0 });
       const consoleService = e.engine.app.get(ConsoleService);
-      consoleService.tick(Date.now() + 1_000);
+      await consoleService.tick(Date.now() + 1_000);
       const summary = (await request(`${e.url}/api/v1/console/summary`)).body.data.summary;
       expect(summary.bots).toMatchObject({ total: 0, rows: [] });
       expect(summary.decisions.totals.total).toBe(0);

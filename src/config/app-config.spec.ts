@@ -35,6 +35,29 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ [name]: value })).toThrow(name);
   });
 
+  it('DATABASE_URL: unset is the SQLite file; a postgres:// or postgresql:// URL selects PostgreSQL with a pool of DATABASE_POOL_SIZE', () => {
+    expect(loadConfig({})).toMatchObject({ databaseUrl: undefined, databasePoolSize: 10 });
+    expect(loadConfig({ DATABASE_URL: '  ' }).databaseUrl).toBeUndefined();
+    expect(loadConfig({ DATABASE_URL: 'postgres://okai:secret@db.example:5432/okai' }).databaseUrl).toBe('postgres://okai:secret@db.example:5432/okai');
+    expect(loadConfig({ DATABASE_URL: 'postgresql://db/okai', DATABASE_POOL_SIZE: '25' })).toMatchObject({ databaseUrl: 'postgresql://db/okai', databasePoolSize: 25 });
+  });
+
+  it.each([
+    ['mysql://db/okai', 'mysql://'],
+    ['sqlite:///data/okai.db', 'sqlite://'],
+    ['db.example:5432/okai', 'db.example://'],
+    ['not a url', 'PostgreSQL URL'],
+    ['postgres:///okai', 'names no host'],
+  ])('refuses DATABASE_URL=%s at boot, saying why (never echoing the URL)', (url, why) => {
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(ConfigError);
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow(why);
+    expect(() => loadConfig({ DATABASE_URL: url })).toThrow('DATABASE_URL');
+  });
+
+  it('refuses a DATABASE_POOL_SIZE that is not a positive integer', () => {
+    for (const v of ['0', '-1', 'ten', '1.5']) expect(() => loadConfig({ DATABASE_POOL_SIZE: v })).toThrow('DATABASE_POOL_SIZE');
+  });
+
   it('limits per session by default; per address only beyond loopback, unless told', () => {
     expect(loadConfig({})).toMatchObject({ rateLimitPerSecond: 0, sessionRateLimitPerSecond: 100 });
     const lan = { HOST: '0.0.0.0', OPENKORE_AI_TOKEN: 'a-long-enough-token!' };

@@ -12,7 +12,12 @@ export interface AppConfig {
   /** 0 disables the second listener. */
   readonly compatPort: number;
   readonly dataDir: string;
+  /** The embedded SQLite file under DATA_DIR (used when DATABASE_URL is unset). */
   readonly databasePath: string;
+  /** PostgreSQL instead of the embedded SQLite (DATABASE_URL, postgres:// or postgresql://); unset: SQLite. */
+  readonly databaseUrl: string | undefined;
+  /** PostgreSQL: connections of this process's pool (DATABASE_POOL_SIZE). */
+  readonly databasePoolSize: number;
   readonly macroDir: string;
   /** Macros: bound on a reload's wait for the running executions of the macros it changes (MACRO write lock). */
   readonly macroReloadTimeoutMs: number;
@@ -217,6 +222,23 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   throw new ConfigError(name, `must be a boolean (1/0/true/false), got "${raw}"`);
 }
 
+/** DATABASE_URL: a PostgreSQL connection URL, or unset (the embedded SQLite). */
+function databaseUrl(env: Env): string | undefined {
+  const raw = env.DATABASE_URL;
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const reason = 'must be a PostgreSQL URL (postgres://user:password@host:5432/database or postgresql://…), or unset for the embedded SQLite';
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    // Never echo the value: it may hold a password.
+    throw new ConfigError('DATABASE_URL', reason);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') throw new ConfigError('DATABASE_URL', `${reason}; got a ${url.protocol.replace(/:$/, '')}:// URL`);
+  if (url.hostname === '' && !url.searchParams.has('host')) throw new ConfigError('DATABASE_URL', `${reason}; the URL names no host`);
+  return raw.trim();
+}
+
 function httpUrl(env: Env, name: string): string | undefined {
   const raw = env[name];
   if (raw === undefined || raw.trim() === '') return undefined;
@@ -312,6 +334,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     compatPort,
     dataDir,
     databasePath: path.join(dataDir, 'openkore-ai.db'),
+    databaseUrl: databaseUrl(env),
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 10, 1, 1_000),
     macroDir: path.resolve(str(env, 'MACRO_DIR', './control/macros')),
     macroReloadTimeoutMs: int(env, 'MACRO_RELOAD_TIMEOUT_MS', 30_000, 1, 600_000),
     macroDebounceMs: int(env, 'MACRO_DEBOUNCE_MS', 200, 0, 60_000),

@@ -63,7 +63,7 @@ describe('stress: macro reloads during executions', () => {
     let observing = true;
     const observer = async () => {
       while (observing) {
-        const published = macros.get('stressA', 'macro', 1);
+        const published = macros.detail('stressA', 'macro');
         const running = macros.executions({ macro: 'stressA', limit: 100 }).filter((x) => x.status === 'running');
         observed.samples++;
         observed.max_running = Math.max(observed.max_running, running.length);
@@ -109,7 +109,7 @@ describe('stress: macro reloads during executions', () => {
       violations.check(g !== undefined && x.versions.stressA === x.version && x.versions.stressB === x.version, () => `execution ${x.execution_id}: versions ${JSON.stringify(x.versions)}`);
       violations.check(g !== undefined && JSON.stringify(x.log) === JSON.stringify(expectedLog(g)), () => `execution ${x.execution_id} v${x.version}: log ${JSON.stringify(x.log)}`);
     }
-    const detail = macros.get('stressA', 'macro', REWRITES + 5);
+    const detail = await macros.get('stressA', 'macro', REWRITES + 5);
     report('macro', {
       rewrites: REWRITES,
       reloads_loaded: outcomes.loaded,

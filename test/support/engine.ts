@@ -4,6 +4,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createEngine, type Engine, type EngineOptions } from '../../src/app.factory';
+import type { PgTestServer } from '../../src/common/database/pg.test-kit';
 import { loadConfig } from '../../src/config/app-config';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -29,13 +30,59 @@ export interface RunningEngine {
   url: string;
   compatUrl: string | null;
   dataDir: string;
+  /** The PostgreSQL database the engine runs on; undefined on SQLite. */
+  databaseUrl: string | undefined;
   stop(): Promise<void>;
 }
 
+export interface StartOptions extends EngineOptions {
+  /**
+   * Run the engine on PostgreSQL: a fresh database of this server (pg.test-kit's
+   * `createDatabase()`), the same one again for an engine restarted with the same DATA_DIR.
+   */
+  postgres?: PgTestServer;
+}
+
+/** The PostgreSQL database of each DATA_DIR, so an engine restarted on a DATA_DIR finds its data. */
+const databaseOfDataDir = new Map<string, string>();
+
+/**
+ * The database an engine of `dataDir` runs on: `env.DATABASE_URL` as given; a database of
+ * `postgres`; or, when this test process has DATABASE_URL (a server where the user may CREATE
+ * DATABASE; e.g. `DATABASE_URL=postgres://… npx jest test/memory.e2e-spec.ts`), a fresh
+ * database on that server — every suite then runs its engines on PostgreSQL. Else SQLite.
+ */
+export async function engineDatabase(dataDir: string, env: Record<string, string>, postgres?: PgTestServer): Promise<string | undefined> {
+  if (env.DATABASE_URL !== undefined) return env.DATABASE_URL || undefined;
+  const known = databaseOfDataDir.get(dataDir);
+  if (known) return known;
+  let url: string | undefined;
+  if (postgres) url = await postgres.createDatabase('e2e');
+  else if (process.env.DATABASE_URL) url = await createDatabaseOn(process.env.DATABASE_URL);
+  if (url) databaseOfDataDir.set(dataDir, url);
+  return url;
+}
+
+async function createDatabaseOn(adminUrl: string): Promise<string> {
+  const { Client } = await import('pg');
+  const name = `e2e_${process.pid}_${Date.now().toString(36)}_${databaseOfDataDir.size}`;
+  const c = new Client({ connectionString: adminUrl });
+  await c.connect();
+  try {
+    await c.query(`CREATE DATABASE ${name}`);
+  } finally {
+    await c.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
 /** An engine in this process on ephemeral ports with its own database, over real HTTP. */
-export async function startEngine(env: Record<string, string> = {}, options: EngineOptions = {}): Promise<RunningEngine> {
+export async function startEngine(env: Record<string, string> = {}, options: StartOptions = {}): Promise<RunningEngine> {
   const dataDir = env.DATA_DIR ?? tempDir();
   const compat = env.COMPAT_PORT ?? '0';
+  const databaseUrl = await engineDatabase(dataDir, env, options.postgres);
   const config = loadConfig({
     LOG_LEVEL: 'silent',
     RATE_LIMIT_RPS: '0',
@@ -43,6 +90,7 @@ export async function startEngine(env: Record<string, string> = {}, options: Eng
     // A short warm-up: suites start many engines (the warm-up's own suite sets its rounds).
     WARMUP_ROUNDS: '20',
     ...env,
+    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     DATA_DIR: dataDir,
     PORT: env.PORT ?? '0',
     COMPAT_PORT: compat === 'auto' ? String(await freePort()) : compat,
@@ -54,6 +102,7 @@ export async function startEngine(env: Record<string, string> = {}, options: Eng
     url: `http://127.0.0.1:${port}`,
     compatUrl: compatPort ? `http://127.0.0.1:${compatPort}` : null,
     dataDir,
+    databaseUrl,
     stop: () => engine.shutdown('test'),
   };
 }
@@ -76,8 +125,13 @@ export interface SpawnedEngine {
 }
 
 /** The built engine (`dist/`) as a real child process; resolves once it logs that it listens. */
-export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000, options: { wrap?: string[] } = {}): Promise<SpawnedEngine> {
+export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_000, options: { wrap?: string[]; postgres?: PgTestServer } = {}): Promise<SpawnedEngine> {
   if (!fs.existsSync(MAIN_JS)) throw new Error(`${MAIN_JS} missing: run "npm run build" first`);
+  // Processes sharing a DATA_DIR share its database (on PostgreSQL: the DATA_DIR's database).
+  if (env.DATA_DIR !== undefined && (options.postgres || process.env.DATABASE_URL)) {
+    const databaseUrl = await engineDatabase(env.DATA_DIR, env, options.postgres);
+    if (databaseUrl) env = { ...env, DATABASE_URL: databaseUrl };
+  }
   // `wrap`: a command prefix that execs the engine (e.g. inside another mount namespace); same pid.
   const [command, ...args] = [...(options.wrap ?? []), process.execPath, MAIN_JS];
   // Port 0 unless the test names one: the engine reports the port it got in its "listening" line.

@@ -1,13 +1,27 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Database, Statement } from 'better-sqlite3';
+import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import { type CatalogLock, InjectLock, LockName, WithLock } from '../concurrency';
-import { AsyncTransactionBodyError, DatabaseBusyError } from './database.errors';
+import { AsyncTransactionBodyError } from './database.errors';
 import { rankOf, writeOrderCheck } from './table-order';
 import { yieldToLoop } from '../async/wait';
 import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
 import { StorageGuard } from './storage-guard';
+import { PostgresWriter, pgQuery } from './postgres-writer';
+import { retryBounded } from './write-retry';
+
+/** The database the engine runs on: the embedded SQLite file (default) or a PostgreSQL server (DATABASE_URL). */
+export type Dialect = 'sqlite' | 'postgres';
+
+/**
+ * The isolation a PostgreSQL write needs. Read committed is enough for a body whose every
+ * read-modify-write either locks the row it changes (`SELECT … FOR UPDATE`) or is one
+ * conditional statement (a compare-and-set); serializable for a body that decides from rows it
+ * does not lock. SQLite runs every write serialized whatever is asked.
+ */
+export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
 
 export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
 
@@ -36,6 +50,12 @@ export interface WriteOptions {
   signal?: AbortSignal;
   /** Bound of the busy retries while other processes hold SQLite's write lock (default 10 s). */
   busyDeadlineMs?: number;
+  /**
+   * PostgreSQL only (SQLite's writes are serialized anyway): default serializable, so that every
+   * body written for SQLite's one-writer-at-a-time keeps its meaning across engine instances (a
+   * conflict is retried, the whole body again). A body that locks what it changes may ask for less.
+   */
+  isolation?: Isolation;
 }
 
 export interface ChunkedWriteOptions extends WriteOptions {
@@ -60,6 +80,10 @@ export interface DatabaseCounters {
   /** Checkpoints the WAL checkpointer worker made progress with, and the ones that failed. */
   wal_checkpoints: number;
   wal_checkpoint_errors: number;
+  /** PostgreSQL: attempts rolled back by the server (40001 serialization failure, 40P01 deadlock) and run again. */
+  serialization_retries: number;
+  /** PostgreSQL: errors of idle pool connections (logged, the pool replaces them). */
+  pool_errors: number;
 }
 
 /**
@@ -100,13 +124,31 @@ export function isBusy(err: unknown): boolean {
  * and a read it makes then goes through the same connection, inside the open transaction, and
  * sees its uncommitted rows (which a rollback may still undo). A separate read-only connection
  * for reads would close that window (docs/architecture.md, "PostgreSQL").
+ *
+ * On PostgreSQL (DATABASE_URL) the same interface runs on a pool: writes through PostgresWriter
+ * (serializable by default, retried on 40001/40P01/55P03, still one at a time per process under
+ * DATABASE), reads one statement each on a pool client, outside any write transaction — so they
+ * never see a write in progress. Callers do not know the dialect; SQLite-only maintenance
+ * (`connection`, `prepare`, pragmas) asks `dialect` first.
  */
 @Injectable()
 export class DatabaseService {
   private readonly logger = new Logger(DatabaseService.name);
   private readonly statements = new Map<string, Statement>();
   private readonly ranks = new Map<string, number | undefined>();
-  readonly counters: DatabaseCounters = { commits: 0, rollbacks: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0, wal_checkpoints: 0, wal_checkpoint_errors: 0 };
+  readonly counters: DatabaseCounters = {
+    commits: 0,
+    rollbacks: 0,
+    busy_retries: 0,
+    busy_failures: 0,
+    busy_wait_ms: 0,
+    wal_checkpoints: 0,
+    wal_checkpoint_errors: 0,
+    serialization_retries: 0,
+    pool_errors: 0,
+  };
+  readonly dialect: Dialect;
+  private pgWriter: PostgresWriter | undefined;
   /** The connection's own busy_timeout (spec pragma), restored after each BEGIN IMMEDIATE. */
   private connectionBusyTimeout: number | undefined;
 
@@ -119,13 +161,28 @@ export class DatabaseService {
     @Optional() storage?: StorageGuard,
   ) {
     this.storage = storage ?? new StorageGuard();
+    this.dialect = (this.dataSource.options as { type?: string } | undefined)?.type === 'postgres' ? 'postgres' : 'sqlite';
   }
 
-  /** The raw connection, for reads and for tests; writes go through `write()`. */
+  /** SQLite: the raw connection, for SQLite-only maintenance and for tests; writes go through `write()`. */
   get connection(): Database {
+    if (this.dialect !== 'sqlite') throw new Error('DatabaseService.connection is SQLite only; this engine runs on PostgreSQL');
     return (this.dataSource.driver as unknown as { databaseConnection: Database }).databaseConnection;
   }
 
+  /** PostgreSQL: the pool (TypeORM's, sized by DATABASE_POOL_SIZE, ended with the data source at shutdown). */
+  get pool(): Pool {
+    if (this.dialect !== 'postgres') throw new Error('DatabaseService.pool is PostgreSQL only');
+    return (this.dataSource.driver as unknown as { master: Pool }).master;
+  }
+
+  /** The PostgreSQL write path, made on first use (the pool exists once the data source is initialized). */
+  private get writer(): PostgresWriter {
+    this.pgWriter ??= new PostgresWriter(this.pool, { isolation: 'serializable', counters: this.counters });
+    return this.pgWriter;
+  }
+
+  /** SQLite only: a prepared (cached) statement on the connection. */
   prepare(sql: string): Statement {
     let stmt = this.statements.get(sql);
     if (!stmt) {
@@ -144,12 +201,32 @@ export class DatabaseService {
     return rank;
   }
 
-  get<T = Record<string, unknown>>(sql: string, params: SqlParams = []): T | undefined {
-    return this.prepare(sql).get(...args(params)) as T | undefined;
+  /**
+   * One row of a read outside any write transaction. On SQLite the statement runs at once and the
+   * promise is already settled (no extra turn of the event loop beyond the await); on PostgreSQL
+   * it is one round trip on a client of the pool.
+   */
+  get<T = Record<string, unknown>>(sql: string, params: SqlParams = []): Promise<T | undefined> {
+    try {
+      if (this.dialect === 'postgres') return pgQuery<T>(this.pool, sql, positional(params)).then((rows) => rows[0]);
+      return Promise.resolve(this.prepare(sql).get(...args(params)) as T | undefined);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
-  all<T = Record<string, unknown>>(sql: string, params: SqlParams = []): T[] {
-    return this.prepare(sql).all(...args(params)) as T[];
+  all<T = Record<string, unknown>>(sql: string, params: SqlParams = []): Promise<T[]> {
+    try {
+      if (this.dialect === 'postgres') return pgQuery<T>(this.pool, sql, positional(params));
+      return Promise.resolve(this.prepare(sql).all(...args(params)) as T[]);
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
+  }
+
+  /** Ends the PostgreSQL write path's hold on the pool (the data source ends the pool itself). */
+  onApplicationShutdown(): void {
+    this.pgWriter?.detach();
   }
 
   /**
@@ -158,7 +235,21 @@ export class DatabaseService {
    */
   @WithLock<[never, WriteOptions?]>(LockName.DATABASE, { signal: (_body, options) => options?.signal })
   async write<T>(body: WriteBody<T>, options: WriteOptions = {}): Promise<T> {
+    // PostgreSQL too keeps the in-process order (one write of this process at a time): the
+    // callers were written for it, and it spares the server conflicts between our own writes.
+    if (this.dialect === 'postgres') {
+      const result = await this.writer.write(body, { ...options, onFull: (err) => this.fullError(err, options.label) });
+      // The server found room for a commit: writes succeed again.
+      if (this.storage.writesFailing) this.storage.noteWriteOk(true);
+      return result;
+    }
     return this.runWithRetry(body, options);
+  }
+
+  /** A write that failed for lack of space: told to the storage guard, answered 503 with Retry-After. */
+  private fullError(err: unknown, label: string | undefined): StorageFullError {
+    this.storage.noteOutOfSpace(err, label);
+    return new StorageFullError(undefined, { label: label ?? null, reason: (err as { code?: unknown } | null)?.code ?? null }, this.storage.retryAfterSeconds);
   }
 
   /**
@@ -184,31 +275,27 @@ export class DatabaseService {
   }
 
   private async runWithRetry<T>(body: WriteBody<T>, options: WriteOptions): Promise<T> {
-    const deadline = Date.now() + (options.busyDeadlineMs ?? BUSY_DEADLINE_MS);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runOnce(body);
-      } catch (err) {
-        if (isOutOfSpace(err)) {
+    return retryBounded(
+      async () => {
+        try {
+          return await this.runOnce(body);
+        } catch (err) {
           // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
-          this.storage.noteOutOfSpace(err, options.label);
-          throw new StorageFullError(undefined, { label: options.label ?? null, reason: (err as { code?: unknown }).code ?? null }, this.storage.retryAfterSeconds);
+          if (isOutOfSpace(err) && !(err instanceof StorageFullError)) throw this.fullError(err, options.label);
+          throw err;
         }
-        if (!isBusy(err)) throw err;
-        const now = Date.now();
-        if (now >= deadline || options.signal?.aborted) {
-          this.counters.busy_failures += 1;
-          this.logger.error({ label: options.label, attempts: attempt, code: (err as { code?: unknown }).code }, 'database stayed busy');
-          throw new DatabaseBusyError('The database is busy; try again', { attempts: attempt });
-        }
-        this.counters.busy_retries += 1;
-        // Jittered exponential backoff, so processes that collided do not collide again in step.
-        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
-        const delay = Math.min(deadline - now, backoff / 2 + Math.random() * (backoff / 2));
-        await new Promise((r) => setTimeout(r, delay));
-        this.counters.busy_wait_ms += Date.now() - now;
-      }
-    }
+      },
+      {
+        classify: (err) => (isBusy(err) ? 'busy' : 'fail'),
+        deadlineMs: options.busyDeadlineMs ?? BUSY_DEADLINE_MS,
+        backoffBaseMs: BACKOFF_BASE_MS,
+        backoffMaxMs: BACKOFF_MAX_MS,
+        signal: options.signal,
+        label: options.label,
+        counters: this.counters,
+        logger: this.logger,
+      },
+    );
   }
 
   /** Pages of the database in use (not on the free list), as this connection sees it. */
@@ -237,6 +324,7 @@ export class DatabaseService {
    */
   @WithLock(LockName.DATABASE)
   async rehearse(body: WriteBody<unknown>): Promise<boolean> {
+    if (this.dialect === 'postgres') return this.writer.rehearse(body);
     try {
       await this.runOnce(body, false);
       return true;
@@ -306,6 +394,12 @@ export class DatabaseService {
       throw err;
     }
   }
+}
+
+/** PostgreSQL statements take positional parameters only (the engine's SQL uses `?`). */
+function positional(params: SqlParams): unknown[] {
+  if (!Array.isArray(params)) throw new TypeError('PostgreSQL statements take positional (?) parameters only');
+  return params as unknown[];
 }
 
 /** better-sqlite3 takes positional parameters spread, named ones as a single object. */

@@ -1,23 +1,24 @@
 import { Logger } from '@nestjs/common';
 import { DatabaseError, type Pool, type PoolClient, type QueryResult } from 'pg';
-import { CommitOutcomeUnknownError, DatabaseBusyError } from './database.errors';
-import type { RunResult, SqlParams, WriteBody, WriteOptions, WriteTx } from './database.service';
+import { CommitOutcomeUnknownError } from './database.errors';
+import type { Isolation, RunResult, SqlParams, WriteBody, WriteOptions, WriteTx } from './database.service';
 import { numbered } from './sql-dialect';
 import { writeOrderCheck } from './table-order';
-import { StorageFullError } from '../errors/storage.errors';
+import { isOutOfSpace, StorageFullError } from '../errors/storage.errors';
+import { retryBounded, type RetryCounters } from './write-retry';
 
-/**
- * The isolation a write needs. Read committed is enough for a body whose every read-modify-write
- * either locks the row it changes (`SELECT … FOR UPDATE`) or is one conditional statement (a
- * compare-and-set); serializable for a body that decides from rows it does not lock.
- */
-export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
+export type { Isolation } from './database.service';
 
 export interface PgWriteOptions extends WriteOptions {
-  isolation?: Isolation;
+  /** Makes the error a full disk is reported as (the storage guard's view of it). */
+  onFull?: (err: unknown) => Error;
 }
 
 export interface PostgresWriterOptions {
+  /** Isolation of a write that names none (default read committed). */
+  isolation?: Isolation;
+  /** Counters to add to (the DatabaseService's), else the writer's own. */
+  counters?: PostgresWriterCounters;
   /** How long one statement waits for a row or table lock before failing with 55P03 (default 2 s). */
   lockTimeoutMs?: number;
   /** Default bound of the retries of one write (default 10 s, like SQLite's busy deadline). */
@@ -26,7 +27,7 @@ export interface PostgresWriterOptions {
   maxAttempts?: number;
 }
 
-export interface PostgresWriterCounters {
+export interface PostgresWriterCounters extends RetryCounters {
   commits: number;
   rollbacks: number;
   /** Attempts rolled back by the server for a serialization failure (40001) or deadlock (40P01), then run again. */
@@ -35,14 +36,14 @@ export interface PostgresWriterCounters {
   busy_retries: number;
   busy_failures: number;
   busy_wait_ms: number;
+  /** Errors of idle clients of the pool (a server restart, a dropped connection): logged and counted. */
+  pool_errors: number;
 }
 
 /** SQLSTATEs after which the whole transaction may simply run again. */
 const RETRY_CODES = new Set(['40001', '40P01']);
 /** A lock (or the pool) not granted in time: the server's counterpart of SQLITE_BUSY. */
 const BUSY_CODES = new Set(['55P03']);
-/** disk_full, out_of_memory-on-disk class 53: nothing of the transaction was kept. */
-const FULL_CODES = new Set(['53100']);
 const BACKOFF_BASE_MS = 2;
 const BACKOFF_MAX_MS = 100;
 
@@ -61,7 +62,8 @@ export function isPgBusy(err: unknown): boolean {
  * pool, the isolation the caller asks for, the global table write order checked as on SQLite,
  * and a bounded retry with jittered backoff — the whole body again — after a serialization
  * failure or a deadlock (40001, 40P01) or a lock not granted within `lockTimeoutMs` (55P03).
- * A write still failing at its deadline is a DatabaseBusyError (503), as on SQLite.
+ * A write still failing at its deadline is a DatabaseBusyError (503), as on SQLite; a disk full
+ * on the server (53100) is a StorageFullError (503), nothing of the transaction kept.
  *
  * A failed COMMIT is retried only when the server answered it with an ERROR (a serialization
  * failure found at commit, say): PostgreSQL then rolled the transaction back. A COMMIT without
@@ -73,10 +75,17 @@ export function isPgBusy(err: unknown): boolean {
  */
 export class PostgresWriter {
   private readonly logger = new Logger(PostgresWriter.name);
-  readonly counters: PostgresWriterCounters = { commits: 0, rollbacks: 0, serialization_retries: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0 };
+  readonly counters: PostgresWriterCounters;
   private readonly lockTimeoutMs: number;
   private readonly deadlineMs: number;
   private readonly maxAttempts: number;
+  private readonly defaultIsolation: Isolation;
+  private readonly onPoolError = (err: Error) => {
+    // An idle client lost its connection (server restart, network): the pool drops that client
+    // and makes a new one on demand. Without a listener this event would crash the process.
+    this.counters.pool_errors += 1;
+    this.logger.warn({ err, pool_errors: this.counters.pool_errors }, 'an idle PostgreSQL connection failed; the pool replaces it');
+  };
 
   constructor(
     private readonly pool: Pool,
@@ -85,38 +94,57 @@ export class PostgresWriter {
     this.lockTimeoutMs = options.lockTimeoutMs ?? 2_000;
     this.deadlineMs = options.deadlineMs ?? 10_000;
     this.maxAttempts = options.maxAttempts ?? 50;
+    this.defaultIsolation = options.isolation ?? 'read committed';
+    this.counters = options.counters ?? { commits: 0, rollbacks: 0, serialization_retries: 0, busy_retries: 0, busy_failures: 0, busy_wait_ms: 0, pool_errors: 0 };
+    // A stand-in pool of a spec may have no events.
+    if (typeof (pool as Partial<Pool>).on === 'function') pool.on('error', this.onPoolError);
+  }
+
+  /** Removes the pool listener (the pool's owner ends the pool). */
+  detach(): void {
+    if (typeof (this.pool as Partial<Pool>).off === 'function') this.pool.off('error', this.onPoolError);
   }
 
   async write<T>(body: WriteBody<T>, options: PgWriteOptions = {}): Promise<T> {
-    const deadline = Date.now() + (options.busyDeadlineMs ?? this.deadlineMs);
-    const isolation = options.isolation ?? 'read committed';
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return await this.runOnce(body, isolation);
-      } catch (err) {
-        const code = (err as { code?: unknown } | null)?.code;
-        if (FULL_CODES.has(String(code))) {
-          throw new StorageFullError(undefined, { label: options.label ?? null, reason: code ?? null });
+    const isolation = options.isolation ?? this.defaultIsolation;
+    return retryBounded(
+      async () => {
+        try {
+          return await this.runOnce(body, isolation, true);
+        } catch (err) {
+          if (isOutOfSpace(err) && !(err instanceof StorageFullError)) {
+            // Rolled back whole: nothing of it is acknowledged. A 503 with Retry-After, never a 500.
+            throw options.onFull?.(err) ?? new StorageFullError('No space left on the database server; retry later', { label: options.label ?? null, reason: (err as { code?: unknown }).code ?? null });
+          }
+          throw err;
         }
-        const serialization = isSerializationFailure(err);
-        if (!serialization && !isPgBusy(err)) throw err;
-        const now = Date.now();
-        if (now >= deadline || attempt >= this.maxAttempts || options.signal?.aborted) {
-          this.counters.busy_failures += 1;
-          this.logger.error({ label: options.label, attempts: attempt, code }, 'database stayed busy');
-          throw new DatabaseBusyError('The database is busy; try again', { attempts: attempt });
-        }
-        if (serialization) this.counters.serialization_retries += 1;
-        else this.counters.busy_retries += 1;
-        const backoff = Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.min(attempt - 1, 16));
-        const delay = Math.min(deadline - now, backoff / 2 + Math.random() * (backoff / 2));
-        await new Promise((r) => setTimeout(r, delay));
-        this.counters.busy_wait_ms += Date.now() - now;
-      }
+      },
+      {
+        classify: (err) => (isSerializationFailure(err) ? 'serialization' : isPgBusy(err) ? 'busy' : 'fail'),
+        deadlineMs: options.busyDeadlineMs ?? this.deadlineMs,
+        maxAttempts: this.maxAttempts,
+        backoffBaseMs: BACKOFF_BASE_MS,
+        backoffMaxMs: BACKOFF_MAX_MS,
+        signal: options.signal,
+        label: options.label,
+        counters: this.counters,
+        logger: this.logger,
+      },
+    );
+  }
+
+  /** Runs `body` in a transaction that is rolled back (the warm-up); false when a lock was not granted. */
+  async rehearse(body: WriteBody<unknown>): Promise<boolean> {
+    try {
+      await this.runOnce(body, this.defaultIsolation, false);
+      return true;
+    } catch (err) {
+      if (isPgBusy(err) || isSerializationFailure(err)) return false;
+      throw err;
     }
   }
 
-  private async runOnce<T>(body: WriteBody<T>, isolation: Isolation): Promise<T> {
+  private async runOnce<T>(body: WriteBody<T>, isolation: Isolation, commit: boolean): Promise<T> {
     const client = await this.pool.connect();
     let broken = false;
     try {
@@ -161,6 +189,10 @@ export class PostgresWriter {
         throw err;
       }
       open = false;
+      if (!commit) {
+        await client.query('ROLLBACK');
+        return result;
+      }
       try {
         await client.query('COMMIT');
       } catch (err) {

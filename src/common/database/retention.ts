@@ -21,8 +21,8 @@ export interface PruneContext {
    * job is stopping (shutdown): a policy just lets that propagate.
    */
   batch(body: WriteBody<number>): Promise<number>;
-  get<T = Record<string, unknown>>(sql: string, params?: SqlParams): T | undefined;
-  all<T = Record<string, unknown>>(sql: string, params?: SqlParams): T[];
+  get<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T | undefined>;
+  all<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]>;
   /** A turn of the event loop between long read-only steps (rejects the same way once stopping). */
   pause(): Promise<void>;
 }
@@ -40,7 +40,7 @@ export interface RetentionPolicy {
   /** Deletes what the rule allows, in batches through `ctx`. Absent: the owner bounds the table itself. */
   prune?(ctx: PruneContext): Promise<PruneOutcome>;
   /** Epoch ms of the oldest row, read cheaply (an index or the first rowid); null when empty. */
-  oldestRowAt?(ctx: Pick<PruneContext, 'get'>): number | null;
+  oldestRowAt?(ctx: Pick<PruneContext, 'get'>): Promise<number | null>;
 }
 
 export class PruneStoppedError extends Error {
@@ -79,9 +79,9 @@ export class RetentionRegistry {
 export async function pruneOldestFirst(ctx: PruneContext, table: string, timeColumn: string, cutoff: number): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const first = ctx.get<{ id: number; t: number }>(`SELECT id, ${timeColumn} AS t FROM ${table} ORDER BY id LIMIT 1`);
+    const first = await ctx.get<{ id: number; t: number }>(`SELECT id, ${timeColumn} AS t FROM ${table} ORDER BY id LIMIT 1`);
     if (!first || Number(first.t) >= cutoff) return deleted;
-    const last = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
+    const last = await ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
     const hi = last ? last.id : Number.MAX_SAFE_INTEGER;
     const n = await ctx.batch(async (tx) => (await tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ? AND ${timeColumn} < ?`, [first.id, hi, cutoff])).changes);
     deleted += n;
@@ -97,9 +97,9 @@ export async function pruneOldestFirst(ctx: PruneContext, table: string, timeCol
 export async function pruneBelowId(ctx: PruneContext, table: string, bound: number): Promise<number> {
   let deleted = 0;
   for (;;) {
-    const first = ctx.get<{ id: number }>(`SELECT id FROM ${table} ORDER BY id LIMIT 1`);
+    const first = await ctx.get<{ id: number }>(`SELECT id FROM ${table} ORDER BY id LIMIT 1`);
     if (!first || first.id >= bound) return deleted;
-    const last = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
+    const last = await ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?`, [first.id, ctx.batchRows - 1]);
     const hi = Math.min(last ? last.id : bound - 1, bound - 1);
     const n = await ctx.batch(async (tx) => (await tx.run(`DELETE FROM ${table} WHERE id >= ? AND id <= ?`, [first.id, hi])).changes);
     deleted += n;
@@ -117,7 +117,7 @@ export async function nthNewestId(ctx: PruneContext, table: string, where: strin
   let left = n;
   for (;;) {
     const take = Math.min(step, left);
-    const row = ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE (${where}) AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?`, [below, take - 1]);
+    const row = await ctx.get<{ id: number }>(`SELECT id FROM ${table} WHERE (${where}) AND id < ? ORDER BY id DESC LIMIT 1 OFFSET ?`, [below, take - 1]);
     if (!row) return undefined;
     left -= take;
     if (left === 0) return row.id;

@@ -56,7 +56,8 @@ export class WalCheckpointer implements OnApplicationBootstrap, BeforeApplicatio
   }
 
   start(intervalMs = CHECKPOINT_INTERVAL_MS): void {
-    if (this.worker) return;
+    // PostgreSQL checkpoints its own WAL: nothing for the engine to do.
+    if (this.worker || this.db.dialect !== 'sqlite') return;
     const connection = this.db.connection;
     const entry = resolveWorkerEntry(__dirname, 'src/common/database', 'wal-checkpoint.worker.js');
     if (!entry || connection.memory || String(connection.pragma('journal_mode', { simple: true })) !== 'wal') {

@@ -20,8 +20,8 @@ export class StorageFullError extends AppError {
   }
 }
 
-/** SQLite's and the OS's ways of saying the disk (or the user's quota) is full. */
-const OUT_OF_SPACE_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT']);
+/** SQLite's, PostgreSQL's (53100 disk_full) and the OS's ways of saying the disk (or the user's quota) is full. */
+const OUT_OF_SPACE_CODES = new Set(['SQLITE_FULL', 'ENOSPC', 'EDQUOT', '53100']);
 
 /**
  * True for an error caused by a full disk: SQLite's SQLITE_FULL (better-sqlite3 reports the

@@ -47,8 +47,8 @@ export class AdminController {
   })
   @ApiOkResponse({ description: 'Cluster report' })
   @ApiErrors()
-  cluster() {
-    return this.ownership?.cluster() ?? { session_leases: false, message: 'SESSION_LEASES is off: this engine serves every session itself, with no lease' };
+  async cluster() {
+    return (await this.ownership?.cluster()) ?? { session_leases: false, message: 'SESSION_LEASES is off: this engine serves every session itself, with no lease' };
   }
 
   @Get('locks')

@@ -20,9 +20,10 @@ export class ConsoleController {
   })
   @ApiOkResponse({ description: 'Success envelope; `data` is `{summary, history}`' })
   @ApiErrors()
-  summary(@Query() q: ConsoleSummaryQueryDto): { summary: ConsoleSummary; history: DecisionSample[] } {
+  async summary(@Query() q: ConsoleSummaryQueryDto): Promise<{ summary: ConsoleSummary; history: DecisionSample[] }> {
+    const summary = await this.console.summary();
     const points = this.console.historyPoints();
-    return { summary: this.console.summary(), history: q.since === undefined ? points : points.filter((p) => p.t > q.since!) };
+    return { summary, history: q.since === undefined ? points : points.filter((p) => p.t > q.since!) };
   }
 
   @Get('stream')
@@ -34,9 +35,14 @@ export class ConsoleController {
   @ApiProduces('text/event-stream')
   @ApiOkResponse({ description: 'text/event-stream' })
   @ApiErrors(409)
-  stream(@Res() reply: FastifyReply): void {
-    const stream = this.console.openStream();
-    // The client is gone or the response ended: free the slot either way.
+  async stream(@Res() reply: FastifyReply): Promise<void> {
+    const stream = await this.console.openStream();
+    // The client is gone or the response ended: free the slot either way (also when it went
+    // while the first summary was read).
+    if (reply.raw.destroyed || reply.raw.closed) {
+      stream.end();
+      return;
+    }
     reply.raw.once('close', () => stream.end());
     void reply
       .header('content-type', 'text/event-stream; charset=utf-8')

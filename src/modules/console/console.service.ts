@@ -153,7 +153,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   onModuleDestroy(): void {
-    // The tick is synchronous: nothing is in flight to wait for.
+    // A tick in flight (its PDCA read) ends on its own; its broadcast finds the streams closed.
     void this.jobs.stop(CONSOLE_STREAM_JOB);
     this.hub.closeAll();
   }
@@ -164,21 +164,23 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 
   /** One interval: a chart point, then one summary for every open console. */
-  tick(now = Date.now()): void {
+  async tick(now = Date.now()): Promise<void> {
     const sample = this.history.sample(now, this.tierCounts(), this.latency());
     if (this.hub.size === 0) return;
     try {
-      this.hub.broadcast('summary', JSON.stringify({ summary: this.summary(now), sample: sample ?? null }));
+      const summary = await this.summary(now);
+      this.hub.broadcast('summary', JSON.stringify({ summary, sample: sample ?? null }));
     } catch (err) {
       this.logger.error({ err }, 'console summary failed');
     }
   }
 
   /** A new stream: the history and a summary at once, then a summary every interval. */
-  openStream(): ConsoleStream {
+  async openStream(): Promise<ConsoleStream> {
     const stream = this.hub.open();
     try {
-      this.hub.send(stream, 'hello', JSON.stringify({ summary: this.summary(), history: this.history.points() }));
+      const summary = await this.summary();
+      this.hub.send(stream, 'hello', JSON.stringify({ summary, history: this.history.points() }));
     } catch (err) {
       stream.end(); // the request fails: its slot must not stay taken
       throw err;
@@ -190,7 +192,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
     return this.history.points();
   }
 
-  summary(now = Date.now()): ConsoleSummary {
+  async summary(now = Date.now()): Promise<ConsoleSummary> {
     return {
       server: {
         name: SERVER_NAME,
@@ -203,9 +205,9 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
       bots: this.bots(),
       decisions: this.decisionView(),
       locks: this.lockView(),
-      pdca: section(() => this.pdcaView()),
-      models: section(() => this.modelView()),
-      macros: section(() => this.macroView()),
+      pdca: await section(() => this.pdcaView()),
+      models: await section(() => this.modelView()),
+      macros: await section(() => this.macroView()),
       streams: { open: this.hub.size, max: this.hub.maxStreams },
     };
   }
@@ -341,8 +343,8 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
     };
   }
 
-  private pdcaView() {
-    const s = this.pdca.status();
+  private async pdcaView() {
+    const s = await this.pdca.status();
     return {
       cycle_running: s.cycle_running,
       current_phase: s.current_phase,
@@ -350,7 +352,7 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
       current_cycle: s.current_cycle && cycleRow(s.current_cycle),
       next_run_at: s.scheduler.next_run_at,
       planner: s.planner,
-      history: this.pdca.history({ limit: PDCA_HISTORY }).cycles.map(cycleRow),
+      history: (await this.pdca.history({ limit: PDCA_HISTORY })).cycles.map(cycleRow),
     };
   }
 
@@ -413,9 +415,9 @@ export class ConsoleService implements OnApplicationBootstrap, OnModuleDestroy {
   }
 }
 
-function section<T>(build: () => T): Section<T> {
+async function section<T>(build: () => T | Promise<T>): Promise<Section<T>> {
   try {
-    return build();
+    return await build();
   } catch (err) {
     return { error: err instanceof Error ? err.message : String(err) };
   }

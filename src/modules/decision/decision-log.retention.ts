@@ -36,14 +36,14 @@ export class DecisionLogRetention implements RetentionPolicy, OnModuleInit {
     let deleted = 0;
     if (this.maxAgeMs > 0) deleted += await pruneOldestFirst(ctx, 'decision_log', 'created_at', ctx.now - this.maxAgeMs);
     if (this.maxRows > 0) {
-      const newest = ctx.get<{ id: number | null }>('SELECT MAX(id) AS id FROM decision_log')?.id ?? null;
+      const newest = (await ctx.get<{ id: number | null }>('SELECT MAX(id) AS id FROM decision_log'))?.id ?? null;
       if (newest !== null) deleted += await pruneBelowId(ctx, 'decision_log', newest - this.maxRows + 1);
     }
     return { deleted };
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number }>('SELECT created_at AS t FROM decision_log ORDER BY id LIMIT 1');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number }>('SELECT created_at AS t FROM decision_log ORDER BY id LIMIT 1');
     return row ? Number(row.t) : null;
   }
 }

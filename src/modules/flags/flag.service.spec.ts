@@ -44,16 +44,16 @@ describe('FlagService', () => {
     expect(await flagsB.tryAcquire('pdca_running', 1000, { heartbeat: false })).toBeNull();
     // Not re-entrant either: the same process asking again is refused.
     expect(await flagsA.tryAcquire('pdca_running', 1000, { heartbeat: false })).toBeNull();
-    expect(flagsB.isSet('pdca_running')).toBe(true);
-    expect(flagsB.get('pdca_running')).toMatchObject({ held: true, owner: 'host:1:aaaa', token: 1 });
+    expect(await flagsB.isSet('pdca_running')).toBe(true);
+    expect(await flagsB.get('pdca_running')).toMatchObject({ held: true, owner: 'host:1:aaaa', token: 1 });
 
     expect(await flagsA.release(lease!)).toBe(true);
-    expect(flagsB.isSet('pdca_running')).toBe(false);
+    expect(await flagsB.isSet('pdca_running')).toBe(false);
     const next = await flagsB.tryAcquire('pdca_running', 1000, { heartbeat: false });
     expect(next).toMatchObject({ owner: 'host:2:bbbb', token: 2 });
     // A second release of the old lease changes nothing.
     expect(await flagsA.release(lease!)).toBe(false);
-    expect(flagsA.get('pdca_running')).toMatchObject({ held: true, owner: 'host:2:bbbb' });
+    expect(await flagsA.get('pdca_running')).toMatchObject({ held: true, owner: 'host:2:bbbb' });
   });
 
   it('lets another owner take an expired lease, with a larger fencing token; the old holder can neither renew nor release it', async () => {
@@ -62,14 +62,14 @@ describe('FlagService', () => {
     clock += 499;
     expect(await flagsB.tryAcquire('model_updating', 500, { heartbeat: false })).toBeNull();
     clock += 1; // expires_at <= now: expired
-    expect(flagsA.isSet('model_updating')).toBe(false);
+    expect(await flagsA.isSet('model_updating')).toBe(false);
     const taken = await flagsB.tryAcquire('model_updating', 500, { heartbeat: false });
     expect(taken!.token).toBeGreaterThan(old!.token);
     expect(await flagsA.heartbeat(old!)).toBe(false);
     expect(old!.lost).toBe(true);
     expect(lost).toHaveBeenCalledTimes(1);
     expect(await flagsA.release(old!)).toBe(false);
-    expect(flagsA.get('model_updating')).toMatchObject({ held: true, owner: 'host:2:bbbb', token: taken!.token });
+    expect(await flagsA.get('model_updating')).toMatchObject({ held: true, owner: 'host:2:bbbb', token: taken!.token });
   });
 
   it('extends a lease on heartbeat; a late heartbeat loses the lease even before anyone takes it', async () => {
@@ -92,14 +92,14 @@ describe('FlagService', () => {
     const svc = new FlagService(a.service, { now: realNow, ownerId: 'host:1:timer' });
     // A TTL with room for a loaded machine: a heartbeat later than 2/3 of it would lose the lease.
     const lease = await svc.tryAcquire('emergency_stop', 900);
-    const first = svc.get('emergency_stop')!.heartbeat_at!;
-    await waitFor(() => (svc.get('emergency_stop')!.heartbeat_at ?? 0) > first);
+    const first = (await svc.get('emergency_stop'))!.heartbeat_at!;
+    await waitFor(async () => ((await svc.get('emergency_stop'))!.heartbeat_at ?? 0) > first);
     expect(lease!.active).toBe(true);
     expect(svc.heldLeases()).toEqual([lease]);
     await svc.close();
     expect(lease!.released).toBe(true);
     expect(svc.heldLeases()).toEqual([]);
-    expect(svc.get('emergency_stop')).toMatchObject({ held: false, owner: null });
+    expect(await svc.get('emergency_stop')).toMatchObject({ held: false, owner: null });
     await expect(svc.tryAcquire('emergency_stop', 900)).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   });
 
@@ -115,24 +115,24 @@ describe('FlagService', () => {
         throw new Error('boom');
       }),
     ).rejects.toThrow('boom');
-    expect(flagsA.isSet('pdca_running')).toBe(false);
+    expect(await flagsA.isSet('pdca_running')).toBe(false);
   });
 
   it('counts versions atomically from both connections, inside a caller transaction too', async () => {
-    expect(flagsA.getVersion('state_version')).toBe(0);
+    expect(await flagsA.getVersion('state_version')).toBe(0);
     const results = await Promise.all([
       ...Array.from({ length: 20 }, () => flagsA.incrementVersion('state_version')),
       ...Array.from({ length: 20 }, () => flagsB.incrementVersion('state_version')),
     ]);
     expect(new Set(results).size).toBe(40);
-    expect(flagsB.getVersion('state_version')).toBe(40);
+    expect(await flagsB.getVersion('state_version')).toBe(40);
     await expect(
       a.service.write(async (tx) => {
         await flagsA.incrementVersionIn(tx, 'state_version');
         throw new Error('rolled back');
       }),
     ).rejects.toThrow('rolled back');
-    expect(flagsA.getVersion('state_version')).toBe(40);
+    expect(await flagsA.getVersion('state_version')).toBe(40);
   });
 
   it('keeps flags and counters apart and validates names and TTLs', async () => {
@@ -143,16 +143,16 @@ describe('FlagService', () => {
     await expect(flagsA.tryAcquire('Bad Name', 1000)).rejects.toThrow(TypeError);
     await expect(flagsA.tryAcquire('ok', 1)).rejects.toThrow(TypeError);
     await expect(flagsA.tryAcquire('ok', 1.5)).rejects.toThrow(TypeError);
-    expect(flagsA.list().map((f) => [f.name, f.kind])).toEqual([
+    expect((await flagsA.list()).map((f) => [f.name, f.kind])).toEqual([
       ['model_version', 'counter'],
       ['pdca_running', 'flag'],
     ]);
   });
 });
 
-async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+async function waitFor(cond: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 5));
   }

@@ -177,7 +177,7 @@ export class FlagService implements BeforeApplicationShutdown {
     fn: (lease: FlagLease) => Promise<T> | T,
   ): Promise<{ acquired: true; value: T } | { acquired: false; holder: FlagState | null }> {
     const lease = await this.tryAcquire(flag, ttlMs);
-    if (!lease) return { acquired: false, holder: this.get(flag) };
+    if (!lease) return { acquired: false, holder: await this.get(flag) };
     try {
       return { acquired: true, value: await fn(lease) };
     } finally {
@@ -220,18 +220,18 @@ export class FlagService implements BeforeApplicationShutdown {
   }
 
   /** True while some process holds a live lease on `flag`. */
-  isSet(flag: string): boolean {
-    return this.get(flag)?.held ?? false;
+  async isSet(flag: string): Promise<boolean> {
+    return (await this.get(flag))?.held ?? false;
   }
 
-  get(name: string): FlagState | null {
+  async get(name: string): Promise<FlagState | null> {
     assertFlagName(name);
-    const row = this.db.get<FlagRow>('SELECT * FROM process_flags WHERE name = ?', [name]);
+    const row = await this.db.get<FlagRow>('SELECT * FROM process_flags WHERE name = ?', [name]);
     return row ? this.toState(row) : null;
   }
 
-  list(): FlagState[] {
-    return this.db.all<FlagRow>('SELECT * FROM process_flags ORDER BY kind, name').map((r) => this.toState(r));
+  async list(): Promise<FlagState[]> {
+    return (await this.db.all<FlagRow>('SELECT * FROM process_flags ORDER BY kind, name')).map((r) => this.toState(r));
   }
 
   /** Atomically adds one to a version counter (created at 1); returns the new value. */
@@ -251,9 +251,9 @@ export class FlagService implements BeforeApplicationShutdown {
     return Number((await tx.get<{ value: number }>('SELECT value FROM process_flags WHERE name = ?', [counter]))!.value);
   }
 
-  getVersion(counter: string): number {
+  async getVersion(counter: string): Promise<number> {
     assertFlagName(counter);
-    const row = this.db.get<{ value: number; kind: string }>('SELECT value, kind FROM process_flags WHERE name = ?', [counter]);
+    const row = await this.db.get<{ value: number; kind: string }>('SELECT value, kind FROM process_flags WHERE name = ?', [counter]);
     if (row && row.kind !== 'counter') throw new FlagKindMismatchError(counter, 'counter');
     return row ? Number(row.value) : 0;
   }

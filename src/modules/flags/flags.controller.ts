@@ -16,8 +16,8 @@ export class FlagsController {
   @ApiOperation({ summary: 'Cross-process flags (leases) and version counters shared by every engine process on the database' })
   @ApiOkResponse({ type: FlagsReportDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors()
-  report(): FlagsReportDto {
-    const rows = this.flags.list();
+  async report(): Promise<FlagsReportDto> {
+    const rows = await this.flags.list();
     return {
       owner_id: this.flags.ownerId,
       flags: rows

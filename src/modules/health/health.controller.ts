@@ -28,8 +28,8 @@ export class HealthController {
   @ApiOperation({ summary: 'Engine health in the spec shape (no token needed); 503 when unhealthy' })
   @ApiOkResponse({ description: '{status, uptime_seconds, active_sessions, decision_engines, performance, issues}' })
   @ApiResponse({ status: 503, description: 'unhealthy, with `issues`' })
-  engine(@Res({ passthrough: true }) reply: FastifyReply): EngineHealth {
-    const result = this.health.check();
+  async engine(@Res({ passthrough: true }) reply: FastifyReply): Promise<EngineHealth> {
+    const result = await this.health.check();
     if (result.status === 'unhealthy') void reply.code(503);
     return result;
   }
@@ -123,9 +123,9 @@ export class HealthController {
     return session.up(ml ? { state: ml.status, message: ml.detail } : { state: 'absent', message: 'ML module not loaded' });
   }
 
-  private databaseIndicator(): HealthIndicatorResult {
+  private async databaseIndicator(): Promise<HealthIndicatorResult> {
     const session = this.indicator.check('database');
-    const db = this.health.databaseHealth();
+    const db = await this.health.databaseHealth();
     return db.status === 'healthy' ? session.up() : session.down({ message: db.detail });
   }
 }

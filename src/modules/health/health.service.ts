@@ -53,9 +53,15 @@ export class HealthService {
     return fn ? safe(fn) : undefined;
   }
 
-  databaseHealth(): ComponentHealth {
+  async databaseHealth(): Promise<ComponentHealth> {
     try {
       if (!this.dataSource.isInitialized) return { status: 'unhealthy', detail: 'database not initialized' };
+      if (this.dataSource.options.type === 'postgres') {
+        // A round trip to the server on a pooled connection, bounded: a server that does not
+        // answer makes the check fail, not hang.
+        await withTimeout(this.dataSource.query('SELECT 1'), DB_PING_TIMEOUT_MS, 'PostgreSQL did not answer a ping');
+        return { status: 'healthy' };
+      }
       // better-sqlite3 is synchronous: a ping is a microsecond query on the open connection.
       const db = (this.dataSource.driver as unknown as { databaseConnection: import('better-sqlite3').Database }).databaseConnection;
       db.prepare('SELECT 1').get();
@@ -71,9 +77,9 @@ export class HealthService {
     return this.storage.health();
   }
 
-  check(): EngineHealth {
+  async check(): Promise<EngineHealth> {
     const issues: string[] = [];
-    const components: Record<string, ComponentHealth> = { database: this.databaseHealth(), disk: this.diskHealth() };
+    const components: Record<string, ComponentHealth> = { database: await this.databaseHealth(), disk: this.diskHealth() };
     for (const [name, fn] of this.components) components[name] = safe(fn);
     const engines: Record<string, ComponentHealth> = {};
     for (const [name, fn] of this.engines) engines[name] = safe(fn);
@@ -100,6 +106,18 @@ export class HealthService {
       issues,
       timestamp: new Date().toISOString(),
     };
+  }
+}
+
+/** Bound of the PostgreSQL ping of a health check. */
+const DB_PING_TIMEOUT_MS = 2_000;
+
+async function withTimeout<T>(work: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

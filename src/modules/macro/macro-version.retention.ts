@@ -20,8 +20,8 @@ export class MacroVersionRetention implements RetentionPolicy, OnModuleInit {
     return `the last ${this.config.macroVersionsKeep} versions per macro (MACRO_VERSIONS_KEEP), kept when a version is stored`;
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number }>('SELECT created_at AS t FROM macro_versions ORDER BY id LIMIT 1');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number }>('SELECT created_at AS t FROM macro_versions ORDER BY id LIMIT 1');
     return row ? Number(row.t) : null;
   }
 }

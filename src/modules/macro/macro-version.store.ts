@@ -30,7 +30,7 @@ export interface MacroVersionStore {
    * the last `keep` of that block are pruned). Returns `kind:name` → version.
    */
   record(records: readonly VersionRecord[], keep: number, now: number): Promise<Map<string, number>>;
-  history(kind: BlockKind, name: string, limit: number): MacroVersionRow[];
+  history(kind: BlockKind, name: string, limit: number): Promise<MacroVersionRow[]>;
 }
 
 export function versionKey(kind: BlockKind, name: string): string {
@@ -68,13 +68,13 @@ export class SqlMacroVersionStore implements MacroVersionStore {
     );
   }
 
-  history(kind: BlockKind, name: string, limit: number): MacroVersionRow[] {
-    return this.db
-      .all<{ version: number; content_hash: string; source_file: string; created_at: number }>(
+  async history(kind: BlockKind, name: string, limit: number): Promise<MacroVersionRow[]> {
+    return (
+      await this.db.all<{ version: number; content_hash: string; source_file: string; created_at: number }>(
         'SELECT version, content_hash, source_file, created_at FROM macro_versions WHERE kind = ? AND macro_name = ? ORDER BY version DESC LIMIT ?',
         [kind, name, limit],
       )
-      .map((r) => ({ version: Number(r.version), content_hash: r.content_hash, source_file: r.source_file, created_at: new Date(Number(r.created_at)).toISOString() }));
+    ).map((r) => ({ version: Number(r.version), content_hash: r.content_hash, source_file: r.source_file, created_at: new Date(Number(r.created_at)).toISOString() }));
   }
 }
 
@@ -107,10 +107,12 @@ export class MemoryMacroVersionStore implements MacroVersionStore {
     return Promise.resolve(out);
   }
 
-  history(kind: BlockKind, name: string, limit: number): MacroVersionRow[] {
-    return [...(this.rows.get(versionKey(kind, name)) ?? [])]
-      .reverse()
-      .slice(0, limit)
-      .map((r) => ({ version: r.version, content_hash: r.hash, source_file: r.file, created_at: new Date(r.at).toISOString() }));
+  history(kind: BlockKind, name: string, limit: number): Promise<MacroVersionRow[]> {
+    return Promise.resolve(
+      [...(this.rows.get(versionKey(kind, name)) ?? [])]
+        .reverse()
+        .slice(0, limit)
+        .map((r) => ({ version: r.version, content_hash: r.hash, source_file: r.file, created_at: new Date(r.at).toISOString() })),
+    );
   }
 }

@@ -100,7 +100,7 @@ export class MacroController {
   @Get(':name')
   @ApiOperation({ summary: 'One macro (or automacro with ?kind=automacro): version, content, syntax tree, calls, recent versions' })
   @ApiErrors(404)
-  get(@Param('name') name: string, @Query() q: MacroQueryDto): MacroDetailView {
+  get(@Param('name') name: string, @Query() q: MacroQueryDto): Promise<MacroDetailView> {
     assertMacroName(name);
     return this.macros.get(name, q.kind ?? 'macro', q.history ?? 10);
   }

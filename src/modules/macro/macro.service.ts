@@ -203,7 +203,13 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
     };
   }
 
-  get(name: string, kind: BlockKind = 'macro', historyLimit = 10): MacroDetailView {
+  async get(name: string, kind: BlockKind = 'macro', historyLimit = 10): Promise<MacroDetailView> {
+    const detail = this.detail(name, kind);
+    return { ...detail, history: historyLimit > 0 ? await this.registry.history(kind, detail.name, historyLimit) : [] };
+  }
+
+  /** The loaded block (its content, tree, calls), without its stored versions. */
+  detail(name: string, kind: BlockKind = 'macro'): Omit<MacroDetailView, 'history'> {
     assertMacroName(name);
     const cat = this.registry.catalog;
     const entry = findEntry(kind === 'macro' ? cat.macros : cat.automacros, name);
@@ -214,7 +220,6 @@ export class MacroService implements OnModuleInit, BeforeApplicationShutdown {
       tree: entry.block,
       calls: [...new Set(staticCalls(entry.block).map((c) => c.target))],
       lock_closure: kind === 'macro' ? callClosure(entry.name, cat).sort() : [],
-      history: this.registry.history(kind, entry.name, historyLimit),
     };
   }
 

@@ -110,13 +110,13 @@ export class MemoryIndexCache {
 
   private async load(sessionId: string): Promise<VectorIndex> {
     const started = performance.now();
-    const count = this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM memories WHERE session_id = ?', [sessionId])?.n ?? 0;
+    const count = Number((await this.db.get<{ n: number }>('SELECT COUNT(*) AS n FROM memories WHERE session_id = ?', [sessionId]))?.n ?? 0);
     const index = this.newIndex(count);
     const model = this.embeddings.model;
     const dims = this.embeddings.dimensions;
     const stale: number[] = [];
     for (let after = 0; ; ) {
-      const rows = this.db.all<MemoryRow>(
+      const rows = await this.db.all<MemoryRow>(
         `SELECT id, memory_type, event, importance, embedding, embedding_model, dims, access_count, merged_count, created_at, decayed_at
          FROM memories WHERE session_id = ? AND id > ? ORDER BY id LIMIT ${LOAD_PAGE}`,
         [sessionId, after],
@@ -142,7 +142,7 @@ export class MemoryIndexCache {
     const dims = this.embeddings.dimensions;
     for (let i = 0; i < ids.length; i += ID_CHUNK) {
       const chunk = ids.slice(i, i + ID_CHUNK);
-      const rows = this.db.all<MemoryRow>(
+      const rows = await this.db.all<MemoryRow>(
         `SELECT id, memory_type, importance, event, access_count, merged_count, created_at, decayed_at FROM memories WHERE id IN (${placeholders(chunk.length)})`,
         chunk,
       );

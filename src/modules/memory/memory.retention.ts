@@ -20,8 +20,8 @@ export class MemoryRetention implements RetentionPolicy, OnModuleInit {
     return `governed by consolidation: at most ${this.config.memoryMaxPerSession} per session (MEMORY_MAX_PER_SESSION), near-duplicates merged, decayed ones (importance under 0.05) deleted`;
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number }>('SELECT created_at AS t FROM memories ORDER BY id LIMIT 1');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number }>('SELECT created_at AS t FROM memories ORDER BY id LIMIT 1');
     return row ? Number(row.t) : null;
   }
 }

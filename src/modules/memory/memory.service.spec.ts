@@ -29,11 +29,11 @@ async function until(condition: () => boolean, what: string): Promise<void> {
 }
 
 function countRows(m: StandaloneMemory, sessionId: string): number {
-  return m.database.service.get<{ n: number }>('SELECT COUNT(*) AS n FROM memories WHERE session_id = ?', [sessionId])!.n;
+  return (m.database.connection.prepare('SELECT COUNT(*) AS n FROM memories WHERE session_id = ?').get(sessionId) as { n: number } | undefined)!.n;
 }
 
 function idsInDb(m: StandaloneMemory, sessionId: string): Set<number> {
-  return new Set(m.database.service.all<{ id: number }>('SELECT id FROM memories WHERE session_id = ?', [sessionId]).map((r) => r.id));
+  return new Set((m.database.connection.prepare('SELECT id FROM memories WHERE session_id = ?').all(sessionId) as Array<{ id: number }>).map((r) => r.id));
 }
 
 function isSorted(r: RetrieveResult): boolean {
@@ -119,7 +119,7 @@ describe('MemoryService', () => {
   it('counts retrievals in memory and writes them in one batch', async () => {
     const [{ memory_id }] = await memory.storeMany(S1, [{ event: event(7), importance: 0.5 }]);
     for (let i = 0; i < 3; i++) await memory.retrieve(S1, event(7), 1);
-    const row = () => m.database.service.get<{ access_count: number; last_accessed_at: number | null }>('SELECT access_count, last_accessed_at FROM memories WHERE id = ?', [memory_id])!;
+    const row = () => (m.database.connection.prepare('SELECT access_count, last_accessed_at FROM memories WHERE id = ?').get(memory_id) as { access_count: number; last_accessed_at: number | null } | undefined)!;
     expect(row().access_count).toBe(0);
     expect(memory.stats().pending_access_updates).toBe(1);
     const commits = m.database.service.counters.commits;
@@ -152,7 +152,7 @@ describe('MemoryService', () => {
     expect(perCommit.reduce((a, b) => a + b, 0)).toBe(pending);
     expect(Math.max(...perCommit)).toBe(ACCESS_SLICE_ROWS);
     expect(memory.stats().pending_access_updates).toBe(0);
-    const total = m.database.service.get<{ n: number }>('SELECT SUM(access_count) AS n FROM memories')!.n;
+    const total = (m.database.connection.prepare('SELECT SUM(access_count) AS n FROM memories').get() as { n: number } | undefined)!.n;
     expect(total).toBe(Math.ceil(n / 50) * 100);
   });
 
@@ -177,7 +177,7 @@ describe('MemoryService', () => {
       expect(ids.size).toBe(22);
       expect(ids.has(faded.memory_id)).toBe(false);
       for (const d of dups.slice(0, 3)) expect(ids.has(d.memory_id)).toBe(false);
-      const row = (id: number) => clocked.database.service.get<Record<string, number>>('SELECT importance, merged_count, access_count, decayed_at FROM memories WHERE id = ?', [id])!;
+      const row = (id: number) => clocked.database.connection.prepare('SELECT importance, merged_count, access_count, decayed_at FROM memories WHERE id = ?').get(id) as Record<string, number>;
       // Retrievals are written in batches: the duplicates' four (not written yet) moved to the kept row.
       expect(row(dups[3].memory_id)).toMatchObject({ merged_count: 4, access_count: 0 });
       expect(row(fading.memory_id).importance).toBeCloseTo(0.1, 6);
@@ -374,7 +374,7 @@ describe('MemoryService', () => {
     expect(result.total_memories).toBe(30);
     expect(result.memories[0].similarity).toBeCloseTo(1, 6);
     expect(provider.calls).toBeGreaterThanOrEqual(4);
-    const models = m.database.service.all<{ embedding_model: string }>('SELECT DISTINCT embedding_model FROM memories');
+    const models = m.database.connection.prepare('SELECT DISTINCT embedding_model FROM memories').all() as Array<{ embedding_model: string }>;
     expect(models).toEqual([{ embedding_model: 'hashing-test-v2' }]);
   });
 

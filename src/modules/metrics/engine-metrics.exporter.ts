@@ -179,6 +179,8 @@ export class EngineMetricsExporter implements OnModuleInit {
     this.prom.registerCounter('openkore_db_busy_wait_seconds_total', 'Time spent backing off from a busy database', () => c.busy_wait_ms / 1000);
     this.prom.registerCounter('openkore_db_wal_checkpoints_total', 'WAL checkpoints made off the event loop by the checkpoint worker', () => c.wal_checkpoints);
     this.prom.registerCounter('openkore_db_wal_checkpoint_errors_total', 'Failed WAL checkpoints (retried) and checkpoint worker failures', () => c.wal_checkpoint_errors);
+    this.prom.registerCounter('openkore_db_serialization_retries_total', 'PostgreSQL: write transactions run again after a serialization failure or deadlock', () => c.serialization_retries);
+    this.prom.registerCounter('openkore_db_pool_errors_total', 'PostgreSQL: errors of idle pool connections (replaced by the pool)', () => c.pool_errors);
   }
 
   /** Every delay sample into a histogram (rates and quantiles over any range), and the window's figures as a gauge. */

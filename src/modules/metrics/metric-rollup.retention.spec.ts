@@ -23,6 +23,6 @@ describe('MetricRollupRetention', () => {
     const result = await prunePolicy(db, policy, { now: NOW, batchRows: 2 });
     expect(result).toMatchObject({ deleted: 5, batches: [2, 2, 1] });
     expect(db.connection.prepare('SELECT name FROM metrics').all()).toEqual([{ name: 'new' }]);
-    expect(policy.oldestRowAt(db.service)).toBe(NOW - DAY);
+    expect(await policy.oldestRowAt(db.service)).toBe(NOW - DAY);
   });
 });

@@ -39,8 +39,8 @@ export class MetricRollupRetention implements RetentionPolicy, OnModuleInit {
     }
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number | null }>('SELECT MIN(period_end) AS t FROM metrics');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number | null }>('SELECT MIN(period_end) AS t FROM metrics');
     return row?.t == null ? null : Number(row.t);
   }
 }

@@ -84,3 +84,12 @@ export function actionIndex(action: string): number | undefined {
 export function isActionType(value: unknown): value is ActionType {
   return typeof value === 'string' && ACTION_INDEX.has(value);
 }
+
+/** A training_data row as the trainer reads it. */
+export interface TrainingRow {
+  features: string;
+  action: string;
+}
+
+/** The most recent successful outcomes, newest first (the same statement on both databases). */
+export const TRAINING_ROWS_SQL = 'SELECT features, action FROM training_data WHERE success = 1 ORDER BY id DESC LIMIT ?';

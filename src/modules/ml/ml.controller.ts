@@ -47,7 +47,7 @@ export class MlController {
   @ApiOperation({ summary: 'model_registry rows, newest first (every version: path, sha256, status, metrics)' })
   @ApiOkResponse({ description: 'Success envelope' })
   @ApiErrors()
-  registry(@Query() query: RegistryQueryDto): RegistryRow[] {
+  registry(@Query() query: RegistryQueryDto): Promise<RegistryRow[]> {
     return this.models.registryRows(query.limit ?? 50);
   }
 

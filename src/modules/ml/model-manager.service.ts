@@ -164,7 +164,7 @@ export class ModelManager implements OnModuleInit, OnApplicationShutdown {
   async init(): Promise<void> {
     try {
       await fsp.mkdir(this.config.modelDir, { recursive: true });
-      const last = this.registry.lastPromoted();
+      const last = await this.registry.lastPromoted();
       if (last) await this.loadRegistered(last);
       else await this.installDefault();
     } catch (err) {
@@ -252,7 +252,7 @@ export class ModelManager implements OnModuleInit, OnApplicationShutdown {
     return true;
   }
 
-  registryRows(limit = 50): RegistryRow[] {
+  registryRows(limit = 50): Promise<RegistryRow[]> {
     return this.registry.list(limit);
   }
 

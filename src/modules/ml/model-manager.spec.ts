@@ -46,7 +46,7 @@ describe('ModelManager', () => {
     await manager.init();
     expect(manager.available).toBe(true);
     expect(manager.version).toBe(1);
-    expect(registry.lastPromoted()).toMatchObject({ version: 1, path: DEFAULT_MODEL_FILE, origin: 'default', status: 'promoted' });
+    expect(await registry.lastPromoted()).toMatchObject({ version: 1, path: DEFAULT_MODEL_FILE, origin: 'default', status: 'promoted' });
     const out = await manager.infer(row());
     expect(out.version).toBe(1);
     expect(out.probabilities).toHaveLength(CLASS_COUNT);
@@ -77,7 +77,7 @@ describe('ModelManager', () => {
     expect(after.version).toBe(2);
     expect(Array.from(after.probabilities)).not.toEqual(Array.from(before.probabilities));
     expect(manager.view()).toMatchObject({ staging: null, promotions: 2, active: { version: 2, inference_count: 1, active_inferences: 0 } });
-    expect(registry.list(10).map((r) => [r.version, r.status])).toEqual([
+    expect((await registry.list(10)).map((r) => [r.version, r.status])).toEqual([
       [2, 'promoted'],
       [1, 'promoted'],
     ]);
@@ -147,7 +147,7 @@ describe('ModelManager', () => {
     await reader;
     expect(manager.version).toBe(1);
     expect(manager.view().staging?.staging_id).toBe(staged.staging_id);
-    expect(registry.list(1)[0]).toMatchObject({ version: 2, status: 'failed' });
+    expect((await registry.list(1))[0]).toMatchObject({ version: 2, status: 'failed' });
     // The same staged model promotes fine once nothing blocks; the failed version stays burnt.
     await expect(manager.promote()).resolves.toMatchObject({ version: 3, previous_version: 1 });
   });

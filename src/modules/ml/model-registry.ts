@@ -33,8 +33,8 @@ export interface ModelRegistry {
   markPromoted(version: number, promotedAt: number): Promise<void>;
   markFailed(version: number): Promise<void>;
   /** The highest promoted version, if any. */
-  lastPromoted(): RegistryRow | undefined;
-  list(limit: number): RegistryRow[];
+  lastPromoted(): Promise<RegistryRow | undefined>;
+  list(limit: number): Promise<RegistryRow[]>;
 }
 
 export const MODEL_REGISTRY = Symbol('MODEL_REGISTRY');
@@ -99,13 +99,13 @@ export class SqlModelRegistry implements ModelRegistry {
     });
   }
 
-  lastPromoted(): RegistryRow | undefined {
-    const row = this.db.get<RawRow>(`SELECT * FROM model_registry WHERE status = 'promoted' ORDER BY version DESC LIMIT 1`);
+  async lastPromoted(): Promise<RegistryRow | undefined> {
+    const row = await this.db.get<RawRow>(`SELECT * FROM model_registry WHERE status = 'promoted' ORDER BY version DESC LIMIT 1`);
     return row ? fromRaw(row) : undefined;
   }
 
-  list(limit: number): RegistryRow[] {
-    return this.db.all<RawRow>('SELECT * FROM model_registry ORDER BY version DESC LIMIT ?', [limit]).map(fromRaw);
+  async list(limit: number): Promise<RegistryRow[]> {
+    return (await this.db.all<RawRow>('SELECT * FROM model_registry ORDER BY version DESC LIMIT ?', [limit])).map(fromRaw);
   }
 }
 
@@ -143,11 +143,11 @@ export class MemoryModelRegistry implements ModelRegistry {
     if (row?.status === 'pending') this.rows.set(version, { ...row, status: 'failed' });
   }
 
-  lastPromoted(): RegistryRow | undefined {
-    return [...this.rows.values()].filter((r) => r.status === 'promoted').sort((a, b) => b.version - a.version)[0];
+  lastPromoted(): Promise<RegistryRow | undefined> {
+    return Promise.resolve([...this.rows.values()].filter((r) => r.status === 'promoted').sort((a, b) => b.version - a.version)[0]);
   }
 
-  list(limit: number): RegistryRow[] {
-    return [...this.rows.values()].sort((a, b) => b.version - a.version).slice(0, limit);
+  list(limit: number): Promise<RegistryRow[]> {
+    return Promise.resolve([...this.rows.values()].sort((a, b) => b.version - a.version).slice(0, limit));
   }
 }

@@ -87,7 +87,7 @@ export class TrainerService implements BeforeApplicationShutdown {
     try {
       const lost = new AbortController();
       const lease = await this.flags.tryAcquire(TRAINING_FLAG, FLAG_TTL_MS, { onLost: () => lost.abort() });
-      if (!lease) throw new TrainingBusyError({ flag: TRAINING_FLAG, holder: this.flags.get(TRAINING_FLAG)?.owner ?? null });
+      if (!lease) throw new TrainingBusyError({ flag: TRAINING_FLAG, holder: (await this.flags.get(TRAINING_FLAG))?.owner ?? null });
       try {
         const report = await this.trainHoldingFlag(request, entry, state, lost.signal);
         this.lastReport = report;
@@ -128,6 +128,8 @@ export class TrainerService implements BeforeApplicationShutdown {
     const job: TrainJob = {
       kind: 'ml-train',
       databasePath: this.config.databasePath,
+      // PostgreSQL: the worker has no connection of its own; the samples go in with the job.
+      rows: this.config.databaseUrl !== undefined ? await this.trainingData.rowsForTraining(options.maxSamples) : undefined,
       outputFile: path.join(this.config.modelDir, relative),
       options,
     };

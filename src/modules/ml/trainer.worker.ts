@@ -10,7 +10,7 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
-import { actionIndex, CLASS_COUNT, FEATURE_COUNT } from './ml.constants';
+import { actionIndex, CLASS_COUNT, FEATURE_COUNT, TRAINING_ROWS_SQL, type TrainingRow } from './ml.constants';
 import { exportSoftmaxRegressionOnnx } from './onnx-export';
 import { type Dataset, type TrainMetrics, trainSoftmaxRegression } from './softmax-regression';
 
@@ -29,7 +29,10 @@ export interface TrainJobOptions {
 
 export interface TrainJob {
   kind: 'ml-train';
+  /** SQLite: the file the worker reads the samples from on a connection of its own. */
   databasePath: string;
+  /** PostgreSQL: the samples, read by the engine (the worker has no pool) and handed over. */
+  rows?: TrainingRow[];
   /** Absolute path of the model file to write. */
   outputFile: string;
   options: TrainJobOptions;
@@ -66,39 +69,42 @@ export function loadTrainingSet(databasePath: string, maxSamples: number): { dat
   const db = new Database(databasePath, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    const rows = db
-      .prepare('SELECT features, action FROM training_data WHERE success = 1 ORDER BY id DESC LIMIT ?')
-      .all(maxSamples) as Array<{ features: string; action: string }>;
-    const features = new Float32Array(rows.length * FEATURE_COUNT);
-    const labels = new Int32Array(rows.length);
-    let usable = 0;
-    for (const row of rows) {
-      const label = actionIndex(row.action);
-      let values: unknown;
-      try {
-        values = JSON.parse(row.features);
-      } catch {
-        continue;
-      }
-      if (label === undefined || !Array.isArray(values) || values.length !== FEATURE_COUNT) continue;
-      if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) continue;
-      features.set(values as number[], usable * FEATURE_COUNT);
-      labels[usable] = label;
-      usable += 1;
-    }
-    return {
-      data: { features: features.subarray(0, usable * FEATURE_COUNT), labels: labels.subarray(0, usable), count: usable, featureCount: FEATURE_COUNT },
-      stats: { read: rows.length, usable, skipped: rows.length - usable },
-    };
+    const rows = db.prepare(TRAINING_ROWS_SQL).all(maxSamples) as TrainingRow[];
+    return trainingSetOf(rows);
   } finally {
     db.close();
   }
 }
 
+/** The usable rows as a dataset (malformed features or unknown actions are skipped and counted). */
+export function trainingSetOf(rows: readonly TrainingRow[]): { data: Dataset; stats: TrainSampleStats } {
+  const features = new Float32Array(rows.length * FEATURE_COUNT);
+  const labels = new Int32Array(rows.length);
+  let usable = 0;
+  for (const row of rows) {
+    const label = actionIndex(row.action);
+    let values: unknown;
+    try {
+      values = JSON.parse(row.features);
+    } catch {
+      continue;
+    }
+    if (label === undefined || !Array.isArray(values) || values.length !== FEATURE_COUNT) continue;
+    if (!values.every((v) => typeof v === 'number' && Number.isFinite(v))) continue;
+    features.set(values as number[], usable * FEATURE_COUNT);
+    labels[usable] = label;
+    usable += 1;
+  }
+  return {
+    data: { features: features.subarray(0, usable * FEATURE_COUNT), labels: labels.subarray(0, usable), count: usable, featureCount: FEATURE_COUNT },
+    stats: { read: rows.length, usable, skipped: rows.length - usable },
+  };
+}
+
 export function runTrainJob(job: TrainJob): TrainJobResult {
   try {
     const started = Date.now();
-    const { data, stats } = loadTrainingSet(job.databasePath, job.options.maxSamples);
+    const { data, stats } = job.rows ? trainingSetOf(job.rows.slice(0, job.options.maxSamples)) : loadTrainingSet(job.databasePath, job.options.maxSamples);
     if (stats.usable < job.options.minSamples) {
       return { ok: false, code: 'NOT_ENOUGH_DATA', message: `${stats.usable} usable samples`, samples: stats, need: job.options.minSamples };
     }

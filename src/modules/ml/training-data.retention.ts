@@ -46,7 +46,7 @@ export class TrainingDataRetention implements RetentionPolicy, OnModuleInit {
 
   async prune(ctx: PruneContext): Promise<PruneOutcome> {
     if (this.keepUsable === 0) return { deleted: 0 };
-    if (this.flags.isSet(TRAINING_FLAG)) return { deleted: 0, held: HELD };
+    if (await this.flags.isSet(TRAINING_FLAG)) return { deleted: 0, held: HELD };
     const windowStart = await nthNewestId(ctx, 'training_data', 'success = 1', this.keepUsable);
     if (windowStart === undefined) return { deleted: 0 };
     // Feedback rows below this id go; none when there are fewer than the number kept.
@@ -54,26 +54,26 @@ export class TrainingDataRetention implements RetentionPolicy, OnModuleInit {
     if (this.keepFeedback > 0) feedbackBelow = (await nthNewestId(ctx, 'training_data', "source = 'feedback'", this.keepFeedback)) ?? -1;
 
     let deleted = 0;
-    let lo = ctx.get<{ id: number | null }>('SELECT MIN(id) AS id FROM training_data')?.id ?? null;
+    let lo = (await ctx.get<{ id: number | null }>('SELECT MIN(id) AS id FROM training_data'))?.id ?? null;
     while (lo !== null && lo < windowStart) {
-      const last = ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?', [lo, ctx.batchRows - 1]);
+      const last = await ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id >= ? ORDER BY id LIMIT 1 OFFSET ?', [lo, ctx.batchRows - 1]);
       const hi = Math.min(last ? last.id : windowStart - 1, windowStart - 1);
       let held = false;
       deleted += await ctx.batch(async (tx) => {
-        if (this.flags.isSet(TRAINING_FLAG)) {
+        if (await this.flags.isSet(TRAINING_FLAG)) {
           held = true;
           return 0;
         }
         return (await tx.run(`DELETE FROM training_data WHERE id >= ? AND id <= ? AND (source <> 'feedback' OR id < ?)`, [lo, hi, feedbackBelow])).changes;
       });
       if (held) return { deleted, held: HELD };
-      lo = ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id > ? ORDER BY id LIMIT 1', [hi])?.id ?? null;
+      lo = (await ctx.get<{ id: number }>('SELECT id FROM training_data WHERE id > ? ORDER BY id LIMIT 1', [hi]))?.id ?? null;
     }
     return { deleted };
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number | null }>('SELECT MIN(created_at) AS t FROM training_data');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number | null }>('SELECT MIN(created_at) AS t FROM training_data');
     return row?.t == null ? null : Number(row.t);
   }
 }

@@ -3,7 +3,7 @@ import { PeriodicJobs } from '../../common/scheduling';
 import { DatabaseService } from '../../common/database/database.service';
 import { isOutOfSpace, StorageFullError } from '../../common/errors/storage.errors';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { FEATURE_COUNT, isActionType } from './ml.constants';
+import { FEATURE_COUNT, isActionType, TRAINING_ROWS_SQL, type TrainingRow } from './ml.constants';
 import { type SampleSource, TrainingBuffer, type TrainingBufferStats, type TrainingSample } from './training-buffer';
 
 /** An outcome as callers hand it in (HTTP samples, action feedback from the decision path). */
@@ -31,6 +31,11 @@ export class TrainingDataService implements OnModuleInit, BeforeApplicationShutd
   private readonly logger = new Logger(TrainingDataService.name);
   readonly buffer: TrainingBuffer;
   private rejected = 0;
+
+  /** The samples a training run reads (PostgreSQL: read here and handed to the worker). */
+  rowsForTraining(maxSamples: number): Promise<TrainingRow[]> {
+    return this.db.all<TrainingRow>(TRAINING_ROWS_SQL, [maxSamples]);
+  }
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,

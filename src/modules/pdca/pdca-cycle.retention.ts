@@ -48,8 +48,8 @@ export class PdcaCycleRetention implements RetentionPolicy, OnModuleInit {
     }
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number }>('SELECT started_at AS t FROM pdca_cycles ORDER BY id LIMIT 1');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number }>('SELECT started_at AS t FROM pdca_cycles ORDER BY id LIMIT 1');
     return row ? Number(row.t) : null;
   }
 }

@@ -168,32 +168,32 @@ export class PdcaCycleStore {
     return changes === 1;
   }
 
-  stopRequested(id: number): boolean {
-    const row = this.db.get<{ stop_requested_at: number | null }>('SELECT stop_requested_at FROM pdca_cycles WHERE id = ?', [id]);
+  async stopRequested(id: number): Promise<boolean> {
+    const row = await this.db.get<{ stop_requested_at: number | null }>('SELECT stop_requested_at FROM pdca_cycles WHERE id = ?', [id]);
     return row !== undefined && row.stop_requested_at !== null;
   }
 
-  get(id: number): CycleRecord | undefined {
-    const row = this.db.get<CycleRow>('SELECT * FROM pdca_cycles WHERE id = ?', [id]);
+  async get(id: number): Promise<CycleRecord | undefined> {
+    const row = await this.db.get<CycleRow>('SELECT * FROM pdca_cycles WHERE id = ?', [id]);
     return row ? toRecord(row) : undefined;
   }
 
   /** Rows still marked running (normally zero or one), newest first. */
-  running(): CycleRecord[] {
-    return this.db.all<CycleRow>(`SELECT * FROM pdca_cycles WHERE status = 'running' ORDER BY id DESC`).map(toRecord);
+  async running(): Promise<CycleRecord[]> {
+    return (await this.db.all<CycleRow>(`SELECT * FROM pdca_cycles WHERE status = 'running' ORDER BY id DESC`)).map(toRecord);
   }
 
-  latestFinished(): CycleRecord | undefined {
-    const row = this.db.get<CycleRow>(`SELECT * FROM pdca_cycles WHERE status <> 'running' ORDER BY id DESC LIMIT 1`);
+  async latestFinished(): Promise<CycleRecord | undefined> {
+    const row = await this.db.get<CycleRow>(`SELECT * FROM pdca_cycles WHERE status <> 'running' ORDER BY id DESC LIMIT 1`);
     return row ? toRecord(row) : undefined;
   }
 
-  countFinished(): number {
-    return Number(this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM pdca_cycles WHERE status <> 'running'`)!.n);
+  async countFinished(): Promise<number> {
+    return Number((await this.db.get<{ n: number }>(`SELECT COUNT(*) AS n FROM pdca_cycles WHERE status <> 'running'`))!.n);
   }
 
   /** Newest first; `before` is the cursor (an id) of the next page. */
-  list(options: { limit: number; before?: number; status?: CycleStatus }): CycleRecord[] {
+  async list(options: { limit: number; before?: number; status?: CycleStatus }): Promise<CycleRecord[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     if (options.before !== undefined) {
@@ -206,7 +206,7 @@ export class PdcaCycleStore {
     }
     params.push(options.limit);
     const sql = `SELECT * FROM pdca_cycles ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-    return this.db.all<CycleRow>(sql, params).map(toRecord);
+    return (await this.db.all<CycleRow>(sql, params)).map(toRecord);
   }
 }
 

@@ -60,7 +60,7 @@ export function createPorts(
         const list = macros.list();
         const blocks = [...list.macros, ...list.automacros].filter((b) => b.file === file).sort((a, b) => a.line - b.line);
         if (blocks.length === 0) return null;
-        return `${blocks.map((b) => macros.get(b.name, b.kind, 0).content).join('\n\n')}\n`;
+        return `${blocks.map((b) => macros.detail(b.name, b.kind).content).join('\n\n')}\n`;
       },
       async deploy(file, content) {
         const r = await macros.deploy(file, content);

@@ -32,7 +32,7 @@ export class PdcaController {
   @ApiOperation({ summary: 'The improvement cycle across every engine process on the database: running?, phase, count, current and last cycle' })
   @ApiOkResponse({ type: PdcaStatusDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors()
-  status(): PdcaStatusView {
+  status(): Promise<PdcaStatusView> {
     return this.pdca.status();
   }
 
@@ -63,7 +63,7 @@ export class PdcaController {
   @ApiOperation({ summary: 'Cycle history, newest first, paginated (`before` = next_before of the previous page)' })
   @ApiOkResponse({ type: CyclesPageDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors()
-  cycles(@Query() q: CyclesQueryDto): { cycles: CycleView[]; next_before: number | null } {
+  cycles(@Query() q: CyclesQueryDto): Promise<{ cycles: CycleView[]; next_before: number | null }> {
     return this.pdca.history({ limit: q.limit ?? 20, before: q.before, status: q.status });
   }
 
@@ -71,8 +71,8 @@ export class PdcaController {
   @ApiOperation({ summary: 'One cycle: trigger, phases with times, strategy, deployment, outcome, decision' })
   @ApiOkResponse({ type: CycleViewDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors(404)
-  cycle(@Param('id', ParseIntPipe) id: number): CycleView {
-    const view = this.pdca.cycle(id);
+  async cycle(@Param('id', ParseIntPipe) id: number): Promise<CycleView> {
+    const view = await this.pdca.cycle(id);
     if (!view) throw new NotFoundError(`PDCA cycle ${id} not found`, { cycle_id: id });
     return view;
   }
@@ -103,7 +103,7 @@ export class StrategyCompatController {
   async plan(@Body(StrategyPlanBodyPipe) body: StrategyPlanBody): Promise<StrategyPlanResponseDto> {
     const started = performance.now();
     const strategy = await this.pdca.planNow({ state: body.game_state, character: body.character_name, goal: body.goal });
-    const status = this.pdca.status();
+    const status = await this.pdca.status();
     // The plugin sends the raw job id (or "Novice"): named from the jobs table.
     const job = body.job_class === undefined ? undefined : resolveJob(this.tables.current, body.job_class);
     return {

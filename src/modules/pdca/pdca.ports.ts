@@ -21,7 +21,7 @@ export interface LeasePort {
   tryAcquire(flag: string, ttlMs: number, options: { onLost?: () => void }): Promise<PdcaLease | null>;
   release(lease: PdcaLease): Promise<boolean>;
   /** The flag's holder as the database says now (held = a live lease). */
-  get(flag: string): { held: boolean; owner: string | null; token: number; expires_at: number | null } | null;
+  get(flag: string): Promise<{ held: boolean; owner: string | null; token: number; expires_at: number | null } | null>;
 }
 
 export interface RenderedMacros {

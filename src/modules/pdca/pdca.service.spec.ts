@@ -14,9 +14,9 @@ type FinishedEvent = PdcaEvents['cycle.finished'][0];
  * Lets the promise chains run (real setImmediate turns; fake time does not move) until `cond`
  * holds. Database writes are synchronous better-sqlite3 calls inside promises, so a few turns do.
  */
-async function settle(cond: () => boolean, what: string): Promise<void> {
+async function settle(cond: () => boolean | Promise<boolean>, what: string): Promise<void> {
   for (let i = 0; i < 500; i++) {
-    if (cond()) return;
+    if (await cond()) return;
     await jest.advanceTimersByTimeAsync(0);
     await new Promise((r) => setImmediate(r));
   }
@@ -56,8 +56,8 @@ describe('PdcaService (fake timers drive the phases)', () => {
     const started = await h.service.trigger('manual', 'unit test');
     expect(started).toEqual({ cycle_id: 1, strategy_id: 'pdca-1' });
     await settle(() => entered('DO') && h.macros.deploys.length === 1, 'DO deploys');
-    expect(h.service.status()).toMatchObject({ cycle_running: true, current_phase: 'DO', current_cycle: { cycle_id: 1, status: 'running', local: true } });
-    expect(h.flags.isSet(PDCA_FLAG)).toBe(true);
+    expect(await h.service.status()).toMatchObject({ cycle_running: true, current_phase: 'DO', current_cycle: { cycle_id: 1, status: 'running', local: true } });
+    expect(await h.flags.isSet(PDCA_FLAG)).toBe(true);
 
     await jest.advanceTimersByTimeAsync(299_999);
     expect(entered('CHECK')).toBe(false);
@@ -69,7 +69,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     expect(at).toEqual({ PLAN: 0, DO: 0, CHECK: 300_000, ACT: 300_000, IDLE: 300_000 });
     expect(ended()).toMatchObject({ status: 'completed', error: null });
 
-    const row = h.store.get(1)!;
+    const row = (await h.store.get(1))!;
     expect(row.status).toBe('completed');
     expect(row.phases.map((p) => p.phase)).toEqual(['IDLE', 'PLAN', 'DO', 'CHECK', 'ACT', 'IDLE']);
     expect(row.phases.map((p) => p.at - t0)).toEqual([0, 0, 0, 300_000, 300_000, 300_000]);
@@ -78,8 +78,8 @@ describe('PdcaService (fake timers drive the phases)', () => {
     expect(row.deployment).toMatchObject({ file: PDCA_MACRO_FILE, status: 'loaded', macros: ['pdca_combat', 'pdca_combat_potion'] });
     expect(row.outcome).toMatchObject({ verdict: 'insufficient_data', samples: 0 });
     expect(h.macros.deploys[0].content).toContain('# PDCA strategy pdca-1 (combat');
-    expect(h.flags.isSet(PDCA_FLAG)).toBe(false);
-    expect(h.service.status()).toMatchObject({ cycle_running: false, current_phase: 'IDLE', cycle_count: 1, current_cycle: null, last_cycle: { cycle_id: 1, status: 'completed' } });
+    expect(await h.flags.isSet(PDCA_FLAG)).toBe(false);
+    expect(await h.service.status()).toMatchObject({ cycle_running: false, current_phase: 'IDLE', cycle_count: 1, current_cycle: null, last_cycle: { cycle_id: 1, status: 'completed' } });
   });
 
   it('20 concurrent triggers: exactly one starts, 19 get PdcaBusyError (409 BUSY) at once', async () => {
@@ -94,7 +94,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
       expect((r.reason as PdcaBusyError).status).toBe(409);
       expect((r.reason as PdcaBusyError).code).toBe('BUSY');
     }
-    expect(h.store.list({ limit: 50 })).toHaveLength(1);
+    expect(await h.store.list({ limit: 50 })).toHaveLength(1);
     // Still refused while it runs (the running cycle is the in-process double check).
     await settle(() => entered('DO'), 'DO');
     await expect(h.service.trigger('manual', 'late')).rejects.toBeInstanceOf(PdcaBusyError);
@@ -108,7 +108,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     const err = await h.service.trigger('manual', 'x').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(PdcaBusyError);
     expect((err as PdcaBusyError).details).toMatchObject({ scope: 'cluster', holder: 'engine-b' });
-    expect(h.store.list({ limit: 10 })).toHaveLength(0);
+    expect(await h.store.list({ limit: 10 })).toHaveLength(0);
     await other.flags.release(lease!);
     await expect(h.service.trigger('manual', 'x')).resolves.toMatchObject({ cycle_id: 1 });
   });
@@ -122,8 +122,8 @@ describe('PdcaService (fake timers drive the phases)', () => {
     expect(result).toEqual({ cycle_id: 1, stop_requested: true, status: 'stopped' });
     expect(Date.now() - before).toBe(0); // no (fake) time had to pass
     expect(entered('CHECK')).toBe(false);
-    expect(h.store.get(1)).toMatchObject({ status: 'stopped', error: 'stopped on request', current_phase: 'IDLE' });
-    expect(h.flags.isSet(PDCA_FLAG)).toBe(false);
+    expect(await h.store.get(1)).toMatchObject({ status: 'stopped', error: 'stopped on request', current_phase: 'IDLE' });
+    expect(await h.flags.isSet(PDCA_FLAG)).toBe(false);
     await expect(h.service.trigger('manual', 'again')).resolves.toMatchObject({ cycle_id: 2 });
   });
 
@@ -136,7 +136,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await jest.advanceTimersByTimeAsync(250);
     await settle(() => ended() !== undefined, 'the stop');
     expect(ended()).toMatchObject({ status: 'stopped' });
-    expect(h.store.get(1)!.status).toBe('stopped');
+    expect((await h.store.get(1))!.status).toBe('stopped');
   });
 
   it('with nothing running, stop reports so', async () => {
@@ -153,8 +153,8 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await jest.advanceTimersByTimeAsync(1_000); // the next heartbeat (every ttl/3) finds the lease gone
     await settle(() => ended() !== undefined, 'the cycle to fail');
     expect(ended()).toMatchObject({ status: 'failed' });
-    expect(h.store.get(1)!.error).toMatch(/lease was lost/);
-    expect(h.flags.get(PDCA_FLAG)).toMatchObject({ owner: 'engine-b' }); // the release matched nothing
+    expect((await h.store.get(1))!.error).toMatch(/lease was lost/);
+    expect(await h.flags.get(PDCA_FLAG)).toMatchObject({ owner: 'engine-b' }); // the release matched nothing
   });
 
   it.each([
@@ -169,7 +169,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await settle(() => entered('DO'), 'DO');
     await jest.advanceTimersByTimeAsync(1_000);
     await settle(() => ended() !== undefined, 'the cycle to end');
-    const row = h.store.get(1)!;
+    const row = (await h.store.get(1))!;
     expect(row).toMatchObject({ status: 'completed', decision });
     expect(row.outcome).toMatchObject({ samples: 5, verdict: decision === 'keep' ? 'success' : 'failure' });
     if (flag) expect(row.deployment).toMatchObject({ [flag]: true });
@@ -195,7 +195,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await settle(() => entered('DO'), 'DO');
     await jest.advanceTimersByTimeAsync(10);
     await settle(() => ended() !== undefined, 'end');
-    expect(h.store.get(1)!.decision).toBe('rollback');
+    expect((await h.store.get(1))!.decision).toBe('rollback');
     expect(h.macros.files.get(PDCA_MACRO_FILE)).toMatch(/^# PDCA: no strategy deployed/);
   });
 
@@ -205,9 +205,9 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await h.service.trigger('manual', 'bad deploy');
     await settle(() => ended() !== undefined, 'end');
     expect(ended()).toMatchObject({ status: 'failed' });
-    expect(h.store.get(1)!.error).toContain('validation refused');
-    expect(h.store.get(1)!.phases.map((p) => p.phase)).toEqual(['IDLE', 'PLAN', 'DO', 'IDLE']);
-    expect(h.flags.isSet(PDCA_FLAG)).toBe(false);
+    expect((await h.store.get(1))!.error).toContain('validation refused');
+    expect((await h.store.get(1))!.phases.map((p) => p.phase)).toEqual(['IDLE', 'PLAN', 'DO', 'IDLE']);
+    expect(await h.flags.isSet(PDCA_FLAG)).toBe(false);
   });
 
   it('a stop during a slow deployment ends the cycle at once; the deployment finishes on its own', async () => {
@@ -217,10 +217,10 @@ describe('PdcaService (fake timers drive the phases)', () => {
     await h.service.trigger('manual', 'slow deploy');
     await settle(() => entered('DO'), 'DO');
     await expect(h.service.stop()).resolves.toEqual({ cycle_id: 1, stop_requested: true, status: 'stopped' });
-    expect(h.store.get(1)!.phases.map((p) => p.phase)).toEqual(['IDLE', 'PLAN', 'DO', 'IDLE']);
+    expect((await h.store.get(1))!.phases.map((p) => p.phase)).toEqual(['IDLE', 'PLAN', 'DO', 'IDLE']);
     open();
     await settle(() => h.macros.deploys.length === 1, 'the deployment to land');
-    expect(h.store.get(1)!.status).toBe('stopped');
+    expect((await h.store.get(1))!.status).toBe('stopped');
   });
 
   it('a planner that hangs is interrupted by stop (the planner gets the signal)', async () => {
@@ -246,18 +246,18 @@ describe('PdcaService (fake timers drive the phases)', () => {
     expect(h.scheduler.getIntervals().sort()).toEqual([PDCA_REAPER_INTERVAL, PDCA_SCHEDULE_INTERVAL].sort());
     await jest.advanceTimersByTimeAsync(60_000);
     await settle(() => entered('DO'), 'the scheduled cycle');
-    expect(h.store.get(1)).toMatchObject({ trigger_type: 'scheduled', trigger_reason: 'interval' });
+    expect(await h.store.get(1)).toMatchObject({ trigger_type: 'scheduled', trigger_reason: 'interval' });
     await jest.advanceTimersByTimeAsync(60_000);
-    await settle(() => h.service.status().scheduler.skipped_ticks === 1, 'a skipped tick');
+    await settle(async () => (await h.service.status()).scheduler.skipped_ticks === 1, 'a skipped tick');
     expect(warn).toHaveBeenCalledWith(expect.objectContaining({ skipped_ticks: 1 }), 'scheduled PDCA tick skipped: a cycle is already running');
-    expect(h.store.list({ limit: 10 })).toHaveLength(1);
+    expect(await h.store.list({ limit: 10 })).toHaveLength(1);
     await jest.advanceTimersByTimeAsync(40_000); // cycle 1 ends at 160 s; the tick at 180 s starts cycle 2
     await settle(() => ended(1) !== undefined, 'cycle 1');
     await jest.advanceTimersByTimeAsync(20_000);
     await settle(() => entered('DO', 2), 'cycle 2');
     await h.service.onModuleDestroy();
     expect(h.scheduler.getIntervals()).toEqual([]);
-    expect(h.store.get(2)).toMatchObject({ status: 'stopped', error: 'the engine is shutting down' });
+    expect(await h.store.get(2)).toMatchObject({ status: 'stopped', error: 'the engine is shutting down' });
     await expect(h.service.trigger('manual', 'after shutdown')).rejects.toMatchObject({ code: 'SERVICE_UNAVAILABLE' });
   });
 
@@ -267,21 +267,21 @@ describe('PdcaService (fake timers drive the phases)', () => {
     const dead = h.otherProcess('engine-dead');
     const deadId = await dead.store.begin({ trigger_type: 'manual', trigger_reason: 'killed', owner: 'engine-dead', lease_token: 1, at: Date.now() - 60_000 });
     await h.service.onApplicationBootstrap();
-    expect(h.store.get(deadId)).toMatchObject({ status: 'failed', error: ABANDONED, current_phase: 'IDLE' });
+    expect(await h.store.get(deadId)).toMatchObject({ status: 'failed', error: ABANDONED, current_phase: 'IDLE' });
 
     // A live cycle of a third process (valid lease, no heartbeat: it is about to die too).
     const third = h.otherProcess('engine-c');
     const lease = await third.flags.tryAcquire(PDCA_FLAG, 5_000, { heartbeat: false });
     const liveId = await third.store.begin({ trigger_type: 'manual', trigger_reason: 'live', owner: 'engine-c', lease_token: lease!.token, at: Date.now() });
     expect(await h.service.reap()).toEqual([]);
-    expect(h.store.get(liveId)!.status).toBe('running');
-    expect(h.service.status()).toMatchObject({ cycle_running: true, current_cycle: { cycle_id: liveId, local: false, owner: 'engine-c' } });
+    expect((await h.store.get(liveId))!.status).toBe('running');
+    expect(await h.service.status()).toMatchObject({ cycle_running: true, current_cycle: { cycle_id: liveId, local: false, owner: 'engine-c' } });
     await expect(h.service.trigger('manual', 'busy')).rejects.toBeInstanceOf(PdcaBusyError);
 
     await jest.advanceTimersByTimeAsync(5_000); // its lease expires; the reaper runs every lease TTL
-    await settle(() => h.store.get(liveId)!.status === 'failed', 'the reaper');
-    expect(h.store.get(liveId)!.error).toBe(ABANDONED);
-    expect(h.service.status()).toMatchObject({ cycle_running: false, current_cycle: null });
+    await settle(async () => (await h.store.get(liveId))!.status === 'failed', 'the reaper');
+    expect((await h.store.get(liveId))!.error).toBe(ABANDONED);
+    expect(await h.service.status()).toMatchObject({ cycle_running: false, current_cycle: null });
     await expect(h.service.trigger('manual', 'free')).resolves.toMatchObject({ cycle_id: liveId + 1 });
   });
 
@@ -316,7 +316,7 @@ describe('PdcaService (fake timers drive the phases)', () => {
     expect(contexts[0].states[0].character).toBe('Knight1');
     expect(contexts[1].previous).toMatchObject({ strategy: { plan_type: 'combat' }, decision: 'rollback' });
     // The built-in planner does not repeat a plan type that was just rolled back.
-    expect(h.store.get(2)!.strategy!.plan_type).toBe('farming');
+    expect((await h.store.get(2))!.strategy!.plan_type).toBe('farming');
   });
 
   it('the history is newest first and paginated', async () => {
@@ -327,12 +327,12 @@ describe('PdcaService (fake timers drive the phases)', () => {
       await jest.advanceTimersByTimeAsync(10);
       await settle(() => ended(n) !== undefined, 'end');
     }
-    const first = h.service.history({ limit: 2 });
+    const first = await h.service.history({ limit: 2 });
     expect(first.cycles.map((c) => c.cycle_id)).toEqual([3, 2]);
     expect(first.next_before).toBe(2);
-    const second = h.service.history({ limit: 2, before: first.next_before! });
+    const second = await h.service.history({ limit: 2, before: first.next_before! });
     expect(second.cycles.map((c) => c.cycle_id)).toEqual([1]);
     expect(second.next_before).toBeNull();
-    expect(h.service.history({ limit: 5, status: 'failed' }).cycles).toEqual([]);
+    expect((await h.service.history({ limit: 5, status: 'failed' })).cycles).toEqual([]);
   });
 });

@@ -104,7 +104,7 @@ export interface StopResult {
 }
 
 /** Whether the flag's live lease is the one the cycle row was started under (owner and fencing token). */
-function holds(flag: ReturnType<LeasePort['get']>, row: CycleRecord): boolean {
+function holds(flag: Awaited<ReturnType<LeasePort['get']>>, row: CycleRecord): boolean {
   return flag !== null && flag.held && flag.owner === row.owner && flag.token === row.lease_token;
 }
 
@@ -255,7 +255,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
       onLost: () => controller.abort(new CycleInterrupted('lease_lost', 'the pdca_running lease was lost (not renewed in time)')),
     });
     if (!lease) {
-      const holder = this.ports.leases.get(PDCA_FLAG);
+      const holder = await this.ports.leases.get(PDCA_FLAG);
       throw new PdcaBusyError('A PDCA cycle is running in another engine process', {
         scope: 'cluster',
         holder: holder?.owner ?? null,
@@ -303,7 +303,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     let error: string | null = null;
     try {
       await this.enter(cycle, 'PLAN');
-      const strategy = { ...(await this.planner.plan(this.context(cycle.strategyId, DEFAULT_GOAL), signal)), id: cycle.strategyId };
+      const strategy = { ...(await this.planner.plan(await this.context(cycle.strategyId, DEFAULT_GOAL), signal)), id: cycle.strategyId };
 
       await this.enter(cycle, 'DO', { strategy });
       cycle.deployment = await this.deploy(cycle, strategy);
@@ -356,9 +356,9 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (!ok) throw new CycleInterrupted('lease_lost', 'the cycle was marked failed meanwhile (its lease was seen expired)');
   }
 
-  private context(strategyId: string, goal: string, first?: PlanningState): PlanningContext {
+  private async context(strategyId: string, goal: string, first?: PlanningState): Promise<PlanningContext> {
     const states = this.ports.input.recentStates(PLANNING_STATES);
-    const last = this.store.latestFinished();
+    const last = await this.store.latestFinished();
     return {
       strategy_id: strategyId,
       goal,
@@ -440,10 +440,10 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     this.emit('cycle.finished', { cycle_id: cycle.id, status, error, at });
   }
 
-  private pollStop(cycle: RunningCycle): void {
+  private async pollStop(cycle: RunningCycle): Promise<void> {
     if (cycle.controller.signal.aborted) return;
     try {
-      if (this.store.stopRequested(cycle.id)) cycle.controller.abort(new CycleInterrupted('stop', 'stopped on request (from another process)'));
+      if (await this.store.stopRequested(cycle.id)) cycle.controller.abort(new CycleInterrupted('stop', 'stopped on request (from another process)'));
     } catch (err) {
       this.logger.debug({ err, cycle_id: cycle.id }, 'stop poll failed');
     }
@@ -465,37 +465,37 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     if (local) {
       local.controller.abort(new CycleInterrupted('stop', 'stopped on request'));
       await settledWithin(local.done, STOP_REPORT_WAIT_MS);
-      return { cycle_id: local.id, stop_requested: true, status: this.endedStatus(local.id) };
+      return { cycle_id: local.id, stop_requested: true, status: await this.endedStatus(local.id) };
     }
     await this.reap();
-    const live = this.liveRemoteRow();
+    const live = await this.liveRemoteRow();
     if (!live) return { cycle_id: null, stop_requested: false, status: null };
     const requested = await this.store.requestStop(live.id, Date.now());
     // Over once its row is ended and its lease released: a trigger right after the answer is accepted.
-    const over = () => this.endedStatus(live.id) !== 'stopping' && !holds(this.ports.leases.get(PDCA_FLAG), live);
+    const over = async () => (await this.endedStatus(live.id)) !== 'stopping' && !holds(await this.ports.leases.get(PDCA_FLAG), live);
     const deadline = Date.now() + STOP_REPORT_WAIT_MS;
-    while (requested && Date.now() < deadline && !over()) await new Promise((r) => setTimeout(r, 25));
-    return { cycle_id: live.id, stop_requested: requested, status: over() ? this.endedStatus(live.id) : 'stopping' };
+    while (requested && Date.now() < deadline && !(await over())) await new Promise((r) => setTimeout(r, 25));
+    return { cycle_id: live.id, stop_requested: requested, status: (await over()) ? await this.endedStatus(live.id) : 'stopping' };
   }
 
-  private endedStatus(id: number): StopResult['status'] {
-    const status = this.store.get(id)?.status;
+  private async endedStatus(id: number): Promise<StopResult['status']> {
+    const status = (await this.store.get(id))?.status;
     return status === undefined || status === 'running' ? 'stopping' : status;
   }
 
   /** The running row whose lease is live (another process's cycle), if any. */
-  private liveRemoteRow(): CycleRecord | undefined {
-    const rows = this.store.running();
+  private async liveRemoteRow(): Promise<CycleRecord | undefined> {
+    const rows = await this.store.running();
     if (rows.length === 0) return undefined;
-    const flag = this.ports.leases.get(PDCA_FLAG);
+    const flag = await this.ports.leases.get(PDCA_FLAG);
     return rows.find((r) => holds(flag, r));
   }
 
   /** Fails rows left `running` by processes whose lease is gone; returns their ids. */
   async reap(): Promise<number[]> {
-    const rows = this.store.running();
+    const rows = await this.store.running();
     if (rows.length === 0) return [];
-    const flag = this.ports.leases.get(PDCA_FLAG);
+    const flag = await this.ports.leases.get(PDCA_FLAG);
     const dead = rows.filter((r) => r.id !== this.current?.id && !holds(flag, r)).map((r) => r.id);
     const failed = await this.store.failAbandoned(dead, Date.now());
     if (failed.length > 0) this.logger.warn({ cycles: failed }, 'PDCA cycles left running by a dead process marked failed');
@@ -519,15 +519,15 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
 
   // ---------------------------------------------------------------- queries
 
-  status(): PdcaStatusView {
+  async status(): Promise<PdcaStatusView> {
     const local = this.current;
-    const row = local ? this.store.get(local.id) : this.liveRemoteRow();
+    const row = local ? await this.store.get(local.id) : await this.liveRemoteRow();
     const running = local !== null || row !== undefined;
-    const last = this.store.latestFinished();
+    const last = await this.store.latestFinished();
     return {
       cycle_running: running,
       current_phase: local ? local.phase : (row?.current_phase ?? 'IDLE'),
-      cycle_count: this.store.countFinished(),
+      cycle_count: await this.store.countFinished(),
       current_cycle: running && row ? this.view(row) : null,
       last_cycle: last ? this.view(last) : null,
       scheduler: {
@@ -542,13 +542,13 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     };
   }
 
-  cycle(id: number): CycleView | undefined {
-    const row = this.store.get(id);
+  async cycle(id: number): Promise<CycleView | undefined> {
+    const row = await this.store.get(id);
     return row ? this.view(row) : undefined;
   }
 
-  history(options: { limit: number; before?: number; status?: CycleStatus }): { cycles: CycleView[]; next_before: number | null } {
-    const rows = this.store.list({ ...options, limit: options.limit + 1 });
+  async history(options: { limit: number; before?: number; status?: CycleStatus }): Promise<{ cycles: CycleView[]; next_before: number | null }> {
+    const rows = await this.store.list({ ...options, limit: options.limit + 1 });
     const page = rows.slice(0, options.limit);
     return { cycles: page.map((r) => this.view(r)), next_before: rows.length > options.limit ? page[page.length - 1].id : null };
   }
@@ -569,7 +569,7 @@ export class PdcaService implements OnModuleInit, OnApplicationBootstrap, OnModu
     } else if (input.character) {
       first = this.ports.input.stateOfCharacter(input.character);
     }
-    const context = this.context(`plan-${randomUUID().slice(0, 8)}`, input.goal ?? DEFAULT_GOAL, first);
+    const context = await this.context(`plan-${randomUUID().slice(0, 8)}`, input.goal ?? DEFAULT_GOAL, first);
     return this.planner.plan(context, new AbortController().signal);
   }
 

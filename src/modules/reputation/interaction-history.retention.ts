@@ -39,15 +39,15 @@ export class InteractionHistoryRetention implements RetentionPolicy, OnModuleIni
     let deleted = 0;
     let after = Number.MIN_SAFE_INTEGER;
     for (;;) {
-      const players = ctx.all<{ player_id: number }>(
+      const players = await ctx.all<{ player_id: number }>(
         'SELECT player_id FROM player_reputation WHERE player_id > ? AND total_interactions > ? ORDER BY player_id LIMIT ?',
         [after, this.keep, PLAYERS_PER_PAGE],
       );
       for (const { player_id: player } of players) {
         // Rows at or below this id are beyond the player's newest `keep`.
-        const bound = this.keep === 0 ? Number.MAX_SAFE_INTEGER : ctx.get<{ id: number }>('SELECT id FROM interaction_history WHERE player_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [player, this.keep])?.id;
+        const bound = this.keep === 0 ? Number.MAX_SAFE_INTEGER : (await ctx.get<{ id: number }>('SELECT id FROM interaction_history WHERE player_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?', [player, this.keep]))?.id;
         if (bound === undefined) continue;
-        if (!ctx.get('SELECT 1 AS x FROM interaction_history WHERE player_id = ? AND id <= ? AND created_at < ? LIMIT 1', [player, bound, cutoff])) continue;
+        if (!(await ctx.get('SELECT 1 AS x FROM interaction_history WHERE player_id = ? AND id <= ? AND created_at < ? LIMIT 1', [player, bound, cutoff]))) continue;
         for (;;) {
           const n = await ctx.batch(
             async (tx) =>
@@ -69,8 +69,8 @@ export class InteractionHistoryRetention implements RetentionPolicy, OnModuleIni
     }
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number }>('SELECT created_at AS t FROM interaction_history ORDER BY id LIMIT 1');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number }>('SELECT created_at AS t FROM interaction_history ORDER BY id LIMIT 1');
     return row ? Number(row.t) : null;
   }
 }

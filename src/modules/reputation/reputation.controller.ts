@@ -24,7 +24,7 @@ export class ReputationController {
   @ApiOperation({ summary: 'Score, tier, interaction totals and relation flags of one player' })
   @ApiOkResponse({ type: ReputationViewDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors(404)
-  get(@Param() params: PlayerIdParamDto): ReputationViewDto {
+  get(@Param() params: PlayerIdParamDto): Promise<ReputationViewDto> {
     return this.reputation.get(requirePlayerId(params.playerId));
   }
 
@@ -32,7 +32,7 @@ export class ReputationController {
   @ApiOperation({ summary: 'Interaction history of one player, newest first, paginated by id cursor' })
   @ApiOkResponse({ type: HistoryPageDto, description: 'Success envelope; `data` is shown' })
   @ApiErrors(404)
-  history(@Param() params: PlayerIdParamDto, @Query() query: HistoryQueryDto): HistoryPageDto {
+  history(@Param() params: PlayerIdParamDto, @Query() query: HistoryQueryDto): Promise<HistoryPageDto> {
     return this.reputation.history(requirePlayerId(params.playerId), query);
   }
 

@@ -129,16 +129,16 @@ export class ReputationRepository {
 
   // --- reads ----------------------------------------------------------------------------------
 
-  find(playerId: number): PlayerRow | undefined {
+  find(playerId: number): Promise<PlayerRow | undefined> {
     return this.db.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
   }
 
-  exists(playerId: number): boolean {
-    return this.db.get('SELECT 1 AS x FROM player_reputation WHERE player_id = ?', [playerId]) !== undefined;
+  async exists(playerId: number): Promise<boolean> {
+    return (await this.db.get('SELECT 1 AS x FROM player_reputation WHERE player_id = ?', [playerId])) !== undefined;
   }
 
   /** Newest first, ids below `beforeId`, at most `limit` rows. */
-  history(playerId: number, beforeId: number, limit: number): HistoryRow[] {
+  history(playerId: number, beforeId: number, limit: number): Promise<HistoryRow[]> {
     return this.db.all<HistoryRow>('SELECT * FROM interaction_history WHERE player_id = ? AND id < ? ORDER BY id DESC LIMIT ?', [playerId, beforeId, limit]);
   }
 }

@@ -108,8 +108,8 @@ export class ReputationService {
     private readonly repo: ReputationRepository,
   ) {}
 
-  get(playerId: number): ReputationViewDto {
-    const row = this.repo.find(playerId);
+  async get(playerId: number): Promise<ReputationViewDto> {
+    const row = await this.repo.find(playerId);
     if (!row) throw new PlayerNotFoundError(playerId);
     return toView(row);
   }
@@ -150,10 +150,10 @@ export class ReputationService {
     return toAdjustResult(out);
   }
 
-  history(playerId: number, query: { limit?: number; before_id?: number }): HistoryPageDto {
-    if (!this.repo.exists(playerId)) throw new PlayerNotFoundError(playerId);
+  async history(playerId: number, query: { limit?: number; before_id?: number }): Promise<HistoryPageDto> {
+    if (!(await this.repo.exists(playerId))) throw new PlayerNotFoundError(playerId);
     const limit = query.limit ?? DEFAULT_HISTORY_LIMIT;
-    const rows = this.repo.history(playerId, query.before_id ?? Number.MAX_SAFE_INTEGER, limit + 1);
+    const rows = await this.repo.history(playerId, query.before_id ?? Number.MAX_SAFE_INTEGER, limit + 1);
     const more = rows.length > limit;
     const items = rows.slice(0, limit).map(toHistoryItem);
     return { player_id: playerId, items, next_before_id: more ? items[items.length - 1].id : null };

@@ -143,8 +143,8 @@ export class SessionLeaseRepository {
     return row !== undefined;
   }
 
-  lease(sessionId: string): LeaseRow | undefined {
-    const row = this.db.get<LeaseRow>(LEASE_SQL, [sessionId]);
+  async lease(sessionId: string): Promise<LeaseRow | undefined> {
+    const row = await this.db.get<LeaseRow>(LEASE_SQL, [sessionId]);
     return row && normalize(row);
   }
 
@@ -158,8 +158,8 @@ export class SessionLeaseRepository {
   }
 
   /** A session's row as the table has it (a take-over starts from it). */
-  sessionRow(sessionId: string): PlayerSessionEntity | undefined {
-    const r = this.db.get<{
+  async sessionRow(sessionId: string): Promise<PlayerSessionEntity | undefined> {
+    const r = await this.db.get<{
       session_id: string; client: string; client_version: string; pid: number | null; capabilities: string; character_name: string | null;
       status: SessionStatus; request_count: number; created_at: number; last_seen_at: number; expired_at: number | null;
     }>('SELECT * FROM player_sessions WHERE session_id = ?', [sessionId]);
@@ -180,7 +180,7 @@ export class SessionLeaseRepository {
   }
 
   /** A session's last persisted game state (a take-over resumes from it). */
-  persistedSnapshot(sessionId: string): { version: number; state_json: string; updated_at: number } | undefined {
+  persistedSnapshot(sessionId: string): Promise<{ version: number; state_json: string; updated_at: number } | undefined> {
     return this.db.get('SELECT version, state_json, updated_at FROM game_state_snapshots WHERE session_id = ?', [sessionId]);
   }
 
@@ -195,15 +195,15 @@ export class SessionLeaseRepository {
   }
 
   /** Live instances (unexpired), each with its count of live leases. */
-  liveInstances(now: number): InstanceRow[] {
-    return this.db
-      .all<InstanceRow>(
+  async liveInstances(now: number): Promise<InstanceRow[]> {
+    return (
+      await this.db.all<InstanceRow>(
         `SELECT i.instance_id, i.advertised_url, i.started_at, i.heartbeat_at, i.expires_at,
                 (SELECT COUNT(*) FROM session_leases l WHERE l.instance_id = i.instance_id AND l.expires_at > ?) AS leases
          FROM engine_instances i WHERE i.expires_at > ? ORDER BY i.instance_id`,
         [now, now],
       )
-      .map((r) => ({ ...r, started_at: Number(r.started_at), heartbeat_at: Number(r.heartbeat_at), expires_at: Number(r.expires_at), leases: Number(r.leases) }));
+    ).map((r) => ({ ...r, started_at: Number(r.started_at), heartbeat_at: Number(r.heartbeat_at), expires_at: Number(r.expires_at), leases: Number(r.leases) }));
   }
 }
 

@@ -167,7 +167,7 @@ export class SessionOwnership implements BeforeApplicationShutdown {
    * live instance holds it — found by a read first, so a refused request costs no transaction.
    */
   async acquire(sessionId: string): Promise<Claim> {
-    this.refuseIfElsewhere(sessionId);
+    await this.refuseIfElsewhere(sessionId);
     const known = this.tokenOf(sessionId);
     const result = await this.db.write((tx) => this.takeIn(tx, sessionId), { label: 'session.lease' });
     return this.record(sessionId, known, result);
@@ -178,9 +178,9 @@ export class SessionOwnership implements BeforeApplicationShutdown {
    * expired (a read, no transaction). The take still decides: this only spares the refused
    * request a write transaction.
    */
-  refuseIfElsewhere(sessionId: string): void {
+  async refuseIfElsewhere(sessionId: string): Promise<void> {
     if (this.closed) throw this.elsewhere(sessionId, { instance_id: this.instanceId, advertised_url: this.advertised, expires_at: this.now() });
-    const row = this.repo.lease(sessionId);
+    const row = await this.repo.lease(sessionId);
     if (row && row.instance_id !== null && row.instance_id !== this.instanceId && row.expires_at > this.now()) {
       this.logger.debug({ session_id: sessionId, owner: row.instance_id }, 'session leased elsewhere');
       throw this.elsewhere(sessionId, row);
@@ -264,10 +264,10 @@ export class SessionOwnership implements BeforeApplicationShutdown {
         continue;
       }
       lease.heldUntil = 0;
-      this.confirm(sessionId);
+      await this.confirm(sessionId);
     }
     for (const { sessionId, token } of lapsed) {
-      if (this.leases.get(sessionId)?.token === token) this.confirm(sessionId);
+      if (this.leases.get(sessionId)?.token === token) await this.confirm(sessionId);
     }
   }
 
@@ -277,10 +277,12 @@ export class SessionOwnership implements BeforeApplicationShutdown {
    * it since: the session is dropped (listeners evict it) and false. False also when this
    * instance holds no lease of it.
    */
-  confirm(sessionId: string): boolean {
+  async confirm(sessionId: string): Promise<boolean> {
     const lease = this.leases.get(sessionId);
     if (!lease) return false;
-    const row = this.repo.lease(sessionId);
+    const row = await this.repo.lease(sessionId);
+    // Dropped or taken again here while the row was read: that newer state decides.
+    if (this.leases.get(sessionId) !== lease) return this.leases.has(sessionId);
     if (!row || (row.token === lease.token && (row.instance_id === null || row.instance_id === this.instanceId))) return true;
     this.logger.log({ session_id: sessionId, owner: row.instance_id, token: row.token }, 'session lease lost to another instance');
     this.drop(sessionId);
@@ -301,13 +303,13 @@ export class SessionOwnership implements BeforeApplicationShutdown {
   }
 
   /** This instance and every live one with its live lease count. */
-  cluster(): { instance: { instance_id: string; advertised_url: string; leases_held: number }; instances: InstanceRow[]; lease_ttl_ms: number } {
+  async cluster(): Promise<{ instance: { instance_id: string; advertised_url: string; leases_held: number }; instances: InstanceRow[]; lease_ttl_ms: number }> {
     const now = this.now();
     let held = 0;
     for (const lease of this.leases.values()) if (lease.heldUntil > now) held += 1;
     return {
       instance: { instance_id: this.instanceId, advertised_url: this.advertised, leases_held: held },
-      instances: this.repo.liveInstances(now),
+      instances: await this.repo.liveInstances(now),
       lease_ttl_ms: this.ttlMs,
     };
   }

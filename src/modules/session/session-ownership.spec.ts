@@ -17,9 +17,9 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
   function instance(id: string): Promise<Instance> {
     return cluster.instance(
       id,
-      ({ db, sessions, ownership, repo }) => {
+      async ({ db, sessions, ownership, repo }) => {
         const state = new StateService(db.service, sessions, undefined, ownership, repo);
-        state.onModuleInit();
+        await state.onModuleInit();
         return { state };
       },
       ({ state }) => state.beforeApplicationShutdown(),
@@ -76,7 +76,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     }
     expect(statements).toHaveLength(ids.length);
     for (const sql of statements) expect(sql).toMatch(/^INSERT INTO game_state_snapshots .* WHERE EXISTS \(SELECT 1 FROM session_leases WHERE session_id = \? AND instance_id = \? AND token = \?\) ON CONFLICT/s);
-    for (const id of ids) expect(persisted(a, id)).toMatchObject({ version: 1 });
+    for (const id of ids) expect(await persisted(a, id)).toMatchObject({ version: 1 });
   });
 
   it('a snapshot the stored one is newer than is not written, and is no fence refusal: the lease and the state stay', async () => {
@@ -85,7 +85,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     await a.state.apply(id, { full: game(100) });
     await a.db.service.write((tx) => tx.run(`INSERT INTO game_state_snapshots (session_id, version, state_json, updated_at) VALUES (?, 9, '{}', 0)`, [id]));
     await a.state.flush();
-    expect(persisted(a, id)).toMatchObject({ version: 9 });
+    expect(await persisted(a, id)).toMatchObject({ version: 9 });
     expect(a.ownership.tokenOf(id)).toBe(1);
     expect(a.ownership.holds(id)).toBe(true);
     expect(a.state.current(id)).toMatchObject({ version: 1 });
@@ -103,7 +103,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect((refused as SessionElsewhereError).details).toMatchObject({ session_id: id, instance_id: 'A', advertised_url: 'http://A.test:9901' });
     const bySession = await Promise.resolve(b.sessions.sessionIdFor({ sessionId: id })).catch((e: unknown) => e);
     expect(bySession).toBeInstanceOf(SessionElsewhereError);
-    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    expect(await lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
   });
 
   it('renewal keeps an active session leased past its TTL with no take; an idle one lapses and is taken over with a larger token', async () => {
@@ -116,11 +116,11 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
       await a.ownership.renew();
     }
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).rejects.toBeInstanceOf(SessionElsewhereError);
-    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    expect(await lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
     // A stops serving it (idle, or dead): no renewal, and after the TTL B takes it.
     advance(TTL + 1);
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
-    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    expect(await lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     expect(b.ownership.holds(id)).toBe(true);
   });
 
@@ -131,7 +131,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     await a.state.apply(id, { full: game(100) });
     await a.state.apply(id, { full: game(90) });
     await a.state.flush();
-    expect(persisted(a, id)).toMatchObject({ version: 2 });
+    expect(await persisted(a, id)).toMatchObject({ version: 2 });
     // A goes on in memory, then pauses before its next flush (a stopped process, a long GC).
     await a.state.apply(id, { full: game(80) });
     await a.state.apply(id, { full: game(70) });
@@ -145,8 +145,8 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     await b.state.flush();
     // A wakes up and flushes version 5 > 3: the fence refuses it (a version check alone would let it through).
     await a.state.flush();
-    expect(persisted(a, id)).toMatchObject({ version: 3 });
-    expect(JSON.parse(persisted(a, id)!.state_json)).toMatchObject({ character: { hp: 85 } });
+    expect(await persisted(a, id)).toMatchObject({ version: 3 });
+    expect(JSON.parse((await persisted(a, id))!.state_json)).toMatchObject({ character: { hp: 85 } });
     // A has let go of the session: its next request for it is refused, naming B.
     expect(a.ownership.tokenOf(id)).toBeUndefined();
     expect(a.state.current(id)).toBeUndefined();
@@ -161,10 +161,10 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     advance(TTL + 1);
     expect(a.ownership.holds(id)).toBe(false);
     expect(await a.sessions.sessionIdFor({ sessionId: id })).toBe(id);
-    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    expect(await lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
     expect(a.state.current(id)).toMatchObject({ version: 1 });
     await a.state.flush();
-    expect(persisted(a, id)).toMatchObject({ version: 1 });
+    expect(await persisted(a, id)).toMatchObject({ version: 1 });
   });
 
   it('shutdown writes the state, then releases the leases: another instance takes over at once and finds the last state', async () => {
@@ -173,10 +173,10 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
     await a.state.apply(id, { full: game(42) });
     await a.ownership.close();
-    expect(lease(b, id)).toMatchObject({ instance_id: null, token: 1 });
+    expect(await lease(b, id)).toMatchObject({ instance_id: null, token: 1 });
     expect(await b.sessions.sessionIdFor({ characterName: 'Knight' })).toBe(id);
     expect(b.state.current(id)).toMatchObject({ version: 1, state: { character: { hp: 42 } } });
-    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    expect(await lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
   });
 
   it('an ownership never started and holding no lease (SESSION_LEASES off) writes nothing at shutdown', async () => {
@@ -198,7 +198,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     } finally {
       bWrites.mockRestore();
     }
-    expect(a.ownership.cluster().instances).toEqual([]);
+    expect((await a.ownership.cluster()).instances).toEqual([]);
   });
 
   it('GET /admin/cluster data: live instances with their lease counts; a retired instance is gone', async () => {
@@ -209,14 +209,14 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     await a.sessions.sessionIdFor({ characterName: 'One' });
     await a.sessions.sessionIdFor({ characterName: 'Two' });
     await b.sessions.sessionIdFor({ characterName: 'Three' });
-    const report = a.ownership.cluster();
+    const report = await a.ownership.cluster();
     expect(report.instance).toEqual({ instance_id: 'A', advertised_url: 'http://A.test:9901', leases_held: 2 });
     expect(report.instances.map((i) => [i.instance_id, i.leases])).toEqual([
       ['A', 2],
       ['B', 1],
     ]);
     await b.ownership.close();
-    expect(a.ownership.cluster().instances.map((i) => i.instance_id)).toEqual(['A']);
+    expect((await a.ownership.cluster()).instances.map((i) => i.instance_id)).toEqual(['A']);
   });
 
   it('session rows are inserted with portable SQL (ON CONFLICT DO NOTHING, not SQLite OR IGNORE)', async () => {
@@ -232,18 +232,18 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     } finally {
       restore();
     }
-    expect(a.db.service.all('SELECT session_id, client_version FROM player_sessions')).toEqual([{ session_id: expect.any(String), client_version: '2.0' }]);
+    expect(await a.db.service.all('SELECT session_id, client_version FROM player_sessions')).toEqual([{ session_id: expect.any(String), client_version: '2.0' }]);
   });
 
   it('leases taken before the engine knew its address carry it from the first renewal on', async () => {
     const a = await instance('A');
     const id = await a.sessions.sessionIdFor({ characterName: 'Knight' });
-    expect(lease(a, id)).toMatchObject({ advertised_url: 'http://A.test:9901' });
+    expect(await lease(a, id)).toMatchObject({ advertised_url: 'http://A.test:9901' });
     // Listening now, on the address the engine learned (start renews at once).
     await a.ownership.start('http://10.0.0.7:9911');
     try {
-      expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1, advertised_url: 'http://10.0.0.7:9911' });
-      expect(a.ownership.cluster().instance.advertised_url).toBe('http://10.0.0.7:9911');
+      expect(await lease(a, id)).toMatchObject({ instance_id: 'A', token: 1, advertised_url: 'http://10.0.0.7:9911' });
+      expect((await a.ownership.cluster()).instance.advertised_url).toBe('http://10.0.0.7:9911');
     } finally {
       await a.ownership.close();
     }
@@ -260,7 +260,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
       advance(TTL / 3);
       await a.ownership.renew();
     }
-    expect(lease(a, id)).toMatchObject({ instance_id: 'A', expires_at: lastRequest + TTL });
+    expect(await lease(a, id)).toMatchObject({ instance_id: 'A', expires_at: lastRequest + TTL });
     cluster.clock = lastRequest + TTL + 1;
     await expect(Promise.resolve(b.sessions.sessionIdFor({ sessionId: id }))).resolves.toBe(id);
   });
@@ -272,14 +272,14 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     // The bot goes quiet on A (no renewal of an unused lease), then talks to B once A's lease lapsed.
     advance(TTL + 1);
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
-    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    expect(await lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     // A's renewal reads the lapsed lease's row, finds it taken, and evicts the session.
     await a.ownership.renew();
     expect(a.ownership.tokenOf(id)).toBeUndefined();
     expect(a.sessions.exists(id)).toBe(false);
     // So A's sweep, a session TTL later, has nothing of it to expire.
     await a.sessions.sweep(afterSessionTtl());
-    expect(sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
+    expect(await sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
     expect(b.ownership.holds(id)).toBe(true);
   });
 
@@ -291,16 +291,16 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     expect(await b.sessions.sessionIdFor({ sessionId: id })).toBe(id);
     // No renewal on A in between (paused): its sweep is the first to run.
     await a.sessions.sweep(afterSessionTtl());
-    expect(sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
+    expect(await sessionRow(b, id)).toMatchObject({ status: 'active', expiredAt: null });
     expect(a.sessions.exists(id)).toBe(false);
     expect(a.ownership.tokenOf(id)).toBeUndefined();
-    expect(lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
+    expect(await lease(b, id)).toMatchObject({ instance_id: 'B', token: 2 });
     // A session whose lease is still A's (lapsed, nobody took it) is expired and released as before.
     const other = await a.sessions.sessionIdFor({ characterName: 'Priest' });
     advance(TTL + 1);
     await a.sessions.sweep(afterSessionTtl());
-    expect(sessionRow(a, other)).toMatchObject({ status: 'expired' });
-    expect(lease(a, other)).toMatchObject({ instance_id: null, token: 1 });
+    expect(await sessionRow(a, other)).toMatchObject({ status: 'expired' });
+    expect(await lease(a, other)).toMatchObject({ instance_id: null, token: 1 });
   });
 
   it('a request for a session another live instance holds is refused on a read, without a write transaction', async () => {
@@ -329,13 +329,13 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
     a.sessions.touch(id);
     a.sessions.touch(id);
     await a.state.apply(id, { full: game(50) });
-    expect(lease(a, id)).toBeUndefined();
+    expect(await lease(a, id)).toBeUndefined();
     expect(await a.sessions.sessionIdFor({ sessionId: id })).toBe(id);
-    expect(lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
+    expect(await lease(a, id)).toMatchObject({ instance_id: 'A', token: 1 });
     // Not taken over from anyone: the pending activity and the game state stay.
     expect(a.sessions.get(id).request_count).toBe(2);
     expect(a.state.current(id)).toMatchObject({ version: 1, state: { character: { hp: 50 } } });
     await a.sessions.flush();
-    expect(sessionRow(a, id)).toMatchObject({ requestCount: 2, status: 'active' });
+    expect(await sessionRow(a, id)).toMatchObject({ requestCount: 2, status: 'active' });
   });
 });

@@ -56,7 +56,7 @@ export class OwnershipTestCluster {
 
   async instance<T extends object = object>(
     id: string,
-    add?: (base: OwnershipTestInstance) => T,
+    add?: (base: OwnershipTestInstance) => T | Promise<T>,
     stop?: (made: OwnershipTestInstance & T) => Promise<void>,
   ): Promise<OwnershipTestInstance & T> {
     const locks = new LockManager();
@@ -72,7 +72,7 @@ export class OwnershipTestCluster {
       db.close();
       throw err;
     }
-    const made = { ...base, ...(add ? add(base) : ({} as T)) };
+    const made = { ...base, ...(add ? await add(base) : ({} as T)) };
     this.stops.push(async () => {
       try {
         await stop?.(made);

@@ -18,7 +18,8 @@ export const SERVER_CAPABILITIES = ['handshake', 'sessions', 'health'];
 
 export type SessionExpiredListener = (sessionId: string) => void;
 /** A session (re)loaded from the database: what a listener keeps of it in memory is stale. */
-export type SessionAdoptedListener = (sessionId: string) => void;
+/** May return a promise (a reload from the database): an adoption waits for it before the session serves. */
+export type SessionAdoptedListener = (sessionId: string) => void | Promise<void>;
 
 /** Session rows per transaction: ~2 µs each (bench/README.md), ~0.3 ms a slice. */
 export const SESSION_SLICE_ROWS = 128;
@@ -238,14 +239,14 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    */
   private async claim(ownership: SessionOwnership, ref: SessionRef, id: string | undefined): Promise<string> {
     if (id !== undefined) {
-      if (!this.active.has(id) && !this.activeInTable(id)) {
+      if (!this.active.has(id) && !(await this.activeInTable(id))) {
         // Unknown here and in the table: no lease for it; the handler answers 404.
         if ('sessionId' in ref) return id;
       } else {
         const claim = await ownership.acquire(id);
         // The session's first lease, of a session this instance already has (its handshake was
         // here): nothing to reload, and its pending row writes stay.
-        if (claim.continuous || (claim.first && this.active.has(id)) || this.adopt(id)) return id;
+        if (claim.continuous || (claim.first && this.active.has(id)) || (await this.adopt(id))) return id;
         // Ended elsewhere meanwhile: a character starts again below.
         await ownership.release(id);
         if ('sessionId' in ref) return id;
@@ -255,7 +256,7 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     const leases = this.leases!;
     // Leased by another live instance: refused on a read, without a write transaction.
     const seen = await leases.activeSessionOfCharacter(this.db, name);
-    if (seen !== undefined) ownership.refuseIfElsewhere(seen);
+    if (seen !== undefined) await ownership.refuseIfElsewhere(seen);
     const known = new Map<string, number | undefined>();
     const found = await this.db.write(
       async (tx) => {
@@ -274,13 +275,13 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     if (found.row) {
       this.remember(found.row);
     } else if (!claim.continuous && !(claim.first && this.active.has(found.sessionId))) {
-      this.adopt(found.sessionId);
+      await this.adopt(found.sessionId);
     }
     return found.sessionId;
   }
 
-  private activeInTable(sessionId: string): boolean {
-    return this.leases?.sessionRow(sessionId)?.status === 'active';
+  private async activeInTable(sessionId: string): Promise<boolean> {
+    return (await this.leases?.sessionRow(sessionId))?.status === 'active';
   }
 
   /**
@@ -288,17 +289,17 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
    * tells the listeners (the state reloads its snapshot). False when the session is no longer
    * active there.
    */
-  private adopt(sessionId: string): boolean {
-    const row = this.leases?.sessionRow(sessionId);
+  private async adopt(sessionId: string): Promise<boolean> {
+    const row = await this.leases?.sessionRow(sessionId);
     this.writer.delete(sessionId);
     const had = this.active.get(sessionId);
     if (had) this.forget(had);
     if (!row || row.status !== 'active') {
-      for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+      await this.notifyAll(sessionId);
       return false;
     }
     this.remember(row);
-    for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+    await this.notifyAll(sessionId);
     this.logger.log({ session_id: sessionId, character_name: row.characterName }, 'session adopted from the database');
     return true;
   }
@@ -308,12 +309,17 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     const row = this.active.get(sessionId);
     this.writer.delete(sessionId);
     if (row) this.forget(row);
-    for (const listener of this.adoptedListeners) this.notify(listener, sessionId);
+    void this.notifyAll(sessionId);
   }
 
-  private notify(listener: SessionAdoptedListener, sessionId: string): void {
+  /** Every adopted listener, each one's failure logged (never thrown); resolves once all are done. */
+  private async notifyAll(sessionId: string): Promise<void> {
+    await Promise.all(this.adoptedListeners.map((listener) => this.notify(listener, sessionId)));
+  }
+
+  private async notify(listener: SessionAdoptedListener, sessionId: string): Promise<void> {
     try {
-      listener(sessionId);
+      await listener(sessionId);
     } catch (err) {
       this.logger.error({ err, session_id: sessionId }, 'session listener failed');
     }
@@ -357,15 +363,15 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
     const ended: string[] = [];
     for (const row of [...this.active.values()]) {
       if (now - row.lastSeenAt > this.config.sessionTtlMs) {
-        if (this.ownership && this.ownership.tokenOf(row.sessionId) === undefined && this.leases?.lease(row.sessionId) !== undefined) {
+        if (this.ownership && this.ownership.tokenOf(row.sessionId) === undefined && (await this.leases?.lease(row.sessionId)) !== undefined) {
           // Known here only from the table, served by some instance: its owner ends it, not this one.
           this.forget(row);
-          for (const listener of this.adoptedListeners) this.notify(listener, row.sessionId);
+          await this.notifyAll(row.sessionId);
           continue;
         }
         // Leased here once, taken by another instance since (its bot moved while idle here):
         // evicted by the ownership (its lost listener), never expired over the new owner's row.
-        if (this.ownership && this.ownership.tokenOf(row.sessionId) !== undefined && !this.ownership.confirm(row.sessionId)) continue;
+        if (this.ownership && this.ownership.tokenOf(row.sessionId) !== undefined && !(await this.ownership.confirm(row.sessionId))) continue;
         ended.push(row.sessionId);
         this.forget(row);
         this.writer.set(row.sessionId, expire(row, now));

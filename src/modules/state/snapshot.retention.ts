@@ -50,8 +50,8 @@ export class SnapshotRetention implements RetentionPolicy, OnModuleInit {
     }
   }
 
-  oldestRowAt(ctx: Pick<PruneContext, 'get'>): number | null {
-    const row = ctx.get<{ t: number | null }>('SELECT MIN(updated_at) AS t FROM game_state_snapshots');
+  async oldestRowAt(ctx: Pick<PruneContext, 'get'>): Promise<number | null> {
+    const row = await ctx.get<{ t: number | null }>('SELECT MIN(updated_at) AS t FROM game_state_snapshots');
     return row?.t == null ? null : Number(row.t);
   }
 }

@@ -63,9 +63,9 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     });
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
     // Resume: the last persisted snapshot of every session that is still active.
-    const rows = this.db.all<{ session_id: string; version: number; state_json: string; updated_at: number }>(
+    const rows = await this.db.all<{ session_id: string; version: number; state_json: string; updated_at: number }>(
       `SELECT s.session_id, s.version, s.state_json, s.updated_at FROM game_state_snapshots s
        JOIN player_sessions p ON p.session_id = s.session_id WHERE p.status = 'active'`,
     );
@@ -89,12 +89,13 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
     this.writer.start(this.jobs, STATE_FLUSH_JOB, StateService.FLUSH_INTERVAL_MS);
   }
 
-  private reload(sessionId: string): void {
+  private async reload(sessionId: string): Promise<void> {
     this.snapshots.delete(sessionId);
     this.writer.delete(sessionId);
     if (!this.sessions.exists(sessionId) || !this.leases) return;
-    const row = this.leases.persistedSnapshot(sessionId);
-    if (!row) return;
+    const row = await this.leases.persistedSnapshot(sessionId);
+    // Gone meanwhile, or already updated by a request of the session: what is here is newer.
+    if (!row || !this.sessions.exists(sessionId) || this.snapshots.has(sessionId)) return;
     try {
       const state = JSON.parse(row.state_json) as GameState;
       this.snapshots.set(sessionId, deepFreeze({ sessionId, version: Number(row.version), updatedAt: Number(row.updated_at), state }));

@@ -134,7 +134,9 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     const now = Date.now();
     const started = performance.now();
     const stopping = () => this.stopping;
-    const freelist = () => Number(this.db.connection.pragma('freelist_count', { simple: true }));
+    // SQLite: the pages a prune frees become the vacuum's reserve. PostgreSQL has no free list
+    // of ours to read (its autovacuum reclaims space): none.
+    const freelist = () => (this.db.dialect === 'sqlite' ? Number(this.db.connection.pragma('freelist_count', { simple: true })) : 0);
     const freeBefore = freelist();
     const tables: TablePruneReport[] = [];
     let stopped = false;

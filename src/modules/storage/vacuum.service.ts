@@ -4,7 +4,7 @@ import { Worker } from 'node:worker_threads';
 import { yieldToLoop } from '../../common/async/wait';
 import { DatabaseService } from '../../common/database/database.service';
 import { statfsReader } from '../../common/database/storage-guard';
-import { BusyError } from '../../common/errors/app.error';
+import { AppError, BusyError } from '../../common/errors/app.error';
 import { StorageFullError } from '../../common/errors/storage.errors';
 import { resolveWorkerEntry } from '../../common/workers/worker-entry';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
@@ -18,7 +18,14 @@ const VACUUM_HEADROOM_BYTES = 64 * 1024 * 1024;
 /** How long the one-time VACUUM waits for SQLite's write lock while other processes write. */
 const VACUUM_BUSY_TIMEOUT_MS = 30_000;
 
-export type AutoVacuumMode = DatabaseSizes['auto_vacuum'];
+/** SQLite's auto_vacuum mode, or `server`: PostgreSQL, whose own autovacuum reclaims space. */
+export type AutoVacuumMode = DatabaseSizes['auto_vacuum'] | 'server';
+
+/** `POST /api/v1/admin/storage/vacuum` on PostgreSQL: the server's autovacuum does it. */
+export class VacuumNotApplicableError extends AppError {
+  readonly code = 'UNPROCESSABLE';
+  readonly status = 422;
+}
 
 export interface IncrementalVacuumReport {
   /** Free pages in the file before and after. */
@@ -71,8 +78,9 @@ export class VacuumService implements OnModuleInit {
   ) {}
 
   get mode(): AutoVacuumMode {
+    if (this.db.dialect !== 'sqlite') return 'server';
     // A read first: the connection re-reads the header then, seeing a VACUUM another connection made.
-    this.db.get('SELECT 1 AS x FROM sqlite_master LIMIT 1');
+    this.db.prepare('SELECT 1 AS x FROM sqlite_master LIMIT 1').get();
     return MODES[Number(this.db.connection.pragma('auto_vacuum', { simple: true }))] ?? 'none';
   }
 
@@ -89,6 +97,7 @@ export class VacuumService implements OnModuleInit {
 
   /** Boot: convert a small database made before incremental auto-vacuum (nothing is served yet). */
   async onModuleInit(): Promise<void> {
+    if (this.db.dialect !== 'sqlite') return;
     const connection = this.db.connection;
     if (connection.memory || this.mode === 'incremental') return;
     const size = databaseBytes(connection.name);
@@ -121,6 +130,8 @@ export class VacuumService implements OnModuleInit {
    * or writes fail), step by step. `stopping` ends it between steps (shutdown).
    */
   async afterPrune(reservePages: number, stopping: () => boolean): Promise<IncrementalVacuumReport> {
+    // PostgreSQL: deleted rows are reclaimed by the server's autovacuum, nothing to do here.
+    if (this.db.dialect !== 'sqlite') return { freelist_before: 0, freelist_after: 0, reserve_pages: 0, pages_returned: 0, steps: 0, slowest_step_ms: 0 };
     const freelist = () => Number(this.db.connection.pragma('freelist_count', { simple: true }));
     const before = freelist();
     const guard = this.db.storage;
@@ -154,6 +165,9 @@ export class VacuumService implements OnModuleInit {
    * lock (503 after the busy bound): a maintenance operation, for a quiet moment.
    */
   vacuumNow(): Promise<VacuumResult> {
+    if (this.db.dialect !== 'sqlite') {
+      throw new VacuumNotApplicableError('VACUUM is for the embedded SQLite database; on PostgreSQL the server\'s autovacuum reclaims space', { dialect: this.db.dialect });
+    }
     if (this.fullVacuum) throw new BusyError('A VACUUM is already running');
     const file = this.db.connection.name;
     const size = databaseBytes(file);

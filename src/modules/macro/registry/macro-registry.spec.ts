@@ -59,7 +59,7 @@ describe('MacroRegistry (real files, real locks)', () => {
     // Same content again (a touch): nothing happens.
     write('a.txt', `# moved down\n${macro('one', 'log 1')}${macro('two', 'log 2 again')}`);
     expect((await registry.schedule('a.txt')).status).toBe('unchanged');
-    expect(store.history('macro', 'two', 10).map((h) => h.version)).toEqual([2, 1]);
+    expect((await store.history('macro', 'two', 10)).map((h) => h.version)).toEqual([2, 1]);
   });
 
   it('keeps only the last N versions per macro', async () => {
@@ -68,7 +68,7 @@ describe('MacroRegistry (real files, real locks)', () => {
       await registry.schedule('a.txt');
     }
     expect(version('m')).toBe(5);
-    expect(store.history('macro', 'm', 10).map((h) => h.version)).toEqual([5, 4, 3]);
+    expect((await store.history('macro', 'm', 10)).map((h) => h.version)).toEqual([5, 4, 3]);
   });
 
   it('an invalid edit never replaces the running version and is recorded with its errors', async () => {
