@@ -1,7 +1,7 @@
 import { DatabaseService } from '../src/common/database/database.service';
 import { describePostgres, type PgTestServer, startPostgres } from '../src/common/database/pg.test-kit';
 import { DecisionLogWriter, PLUGIN_ACTIONS } from '../src/modules/decision';
-import { request, type RunningEngine, startEngine, tempDir } from './support/engine';
+import { request, runEngineToExit, type RunningEngine, startEngine, tempDir } from './support/engine';
 import { fieldDecideBody } from './support/field-plugin';
 import { pluginGameState } from './support/game-state';
 
@@ -163,5 +163,22 @@ describePostgres('an engine on PostgreSQL', () => {
     expect(decisions).toMatchObject({ deleted: 120, batches: 3, largest_batch: 50 });
     expect(await count(`SELECT COUNT(*) AS n FROM decision_log WHERE session_id = 'old'`)).toBe(0);
     expect(await count('SELECT COUNT(*) AS n FROM decision_log')).toBe(young);
+  });
+});
+
+describe('DATABASE_URL at boot', () => {
+  it('a URL that is not PostgreSQL stops the built engine with exit code 2, naming the variable and never echoing the URL', async () => {
+    const { code, output } = await runEngineToExit({ PORT: '0', COMPAT_PORT: '0', DATA_DIR: tempDir(), DATABASE_URL: 'mysql://root:hunter2@db/okai' });
+    expect(code).toBe(2);
+    expect(output).toContain('DATABASE_URL');
+    expect(output).toContain('mysql://');
+    expect(output).not.toContain('hunter2');
+  });
+
+  it('a PostgreSQL server that does not answer fails the boot (no engine serving without its database)', async () => {
+    const { code, output } = await runEngineToExit({ PORT: '0', COMPAT_PORT: '0', DATA_DIR: tempDir(), DATABASE_URL: 'postgres://okai@127.0.0.1:1/okai' });
+    expect(code).not.toBe(0);
+    expect(output).toMatch(/ECONNREFUSED|connect/i);
+    expect(output).not.toContain('"listening"');
   });
 });

@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import type { Pool } from 'pg';
 import { DatabaseBusyError } from './database.errors';
+import { StorageFullError } from '../errors/storage.errors';
 import { PostgresWriter } from './postgres-writer';
 import { type AttemptVerdict, retryBounded, type RetryCounters } from './write-retry';
 
@@ -121,5 +122,33 @@ describe("PostgresWriter and its pool's errors", () => {
     writer.detach();
     expect(() => (pool as unknown as EventEmitter).emit('error', new Error('again'))).toThrow('again');
     jest.restoreAllMocks();
+  });
+});
+
+describe('PostgresWriter on a full server disk', () => {
+  it('53100 (disk_full) is a StorageFullError (503 STORAGE_FULL), rolled back, never retried', async () => {
+    const sent: string[] = [];
+    const client = {
+      query: (sql: string) => {
+        sent.push(sql.split(' ')[0]);
+        if (sql.startsWith('INSERT')) return Promise.reject(Object.assign(new Error('could not extend file: No space left on device'), { code: '53100' }));
+        return Promise.resolve({ rows: [], rowCount: 0 });
+      },
+      release: () => undefined,
+    };
+    const pool = { connect: () => Promise.resolve(client) } as unknown as Pool;
+    const writer = new PostgresWriter(pool);
+    let runs = 0;
+    const err = await writer
+      .write(async (tx) => {
+        runs += 1;
+        await tx.run('INSERT INTO decision_log (session_id) VALUES (?)', ['s']);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StorageFullError);
+    expect(err).toMatchObject({ code: 'STORAGE_FULL', status: 503 });
+    expect(runs).toBe(1);
+    expect(sent).toEqual(['BEGIN', 'INSERT', 'ROLLBACK']);
+    expect(writer.counters).toMatchObject({ commits: 0, rollbacks: 1, busy_retries: 0, serialization_retries: 0 });
   });
 });
