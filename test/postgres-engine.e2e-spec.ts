@@ -66,6 +66,10 @@ describePostgres('an engine on PostgreSQL', () => {
     }
     await e!.engine.app.get(DecisionLogWriter).flush();
     expect(await count('SELECT COUNT(*) AS n FROM decision_log')).toBeGreaterThanOrEqual(5);
+    // COUNT(*) and BIGINT (epoch ms, ids) come back as numbers, as on SQLite; SUM of a BIGINT (NUMERIC) too.
+    const row = (await db().get<Record<string, unknown>>('SELECT COUNT(*) AS n, MAX(id) AS id, MAX(created_at) AS t, SUM(created_at) AS s FROM decision_log'))!;
+    expect(Object.fromEntries(Object.entries(row).map(([k, v]) => [k, typeof v]))).toEqual({ n: 'number', id: 'number', t: 'number', s: 'number' });
+    expect(row.t).toBeGreaterThan(Date.now() - HOUR);
   });
 
   it('applies state updates with versions and refuses a stale one', async () => {
