@@ -56,6 +56,7 @@ describePostgres('an engine on PostgreSQL', () => {
     const health = await request(url('/health'));
     expect(health.status).toBe(200);
     expect(health.body.components.database.status).toBe('healthy');
+    expect(health.body.components.disk).toEqual({ status: 'healthy', detail: 'free space not watched: the database is not under DATA_DIR' });
   });
 
   it("answers the field plugin's decide route and records its decisions", async () => {

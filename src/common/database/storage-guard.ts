@@ -249,7 +249,9 @@ export class StorageGuard implements OnModuleDestroy {
   }
 
   health(): StorageHealth {
-    const free = this.free ? `${formatMb(this.free.freeBytes)} free` : 'free space not read yet';
+    // No directory to watch: the database is on a PostgreSQL server (DATABASE_URL), which says
+    // itself when its disk is full (53100, counted above as writes failing).
+    const free = this.free ? `${formatMb(this.free.freeBytes)} free` : this.options.dir === undefined ? 'free space not watched: the database is not under DATA_DIR' : 'free space not read yet';
     if (this.failingSince !== null) {
       return { status: 'unhealthy', detail: `writes fail for lack of space under DATA_DIR since ${new Date(this.failingSince).toISOString()} (${free})` };
     }
