@@ -27,3 +27,15 @@ export class CommitOutcomeUnknownError extends AppError {
   readonly code = 'INTERNAL_ERROR';
   readonly status = 500;
 }
+
+/**
+ * Thrown by a write body that found a conflict the server would report as a serialization
+ * failure had it run the transaction serializable — say, a row it saw missing inserted meanwhile
+ * by another transaction (`INSERT … ON CONFLICT DO NOTHING` changed nothing). It carries
+ * PostgreSQL's SQLSTATE 40001, so the PostgreSQL writer rolls back and runs the whole body again
+ * (bounded, like any serialization failure); on SQLite, whose writes exclude each other, it
+ * cannot happen.
+ */
+export class WriteConflictRetry extends Error {
+  readonly code = '40001';
+}

@@ -23,6 +23,18 @@ export type Dialect = 'sqlite' | 'postgres';
  */
 export type Isolation = 'read committed' | 'repeatable read' | 'serializable';
 
+/**
+ * A row-locking clause for a read inside a write transaction: `FOR UPDATE` (the body will change
+ * the row) or `FOR SHARE` (the body's write is fenced by the row staying as read) on PostgreSQL,
+ * where reads at read committed lock nothing and see rows committed after the transaction began;
+ * empty on SQLite, whose write transaction (BEGIN IMMEDIATE) already holds the database's only
+ * write lock from its first statement, and which has no such clause.
+ */
+export function lockingRead(tx: Pick<WriteTx, 'dialect'>, mode: 'update' | 'share'): string {
+  if (tx.dialect !== 'postgres') return '';
+  return mode === 'update' ? ' FOR UPDATE' : ' FOR SHARE';
+}
+
 export type SqlParams = ReadonlyArray<unknown> | Record<string, unknown>;
 
 export interface RunResult {
@@ -36,6 +48,12 @@ export interface RunResult {
  * awaits its own statements and nothing else (see `DatabaseService.write`).
  */
 export interface WriteTx {
+  /**
+   * Which database runs the statements. A body that reads a row and then writes from what it
+   * read needs that row locked on PostgreSQL (read committed) but must not say so on SQLite, where
+   * the write transaction already excludes every other writer: see `lockingRead`.
+   */
+  readonly dialect: Dialect;
   run(sql: string, params?: SqlParams): Promise<RunResult>;
   get<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T | undefined>;
   all<T = Record<string, unknown>>(sql: string, params?: SqlParams): Promise<T[]>;
@@ -358,6 +376,7 @@ export class DatabaseService {
       if (spanned) throw new AsyncTransactionBodyError('A write transaction body may await only its own statements');
     };
     const tx: WriteTx = {
+      dialect: 'sqlite',
       run: async (sql, params = []) => {
         live();
         checkOrder(sql);

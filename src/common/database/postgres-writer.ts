@@ -163,6 +163,7 @@ export class PostgresWriter {
         return client.query(numbered(sql), params as unknown[]);
       };
       const tx: WriteTx = {
+        dialect: 'postgres',
         run: async (sql, params) => {
           checkOrder(sql);
           const insert = /^\s*INSERT\s/i.test(sql) && !/\bRETURNING\b/i.test(sql);

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { DatabaseService, lockingRead, type WriteTx } from '../../common/database/database.service';
+import { WriteConflictRetry } from '../../common/database/database.errors';
 import { SYNTHETIC_ID_BASE } from './player-id';
 import type { HistoryRow, PlayerRow } from './reputation.service';
 
@@ -75,18 +76,30 @@ export class ReputationRepository {
     return row ? Number(row.player_id) : undefined;
   }
 
+  /**
+   * The player's row, locked until the transaction ends (on PostgreSQL `FOR UPDATE`: at read
+   * committed another instance's transaction could otherwise change the score between this read
+   * and the guarded update; locked, it waits, and the read sees its commit).
+   */
   player(tx: WriteTx, playerId: number): Promise<PlayerRow | undefined> {
-    return tx.get<PlayerRow>('SELECT * FROM player_reputation WHERE player_id = ?', [playerId]);
+    return tx.get<PlayerRow>(`SELECT * FROM player_reputation WHERE player_id = ?${lockingRead(tx, 'update')}`, [playerId]);
   }
 
+  /**
+   * A player seen for the first time. No row to lock before it exists: two instances can both
+   * read "first sight" — the second insert then changes nothing and the whole unit of work runs
+   * again (WriteConflictRetry), this time finding (and locking) the first one's row.
+   */
   async insertPlayer(tx: WriteTx, p: NewPlayer): Promise<void> {
-    await tx.run(
+    const { changes } = await tx.run(
       `INSERT INTO player_reputation (player_id, player_name, reputation_score, reputation_tier, total_interactions,
          positive_interactions, negative_interactions, first_seen, last_seen, is_friend, is_guild_member, is_whitelisted,
          is_blacklisted, notes, created_at, updated_at)
-       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, ?)`,
+       VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, FALSE, FALSE, FALSE, FALSE, NULL, ?, ?)
+       ON CONFLICT (player_id) DO NOTHING`,
       [p.playerId, p.playerName, p.score, p.tier, p.positive, p.negative, p.at, p.at, p.at, p.at],
     );
+    if (changes === 0) throw new WriteConflictRetry(`player ${p.playerId} was inserted by a concurrent transaction`);
   }
 
   /** Applies one interaction; false when the score is no longer the one it was decided from. */
@@ -101,12 +114,17 @@ export class ReputationRepository {
     return res.changes === 1;
   }
 
-  /** The history row; its id. */
+  /**
+   * The history row; its id. A request_id inserted meanwhile by a concurrent transaction (the
+   * same request sent again while the first was in flight, to another instance) changes nothing
+   * here: the unit of work runs again and replays the first one's outcome (WriteConflictRetry).
+   */
   async insertHistory(tx: WriteTx, h: NewHistory): Promise<number> {
     const inserted = await tx.run(
       `INSERT INTO interaction_history (player_id, player_name, interaction_type, outcome, reputation_delta, applied_delta,
          score_before, score_after, tier_after, source, character_name, session_id, request_id, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (request_id) DO NOTHING`,
       [
         h.playerId,
         h.playerName,
@@ -124,6 +142,7 @@ export class ReputationRepository {
         h.at,
       ],
     );
+    if (inserted.changes === 0) throw new WriteConflictRetry(`request_id ${h.requestId} was recorded by a concurrent transaction`);
     return Number(inserted.lastInsertRowid);
   }
 

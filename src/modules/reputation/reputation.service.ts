@@ -87,12 +87,15 @@ const OUTCOME_MAX = 200;
  *
  * Every change is one unit of work (docs/architecture.md §4.3) inside ONE `DatabaseService.write` body, so it
  * commits or rolls back whole: session statistics → player_reputation (score, tier, totals) →
- * interaction_history, in the global table order. The score's read-modify-write happens inside
- * that BEGIN IMMEDIATE transaction, which holds SQLite's write lock from its first statement:
- * no other process can change the row between the read and the write, so no update is lost
- * across processes. The UPDATE is still guarded by the score it read (`AND reputation_score =
- * ?`): on a database without that guarantee (PostgreSQL at READ COMMITTED) a concurrent change
- * becomes an error instead of a silently lost update.
+ * interaction_history, in the global table order. On SQLite the score's read-modify-write happens
+ * inside that BEGIN IMMEDIATE transaction, which holds the write lock from its first statement:
+ * no other process can change the row between the read and the write. On PostgreSQL (read
+ * committed) the read locks the player's row (`SELECT … FOR UPDATE`), so instances queue on it
+ * instead of racing; a first sight inserted concurrently by two instances, or one request_id
+ * recorded by two, makes the later transaction run again from the start (docs/cluster.md,
+ * "PostgreSQL"). No update is lost from any number of processes or instances. The UPDATE is still
+ * guarded by the score it read (`AND reputation_score = ?`): a write path without either
+ * guarantee turns a concurrent change into an error instead of a silently lost update.
  *
  * No lock is held across an await here (the body is synchronous and everything it needs is read
  * inside it), so the per-player REPUTATION lock would only add a queue in front of the DATABASE

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DatabaseService, type WriteTx } from '../../common/database/database.service';
+import { DatabaseService, lockingRead, type WriteTx } from '../../common/database/database.service';
 import { PlayerSessionEntity, type SessionStatus } from './entities/player-session.entity';
 
 /** A session's lease row as read. */
@@ -78,9 +78,21 @@ const RELEASE_SQL = `
   UPDATE session_leases SET instance_id = NULL, advertised_url = NULL, expires_at = 0, renewed_at = ?
   WHERE session_id = ? AND instance_id = ? AND token = ?`;
 
-/** The fence of a session row's write (see `upsertFenced`): the lease is ours under the token… */
-const FENCE_OURS_SQL = 'EXISTS (SELECT 1 FROM session_leases WHERE session_id = ? AND instance_id = ? AND token = ?)';
-/** …or, holding no token, nobody ever leased the session. */
+/**
+ * The fence of a session row's write (see `upsertFenced`): the lease is ours under the token…
+ * On PostgreSQL the lease row is read `FOR SHARE` (`lockingRead`): a plain read at read committed
+ * would check the fence against the snapshot the statement began with, so a take committed while
+ * the upsert waited on the row it writes (the new owner's, say) would not be seen, and a stale
+ * owner would overwrite the new owner's row. Locked, the fence waits for a take under way and is
+ * checked again on the row as it committed; a take waits for the write fenced by it, so the new
+ * owner reads that write when it loads the session.
+ */
+const fenceOursSql = (tx: WriteTx) => `EXISTS (SELECT 1 FROM session_leases WHERE session_id = ? AND instance_id = ? AND token = ?${lockingRead(tx, 'share')})`;
+/**
+ * …or, holding no token, nobody ever leased the session. A lease inserted meanwhile is not seen
+ * by this read on PostgreSQL (there is no row to lock): the session's first take comes from the
+ * HTTP turn, and a path without a token writes only sessions no request has ever leased.
+ */
 const FENCE_UNLEASED_SQL = 'NOT EXISTS (SELECT 1 FROM session_leases WHERE session_id = ?)';
 
 const LEASE_SQL = 'SELECT session_id, instance_id, advertised_url, token, expires_at FROM session_leases WHERE session_id = ?';
@@ -134,7 +146,7 @@ export class SessionLeaseRepository {
    * warm-up's throwaway sessions). False when the fence refused; nothing written then.
    */
   async upsertFenced(tx: WriteTx, upsert: SessionRowUpsert, sessionId: string, instanceId: string, token: number | undefined): Promise<boolean> {
-    const fence = token === undefined ? { sql: FENCE_UNLEASED_SQL, params: [sessionId] } : { sql: FENCE_OURS_SQL, params: [sessionId, instanceId, token] };
+    const fence = token === undefined ? { sql: FENCE_UNLEASED_SQL, params: [sessionId] } : { sql: fenceOursSql(tx), params: [sessionId, instanceId, token] };
     const { changes } = await tx.run(`${upsert.into} SELECT ${placeholders(upsert.values.length)} WHERE ${fence.sql} ${upsert.onConflict}`, [...upsert.values, ...fence.params]);
     if (changes > 0) return true;
     // Nothing written: the fence refused, or the upsert's own condition did (a snapshot no newer

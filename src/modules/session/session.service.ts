@@ -269,7 +269,9 @@ export class SessionService implements OnModuleInit, BeforeApplicationShutdown, 
         await insertRow(tx, row);
         return { sessionId: row.sessionId, row, take: await ownership.takeIn(tx, row.sessionId) };
       },
-      { label: 'session.claim' },
+      // Found-or-created: two instances claiming a character nobody plays would each create a
+      // session on PostgreSQL's read committed; serializable lets only one of them commit.
+      { label: 'session.claim', isolation: 'serializable' },
     );
     const claim = ownership.record(found.sessionId, found.row ? undefined : known.get(found.sessionId), found.take);
     if (found.row) {
