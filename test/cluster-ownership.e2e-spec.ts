@@ -1,46 +1,36 @@
-import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { until } from '../src/common/testing/wait.test-kit';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
+import { request, spawnEngine, type SpawnedEngine } from './support/engine';
+import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
 import { pluginGameState } from './support/game-state';
 
 const LEASE_TTL_MS = 2_000;
-
-/** The file as another reader sees it (WAL: committed transactions only). */
-function readDb<T>(file: string, fn: (db: Database.Database) => T): T {
-  const db = new Database(file, { readonly: true, fileMustExist: true });
-  try {
-    return fn(db);
-  } finally {
-    db.close();
-  }
-}
 
 const decide = (url: string, name: string, hp: number) =>
   request(`${url}/api/v1/decide`, { body: { game_state: pluginGameState({ name, hp }), request_id: hp } });
 
 /**
- * Two engine processes on one database file, no load balancer: a bot served by A is refused by
+ * Two engine processes on one database (a SQLite file, or one PostgreSQL database), no load balancer: a bot served by A is refused by
  * B with A's address (409 SESSION_ELSEWHERE); after kill -9 of A, once A's lease has expired, B
  * takes the bot over and its state version continues from A's last persisted snapshot.
  */
-describe('bot ownership across two engine processes (one SQLite file)', () => {
-  let dataDir: string;
-  let file: string;
+describeEachDialect('bot ownership across two engine processes (one database)', (dialect) => {
+  let db: EngineDatabase;
   const engines: SpawnedEngine[] = [];
+  const one = async <T>(sql: string, params: unknown[]) => (await db.query<T>(sql, params))[0];
 
   beforeAll(async () => {
-    dataDir = tempDir('okai-cluster-');
-    file = path.join(dataDir, 'openkore-ai.db');
-    const env = { DATA_DIR: dataDir, SESSION_LEASES: '1', SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
+    db = await openEngineDatabase(dialect, 'okai-cluster');
+    const env = { ...db.env, SESSION_LEASES: '1', SESSION_LEASE_TTL_MS: String(LEASE_TTL_MS) };
     engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine-a' }));
     engines.push(await spawnEngine({ ...env, INSTANCE_ID: 'engine-b' }));
   }, 120_000);
 
   afterAll(async () => {
-    await Promise.all(engines.map((e) => e.kill('SIGKILL')));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await Promise.all(engines.map((e) => e.kill('SIGKILL')));
+    } finally {
+      await db?.close();
+    }
   }, 30_000);
 
   it('409 SESSION_ELSEWHERE names the owner; after kill -9 of the owner the other takes over from the last persisted snapshot', async () => {
@@ -80,7 +70,7 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
     // A's snapshots reach the file in the background (every second); wait for the latest, then
     // serve a few more ticks that may or may not be persisted when A dies.
     await until(
-      () => readDb(file, (db) => (db.prepare('SELECT version FROM game_state_snapshots WHERE session_id = ?').get(sessionId) as { version: number } | undefined)?.version === version),
+      async () => (await one<{ version: number }>('SELECT version FROM game_state_snapshots WHERE session_id = ?', [sessionId]))?.version === version,
       'A persisting its snapshot',
       20_000,
       25,
@@ -90,8 +80,8 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
       expect(res.status).toBe(200);
     }
     await a.kill('SIGKILL');
-    const persisted = readDb(file, (db) => db.prepare('SELECT version, state_json FROM game_state_snapshots WHERE session_id = ?').get(sessionId) as { version: number; state_json: string });
-    const lease = readDb(file, (db) => db.prepare('SELECT instance_id, token, expires_at FROM session_leases WHERE session_id = ?').get(sessionId) as { instance_id: string; token: number; expires_at: number });
+    const persisted = await one<{ version: number; state_json: string }>('SELECT version, state_json FROM game_state_snapshots WHERE session_id = ?', [sessionId]);
+    const lease = await one<{ instance_id: string; token: number; expires_at: number }>('SELECT instance_id, token, expires_at FROM session_leases WHERE session_id = ?', [sessionId]);
     expect(lease).toMatchObject({ instance_id: 'engine-a', token: 1 });
     expect(persisted.version).toBeGreaterThanOrEqual(version);
 
@@ -114,7 +104,7 @@ describe('bot ownership across two engine processes (one SQLite file)', () => {
     expect(takenOver.body.session_id).toBe(sessionId);
     // The state continues from A's last persisted snapshot: one more than its version.
     expect(takenOver.body.state_version).toBe(persisted.version + 1);
-    const after = readDb(file, (db) => db.prepare('SELECT instance_id, token FROM session_leases WHERE session_id = ?').get(sessionId));
+    const after = await one('SELECT instance_id, token FROM session_leases WHERE session_id = ?', [sessionId]);
     expect(after).toEqual({ instance_id: 'engine-b', token: 2 });
 
     // A is gone from the live instances once its own row expires; B holds the lease.

@@ -1,6 +1,6 @@
-import Database from 'better-sqlite3';
 import * as path from 'node:path';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
+import { request, spawnEngine, type SpawnedEngine } from './support/engine';
+import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
 import { untilValue as until } from '../src/common/testing/wait.test-kit';
 
 /** Polls `read` until `done(value)` holds; fails with the last value after `timeoutMs`. */
@@ -15,14 +15,14 @@ interface Row {
 const LEASE_TTL_MS = 1_500;
 
 /**
- * Three engine processes (the built dist/) on ONE database file: one PDCA cycle at a time in
- * total, a stop from any process, and kill -9 of the process running a cycle.
+ * Three engine processes (the built dist/) on ONE database (a SQLite file, or one PostgreSQL
+ * database): one PDCA cycle at a time in total, a stop from any process, and kill -9 of the
+ * process running a cycle.
  */
-describe('PDCA across engine processes (one SQLite file)', () => {
-  const dataDir = tempDir('okai-pdca-mp-');
+describeEachDialect('PDCA across engine processes (one database)', (dialect) => {
   const engines: SpawnedEngine[] = [];
-  let db: Database.Database;
-  const rows = () => db.prepare('SELECT id, status, owner, error, current_phase FROM pdca_cycles ORDER BY id').all() as Row[];
+  let db: EngineDatabase;
+  const rows = () => db.query<Row>('SELECT id, status, owner, error, current_phase FROM pdca_cycles ORDER BY id');
   const status = async (e: SpawnedEngine) => (await request(`${e.url}/api/v1/pdca`)).body.data;
   const trigger = (e: SpawnedEngine, reason: string) => request(`${e.url}/api/v1/pdca/trigger`, { body: { reason } });
   /** The engine whose process runs the cycle (GET /pdca says `local`). */
@@ -36,8 +36,10 @@ describe('PDCA across engine processes (one SQLite file)', () => {
   };
 
   beforeAll(async () => {
+    db = await openEngineDatabase(dialect, 'okai-pdca-mp');
+    const dataDir = db.dataDir;
     const env = {
-      DATA_DIR: dataDir,
+      ...db.env,
       MACRO_DIR: path.join(dataDir, 'macros'),
       MODEL_DIR: path.join(dataDir, 'models'),
       MACRO_RESCAN_INTERVAL_MS: '0',
@@ -47,13 +49,14 @@ describe('PDCA across engine processes (one SQLite file)', () => {
     };
     // Sequential boots: the first one runs the migrations.
     for (let i = 0; i < 3; i++) engines.push(await spawnEngine(env));
-    db = new Database(path.join(dataDir, 'openkore-ai.db'));
-    db.pragma('busy_timeout = 5000');
   }, 60_000);
 
   afterAll(async () => {
-    db?.close();
-    await Promise.all(engines.map((e) => e.kill('SIGTERM')));
+    try {
+      await Promise.all(engines.map((e) => e.kill('SIGTERM')));
+    } finally {
+      await db?.close();
+    }
   }, 30_000);
 
   it('20 simultaneous triggers over 3 processes: exactly one 202, 19 × 409 BUSY, one cycle in pdca_cycles', async () => {
@@ -63,7 +66,7 @@ describe('PDCA across engine processes (one SQLite file)', () => {
     expect(accepted).toHaveLength(1);
     expect(busy).toHaveLength(19);
     for (const b of busy) expect(b.body.error.code).toBe('BUSY');
-    expect(rows()).toEqual([expect.objectContaining({ id: 1, status: 'running' })]);
+    expect(await rows()).toEqual([expect.objectContaining({ id: 1, status: 'running' })]);
     // Every process sees the one cycle; exactly one runs it.
     const views = await Promise.all(engines.map(status));
     expect(views.every((v) => v.cycle_running && v.current_cycle?.cycle_id === 1)).toBe(true);
@@ -77,7 +80,7 @@ describe('PDCA across engine processes (one SQLite file)', () => {
     const stop = await request(`${other.url}/api/v1/pdca/stop`, { method: 'POST' });
     expect(stop.status).toBe(200);
     expect(stop.body.data).toEqual({ cycle_id: 1, stop_requested: true, status: 'stopped' });
-    expect(rows()[0]).toMatchObject({ status: 'stopped', current_phase: 'IDLE' });
+    expect((await rows())[0]).toMatchObject({ status: 'stopped', current_phase: 'IDLE' });
     // The answer came once the cycle had ended and released its lease: a trigger anywhere is accepted at once.
     const third = engines.find((e) => e !== owner && e !== other)!;
     const next = await trigger(third, 'after stop');
@@ -98,7 +101,7 @@ describe('PDCA across engine processes (one SQLite file)', () => {
     expect(Date.now() - killedAt).toBeLessThan(LEASE_TTL_MS + 2_000);
     const id = accepted.body.data.cycle_id;
     expect(id).toBe(3);
-    const all = rows();
+    const all = await rows();
     expect(all.find((r) => r.id === 2)).toMatchObject({ status: 'failed', current_phase: 'IDLE', error: expect.stringMatching(/^abandoned/) });
     expect(all.filter((r) => r.status === 'running')).toEqual([expect.objectContaining({ id: 3 })]);
   });

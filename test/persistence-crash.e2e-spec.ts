@@ -1,27 +1,29 @@
-import Database from 'better-sqlite3';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
+import { request, spawnEngine, type SpawnedEngine } from './support/engine';
+import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
 
 /**
  * kill -9 while acknowledged writes go through the group commit that now writes in slices
  * (`POST /api/v1/metrics/log`: 256 rows per transaction, the loop served between) and while
- * handshakes are answered: whatever was acknowledged before the kill is in the file after it.
+ * handshakes are answered: whatever was acknowledged before the kill is in the database after it
+ * (the SQLite file, or the PostgreSQL database, where integrity_check has no counterpart).
  */
-describe('crash safety of acknowledged logs and handshakes', () => {
+describeEachDialect('crash safety of acknowledged logs and handshakes', (dialect) => {
   const WORKERS = 24;
   const KILL_AFTER_ACKS = 1_500;
-  let dataDir: string;
+  let db: EngineDatabase;
   let engine: SpawnedEngine;
 
   beforeAll(async () => {
-    dataDir = tempDir('okai-crash-log-');
-    engine = await spawnEngine({ DATA_DIR: dataDir });
+    db = await openEngineDatabase(dialect, 'okai-crash-log');
+    engine = await spawnEngine(db.env);
   }, 45_000);
 
   afterAll(async () => {
-    await engine?.kill('SIGKILL');
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await engine?.kill('SIGKILL');
+    } finally {
+      await db?.close();
+    }
   }, 30_000);
 
   it('every acknowledged log_id and session survives SIGKILL', async () => {
@@ -63,16 +65,11 @@ describe('crash safety of acknowledged logs and handshakes', () => {
     // Only the crash made requests fail (dropped connections), never an answer.
     expect(refused).toEqual([]);
 
-    const db = new Database(path.join(dataDir, 'openkore-ai.db'));
-    try {
-      expect(db.pragma('integrity_check', { simple: true })).toBe('ok');
-      const ids = new Set((db.prepare(`SELECT id FROM decision_log WHERE session_id LIKE 'crash-%'`).pluck().all() as number[]));
-      expect(acked.filter((id) => !ids.has(id))).toEqual([]);
-      const stored = new Set(db.prepare('SELECT session_id FROM player_sessions').pluck().all() as string[]);
-      expect(sessions.length).toBeGreaterThan(0);
-      expect(sessions.filter((s) => !stored.has(s))).toEqual([]);
-    } finally {
-      db.close();
-    }
+    if (dialect === 'sqlite') expect(Object.values((await db.query('PRAGMA integrity_check'))[0])[0]).toBe('ok');
+    const ids = new Set((await db.query<{ id: number }>(`SELECT id FROM decision_log WHERE session_id LIKE 'crash-%'`)).map((r) => Number(r.id)));
+    expect(acked.filter((id) => !ids.has(id))).toEqual([]);
+    const stored = new Set((await db.query<{ session_id: string }>('SELECT session_id FROM player_sessions')).map((r) => r.session_id));
+    expect(sessions.length).toBeGreaterThan(0);
+    expect(sessions.filter((s) => !stored.has(s))).toEqual([]);
   }, 120_000);
 });

@@ -1,7 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { request, spawnEngine, tempDir, type SpawnedEngine } from './support/engine';
-import { driveAdjustments, inspectPlayer, type Adjustment } from './support/reputation-load';
+import { request, spawnEngine, type SpawnedEngine } from './support/engine';
+import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
+import { driveAdjustments, inspectPlayerIn, type Adjustment } from './support/reputation-load';
 
 /**
  * kill -9 of an engine in the middle of a write load. An adjustment whose 200 reached the
@@ -9,25 +8,29 @@ import { driveAdjustments, inspectPlayer, type Adjustment } from './support/repu
  * commit once write() returned into the OS page cache, which a process crash does not lose
  * (a power loss could lose the last commits — that needs synchronous=FULL, and is out of scope).
  * After a restart on the same file every acknowledged adjustment is there, the database passes
- * integrity_check, and score, totals and history agree.
+ * integrity_check, and score, totals and history agree. On PostgreSQL an acknowledged commit is
+ * the server's (the engine's crash cannot touch it); the same checks hold, integrity_check aside.
  */
-describe('crash safety of acknowledged adjustments', () => {
+describeEachDialect('crash safety of acknowledged adjustments', (dialect) => {
   const PLAYER = 8001;
   const WORKERS = 16;
   const KILL_AFTER_ACKS = 150;
-  let dataDir: string;
+  let db: EngineDatabase;
   let first: SpawnedEngine;
   let second: SpawnedEngine | undefined;
 
   beforeAll(async () => {
-    dataDir = tempDir('okai-crash-');
-    first = await spawnEngine({ DATA_DIR: dataDir });
+    db = await openEngineDatabase(dialect, 'okai-crash');
+    first = await spawnEngine(db.env);
   }, 30_000);
 
   afterAll(async () => {
-    await first?.kill('SIGKILL');
-    await second?.kill('SIGTERM');
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await first?.kill('SIGKILL');
+      await second?.kill('SIGTERM');
+    } finally {
+      await db?.close();
+    }
   }, 30_000);
 
   it('keeps every acknowledged adjustment through SIGKILL and restart', async () => {
@@ -61,8 +64,8 @@ describe('crash safety of acknowledged adjustments', () => {
     // Nothing but the crash made requests fail: no 4xx/5xx answers, only dropped connections.
     expect(result.failed.filter((f) => f.status !== 'network')).toEqual([]);
 
-    second = await spawnEngine({ DATA_DIR: dataDir });
-    const check = inspectPlayer(path.join(dataDir, 'openkore-ai.db'), PLAYER);
+    second = await spawnEngine(db.env);
+    const check = await inspectPlayerIn(db, PLAYER);
     expect(check.integrity).toBe('ok');
     const missing = result.acked.filter((a) => !check.requestIds.has(a.request_id)).map((a) => a.request_id);
     expect(missing).toEqual([]);

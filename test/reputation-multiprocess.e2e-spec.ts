@@ -1,31 +1,33 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { request, tempDir, type SpawnedEngine } from './support/engine';
-import { contendedPlan, driveAdjustments, inspectPlayer, spawnEnginesOnOneFile } from './support/reputation-load';
+import { request, type SpawnedEngine } from './support/engine';
+import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
+import { contendedPlan, driveAdjustments, inspectPlayerIn, spawnEnginesOnOneFile } from './support/reputation-load';
 
 /**
- * Three engine processes on ONE database file take concurrent adjustments of one player over
- * HTTP. The deltas are chosen so that the running sum can never leave [-100, 100] whatever the
+ * Three engine processes on ONE database (a SQLite file, or one PostgreSQL database) take
+ * concurrent adjustments of one player over HTTP. The deltas are chosen so that the running sum can never leave [-100, 100] whatever the
  * interleaving (all +1s together are 99, all -1s together -90), so no clamping hides a lost
  * update: the final score must be exactly the sum, the totals exactly the counts.
  */
-describe('reputation across processes (one SQLite file)', () => {
+describeEachDialect('reputation across processes (one database)', (dialect) => {
   const PROCESSES = 3;
   const PER_PROCESS = 200;
   const PLUS = 33;
   const MINUS = 30;
   const PLAYER = 7001;
-  let dataDir: string;
+  let db: EngineDatabase;
   const engines: SpawnedEngine[] = [];
 
   beforeAll(async () => {
-    dataDir = tempDir('okai-mp-');
-    await spawnEnginesOnOneFile(engines, PROCESSES, { DATA_DIR: dataDir });
+    db = await openEngineDatabase(dialect, 'okai-mp');
+    await spawnEnginesOnOneFile(engines, PROCESSES, db.env);
   }, 60_000);
 
   afterAll(async () => {
-    await Promise.all(engines.map((e) => e.kill('SIGTERM')));
-    fs.rmSync(dataDir, { recursive: true, force: true });
+    try {
+      await Promise.all(engines.map((e) => e.kill('SIGTERM')));
+    } finally {
+      await db?.close();
+    }
   }, 30_000);
 
   it('lands every adjustment exactly once: score = sum, totals = counts, no busy error, one history row each', async () => {
@@ -50,7 +52,7 @@ describe('reputation across processes (one SQLite file)', () => {
       });
     }
 
-    const check = inspectPlayer(path.join(dataDir, 'openkore-ai.db'), PLAYER);
+    const check = await inspectPlayerIn(db, PLAYER);
     expect(check.rows).toBe(total);
     expect(check.distinctRequestIds).toBe(total);
     expect([...check.requestIds].sort()).toEqual(plan.flat().map((a) => a.request_id).sort());

@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
 import { request, spawnEngine, type SpawnedEngine } from './engine';
+import type { EngineDatabase } from './engine-database';
 
 export interface Adjustment {
   player_id: number;
@@ -75,7 +76,7 @@ export async function driveAdjustments(
  * (so the caller's cleanup stops every one that started): the first runs the migrations on the
  * fresh file, the others then start together and find the schema current.
  */
-export async function spawnEnginesOnOneFile(engines: SpawnedEngine[], count: number, env: Record<string, string>): Promise<void> {
+export async function spawnEnginesOnOneFile(engines: SpawnedEngine[], count: number, env: Readonly<Record<string, string>>): Promise<void> {
   engines.push(await spawnEngine(env));
   await Promise.all(Array.from({ length: count - 1 }, async () => engines.push(await spawnEngine(env))));
 }
@@ -117,33 +118,48 @@ export interface HistoryCheck {
   integrity: string;
 }
 
+type HistoryRow = { request_id: string | null; score_before: number; score_after: number; applied_delta: number };
+const HISTORY_SQL = 'SELECT request_id, score_before, score_after, applied_delta FROM interaction_history WHERE player_id = ? ORDER BY id';
+const PLAYER_SQL = 'SELECT reputation_score, total_interactions, positive_interactions, negative_interactions FROM player_reputation WHERE player_id = ?';
+
+function historyCheck(rows: HistoryRow[], player: HistoryCheck['player'], integrity: string): HistoryCheck {
+  let chained = true;
+  let prev = 0;
+  for (const r of rows) {
+    if (r.score_before !== prev) chained = false;
+    prev = r.score_after;
+  }
+  return {
+    rows: rows.length,
+    distinctRequestIds: new Set(rows.map((r) => r.request_id)).size,
+    requestIds: new Set(rows.map((r) => r.request_id ?? '')),
+    chained,
+    sumApplied: rows.reduce((s, r) => s + r.applied_delta, 0),
+    lastScore: rows.length ? rows[rows.length - 1].score_after : null,
+    player,
+    integrity,
+  };
+}
+
 /** Reads the database file directly (read-only, WAL: safe beside running engines). */
 export function inspectPlayer(dbFile: string, playerId: number): HistoryCheck {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true });
   try {
     db.pragma('busy_timeout = 5000');
-    const rows = db
-      .prepare('SELECT request_id, score_before, score_after, applied_delta FROM interaction_history WHERE player_id = ? ORDER BY id')
-      .all(playerId) as Array<{ request_id: string | null; score_before: number; score_after: number; applied_delta: number }>;
-    let chained = true;
-    let prev = 0;
-    for (const r of rows) {
-      if (r.score_before !== prev) chained = false;
-      prev = r.score_after;
-    }
-    return {
-      rows: rows.length,
-      distinctRequestIds: new Set(rows.map((r) => r.request_id)).size,
-      requestIds: new Set(rows.map((r) => r.request_id ?? '')),
-      chained,
-      sumApplied: rows.reduce((s, r) => s + r.applied_delta, 0),
-      lastScore: rows.length ? rows[rows.length - 1].score_after : null,
-      player: db
-        .prepare('SELECT reputation_score, total_interactions, positive_interactions, negative_interactions FROM player_reputation WHERE player_id = ?')
-        .get(playerId) as HistoryCheck['player'],
-      integrity: db.pragma('integrity_check', { simple: true }) as string,
-    };
+    const rows = db.prepare(HISTORY_SQL).all(playerId) as HistoryRow[];
+    return historyCheck(rows, db.prepare(PLAYER_SQL).get(playerId) as HistoryCheck['player'], db.pragma('integrity_check', { simple: true }) as string);
   } finally {
     db.close();
   }
+}
+
+/**
+ * The same on either dialect. `integrity` is SQLite's integrity_check on SQLite; PostgreSQL has
+ * no such file-level check (its pages are the server's), so it is 'ok' there by definition.
+ */
+export async function inspectPlayerIn(db: EngineDatabase, playerId: number): Promise<HistoryCheck> {
+  const rows = await db.query<HistoryRow>(HISTORY_SQL, [playerId]);
+  const [player] = await db.query<NonNullable<HistoryCheck['player']>>(PLAYER_SQL, [playerId]);
+  const integrity = db.dialect === 'sqlite' ? String(Object.values((await db.query('PRAGMA integrity_check'))[0])[0]) : 'ok';
+  return historyCheck(rows, player, integrity);
 }
