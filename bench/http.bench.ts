@@ -53,7 +53,8 @@ const SCENARIOS: Scenario[] = [
 /** The cold-start herd: a fresh process, then this many bots at once (plugin route, 20 ticks/s). */
 const HERD = { sessions: 100, rate: 20, seconds: 20, firstSeconds: 10, rounds: 2 };
 
-function body(i: number): string {
+/** The decide route's body of bot `i` (the plugin's game state). */
+export function body(i: number): string {
   return JSON.stringify({
     game_state: {
       character: {

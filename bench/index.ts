@@ -13,6 +13,8 @@ const SUITES: Suite[] = [
   { name: 'http-async', load: async () => (await import('./http-async.bench')).runHttpAsyncBench },
   { name: 'metrics', load: async () => (await import('./metrics.bench')).runMetricsBench },
   { name: 'reputation', load: async () => (await import('./reputation.bench')).runReputationBench },
+  // The 100 × 20 farm on SQLite and on PostgreSQL (when the engine runs on DATABASE_URL).
+  { name: 'farm', load: async () => (await import('./farm.bench')).runFarmBench },
   { name: 'ml', load: async () => (await import('./ml.bench')).runMlBench },
   { name: 'memory', load: async () => (await import('./memory.bench')).runMemoryBench },
   { name: 'console', load: async () => (await import('./console.bench')).runConsoleBench },

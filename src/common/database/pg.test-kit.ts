@@ -60,8 +60,9 @@ export interface PgTestServer {
 
 let seq = 0;
 
-export async function startPostgres(): Promise<PgTestServer> {
-  let adminUrl = process.env.TEST_DATABASE_URL;
+/** `adminUrl`: a server to use (default `TEST_DATABASE_URL`); none: a throwaway cluster. */
+export async function startPostgres(options: { adminUrl?: string } = {}): Promise<PgTestServer> {
+  let adminUrl = options.adminUrl ?? process.env.TEST_DATABASE_URL;
   let dir: string | undefined;
   if (!adminUrl) {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-pg-'));
