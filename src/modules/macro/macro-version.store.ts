@@ -64,7 +64,10 @@ export class SqlMacroVersionStore implements MacroVersionStore {
         }
         return out;
       },
-      { label: 'macro.versions' },
+      // The next version is the latest read + 1: two instances recording the same macro at once
+      // would both pick it on PostgreSQL's read committed; serializable lets one commit, the
+      // other runs again and reads it (SQLite's writes are serial anyway).
+      { label: 'macro.versions', isolation: 'serializable' },
     );
   }
 

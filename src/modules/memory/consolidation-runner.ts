@@ -1,7 +1,7 @@
 import type { Logger } from '@nestjs/common';
 import { yieldToLoop } from '../../common/async/wait';
 import { type CatalogLock, LockName, runInTask, withLock } from '../../common/concurrency';
-import { DatabaseService } from '../../common/database/database.service';
+import { DatabaseService, lockingRead } from '../../common/database/database.service';
 import { SessionNotFoundError } from '../session';
 import type { AccessCountBuffer } from './access-count-buffer';
 import { planConsolidation } from './consolidation';
@@ -199,7 +199,11 @@ export class ConsolidationRunner {
           const retiredAccess = new Map<number, number>();
           for (let i = 0; i < retired.length; i += ID_CHUNK) {
             const chunk = retired.slice(i, i + ID_CHUNK);
-            for (const r of await tx.all<{ id: number; access_count: number }>(`SELECT id, access_count FROM memories WHERE id IN (${placeholders(chunk.length)})`, chunk)) {
+            // Locked on PostgreSQL until the rows are deleted: a count added meanwhile is moved too.
+            for (const r of await tx.all<{ id: number; access_count: number }>(
+              `SELECT id, access_count FROM memories WHERE id IN (${placeholders(chunk.length)})${lockingRead(tx, 'update')}`,
+              chunk,
+            )) {
               retiredAccess.set(r.id, r.access_count);
             }
           }

@@ -77,7 +77,8 @@ export class SqlModelRegistry implements ModelRegistry {
         );
         return next;
       },
-      { label: 'ml.registry.allocate' },
+      // MAX + 1: serializable on PostgreSQL, so two instances allocating at once cannot both take it.
+      { label: 'ml.registry.allocate', isolation: 'serializable' },
     );
   }
 

@@ -43,6 +43,7 @@ describe('session ownership across instances (one SQLite file, a fake clock)', (
   function recordStatements(i: Instance): { statements: string[]; restore: () => void } {
     const statements: string[] = [];
     const recording = (tx: WriteTx): WriteTx => ({
+      dialect: tx.dialect,
       run: (sql: string, params?: SqlParams) => {
         statements.push(sql);
         return tx.run(sql, params);
