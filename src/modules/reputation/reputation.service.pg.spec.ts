@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { pgInstances, type PgInstance, semanticsDatabase } from '../../common/database/pg-schema.test-kit';
 import { describePostgres, startPostgres, type PgTestServer } from '../../common/database/pg.test-kit';
@@ -18,6 +19,7 @@ describePostgres('reputation unit of work from several instances on PostgreSQL',
   let player = 10_000;
 
   beforeAll(async () => {
+    Logger.overrideLogger(false);
     server = await startPostgres();
     instances = await pgInstances(await semanticsDatabase(server, 'rep'), 3, { poolSize: 4 });
     // adjust() touches no session: the session service is never called.

@@ -316,7 +316,8 @@ export class ReputationService {
         appliedDelta: prior.applied_delta,
         tierBefore: deriveTier(scoreBefore),
         tierAfter: prior.tier_after as ReputationTier,
-        historyId: prior.id,
+        // BIGINT: a string from PostgreSQL.
+        historyId: Number(prior.id),
         requestedDelta: prior.reputation_delta,
         interactionType: prior.interaction_type,
         replayed: true,
@@ -361,7 +362,7 @@ export function toView(row: PlayerRow): ReputationViewDto {
 
 function toHistoryItem(row: HistoryRow): HistoryItemDto {
   return {
-    id: row.id,
+    id: Number(row.id),
     player_id: Number(row.player_id),
     player_name: row.player_name,
     interaction_type: row.interaction_type,
