@@ -72,12 +72,16 @@ describePostgres('session row fence vs take-over on PostgreSQL', () => {
       await gate;
       return took.token;
     });
-    await inside;
-    // A, paused meanwhile, writes a newer version under its old token: it must wait…
-    const aDone = a.writer.write((tx) => repo.upsertFenced(tx, snapshot('s-race', 9, 1), 's-race', 'A', 1));
-    await untilBlockedOnLock(instances[2].pool);
-    // …and, B committed, find the fence gone.
-    release();
+    let aDone: Promise<boolean> | undefined;
+    try {
+      await inside;
+      // A, paused meanwhile, writes a newer version under its old token: it must wait…
+      aDone = a.writer.write((tx) => repo.upsertFenced(tx, snapshot('s-race', 9, 1), 's-race', 'A', 1));
+      await untilBlockedOnLock(instances[2].pool);
+    } finally {
+      // …and, B committed, find the fence gone. (Released whatever happened: no transaction stays open.)
+      release();
+    }
     const bToken = await bDone;
     expect(bToken).toBe(2);
     await expect(aDone).resolves.toBe(false);
@@ -97,14 +101,18 @@ describePostgres('session row fence vs take-over on PostgreSQL', () => {
       await gate;
       return ok;
     });
-    await inside;
-    const bDone = b.writer.write(async (tx) => {
-      const took = await repo.take(tx, 's-order', 'B', 'http://b', 0, 5_000, 1_000);
-      const row = await tx.get<{ version: string }>('SELECT version FROM game_state_snapshots WHERE session_id = ?', ['s-order']);
-      return { took, version: row && Number(row.version) };
-    });
-    await untilBlockedOnLock(instances[2].pool);
-    release();
+    let bDone: Promise<unknown> | undefined;
+    try {
+      await inside;
+      bDone = b.writer.write(async (tx) => {
+        const took = await repo.take(tx, 's-order', 'B', 'http://b', 0, 5_000, 1_000);
+        const row = await tx.get<{ version: string }>('SELECT version FROM game_state_snapshots WHERE session_id = ?', ['s-order']);
+        return { took, version: row && Number(row.version) };
+      });
+      await untilBlockedOnLock(instances[2].pool);
+    } finally {
+      release();
+    }
     await expect(aDone).resolves.toBe(true);
     await expect(bDone).resolves.toMatchObject({ took: { taken: true, token: 2 }, version: 3 });
   });
