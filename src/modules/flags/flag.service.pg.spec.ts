@@ -1,3 +1,4 @@
+import { Logger } from '@nestjs/common';
 import fc from 'fast-check';
 import { pgInstances, type PgInstance, semanticsDatabase } from '../../common/database/pg-schema.test-kit';
 import { describePostgres, startPostgres, type PgTestServer } from '../../common/database/pg.test-kit';
@@ -18,6 +19,7 @@ describePostgres('flags: compare-and-set with fencing tokens from several instan
   const TTL = 1_000;
 
   beforeAll(async () => {
+    Logger.overrideLogger(false);
     server = await startPostgres();
     instances = await pgInstances(await semanticsDatabase(server, 'flags'), 4, { poolSize: 2 });
     flags = instances.map((i, n) => new FlagService(i.db, { now: () => clock, ownerId: `instance-${n}` }));
