@@ -208,18 +208,10 @@ async function overHttp(engineCount: number, databaseUrl?: string): Promise<Row>
   }
 }
 
-/** A fresh PostgreSQL database with the reputation tables; its URL. */
+/** A fresh PostgreSQL database, migrated as an engine migrates it; its URL. */
 async function preparePgDatabase(pg: PgTestServer): Promise<string> {
-  // The tables as the migrations make them on PostgreSQL (the semantics specs' schema).
-  const { PG_SEMANTICS_SCHEMA } = await import('../src/common/database/pg-schema.test-kit');
-  const url = await pg.createDatabase('repbench');
-  const pool = new Pool({ connectionString: url, max: 1 });
-  try {
-    await pool.query(PG_SEMANTICS_SCHEMA);
-  } finally {
-    await pool.end();
-  }
-  return url;
+  const { semanticsDatabase } = await import('../src/common/database/pg-schema.test-kit');
+  return semanticsDatabase(pg, 'repbench');
 }
 
 async function inProcessPg(pg: PgTestServer, callers: number): Promise<Row> {

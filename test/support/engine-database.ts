@@ -19,7 +19,7 @@ export const DIALECTS: readonly Dialect[] = ['sqlite', 'postgres'];
  */
 export interface EngineDatabase {
   readonly dialect: Dialect;
-  /** DATA_DIR (always: macros, models, the SQLite file) and, on PostgreSQL, DATABASE_URL. */
+  /** DATA_DIR (always: macros, models, the SQLite file) and DATABASE_URL (empty on SQLite). */
   readonly env: Readonly<Record<string, string>>;
   readonly dataDir: string;
   /** Rows as committed, `?` placeholders; numbers as numbers on both dialects. */
@@ -52,7 +52,8 @@ export async function openEngineDatabase(dialect: Dialect, prefix = 'okai'): Pro
     const file = path.join(dataDir, 'openkore-ai.db');
     return {
       dialect,
-      env: { DATA_DIR: dataDir },
+      // Empty: SQLite, also when this test process has DATABASE_URL (test/support/engine.ts).
+      env: { DATA_DIR: dataDir, DATABASE_URL: '' },
       dataDir,
       async query<T>(sql: string, params: readonly unknown[] = []) {
         // A connection per read: WAL makes it safe beside running engines, and nothing stays

@@ -80,6 +80,12 @@ export interface OutcomeResult<R> {
 }
 
 const DEFAULT_HISTORY_LIMIT = 50;
+/**
+ * On PostgreSQL the unit of work locks the player's row it changes, so read committed is all it
+ * needs: transactions of many instances queue on the row lock instead of failing serialization
+ * and running again, as they would on one hot player under the serializable default.
+ */
+const UNIT_OF_WORK_ISOLATION = 'read committed';
 const OUTCOME_MAX = 200;
 
 /**
@@ -125,7 +131,7 @@ export class ReputationService {
           { playerId: dto.player_id, playerName: dto.player_name, interactionType: 'adjust', source: 'api', requestId: dto.request_id },
           () => ({ delta: dto.delta, outcome: dto.reason, result: undefined }),
         ),
-      { label: 'reputation.adjust' },
+      { label: 'reputation.adjust', isolation: UNIT_OF_WORK_ISOLATION },
     );
     return toAdjustResult(out);
   }
@@ -148,7 +154,7 @@ export class ReputationService {
           },
           () => ({ delta: rule.delta, outcome: rule.description, result: undefined }),
         ),
-      { label: 'reputation.interaction' },
+      { label: 'reputation.interaction', isolation: UNIT_OF_WORK_ISOLATION },
     );
     return toAdjustResult(out);
   }
@@ -222,7 +228,7 @@ export class ReputationService {
           },
           decide,
         ),
-      { label },
+      { label, isolation: UNIT_OF_WORK_ISOLATION },
     );
   }
 
