@@ -296,7 +296,7 @@ export async function runReputationBench(): Promise<void> {
   }
   console.table(rows);
   console.log(
-    `each adjustment = one BEGIN IMMEDIATE transaction (score, totals, history row) on ONE player; ${SECONDS} s per scenario; ` +
+    `each adjustment = one transaction (score, totals, history row) on ONE player (SQLite: BEGIN IMMEDIATE; PostgreSQL: read committed, the row FOR UPDATE); ${SECONDS} s per scenario; ` +
       `${os.cpus().length} CPU(s) shared by the engines and the load generator`,
   );
 }
