@@ -49,7 +49,7 @@ describeEachDialect('PDCA across engine processes (one database)', (dialect) => 
     };
     // Sequential boots: the first one runs the migrations.
     for (let i = 0; i < 3; i++) engines.push(await spawnEngine(env));
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     try {

@@ -20,7 +20,7 @@ describeEachDialect('reputation across processes (one database)', (dialect) => {
   beforeAll(async () => {
     db = await openEngineDatabase(dialect, 'okai-mp');
     await spawnEnginesOnOneFile(engines, PROCESSES, db.env);
-  }, 60_000);
+  }, 120_000);
 
   afterAll(async () => {
     try {
