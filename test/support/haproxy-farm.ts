@@ -170,6 +170,22 @@ export async function farmFailoverBehindHaproxy(db: EngineDatabase): Promise<voi
     const victim = engines[victimId === 'engine1' ? 0 : 1];
     const victimBots = [...ownerOf].filter(([, i]) => i === victimId).map(([b]) => b);
     const otherBots = [...ownerOf].filter(([, i]) => i === survivorId).map(([b]) => b);
+    // The take-over resumes from a persisted snapshot: every bot of the victim has one (they are
+    // written in the background, every second) before the kill.
+    const SNAPSHOT_OF = `SELECT COUNT(*) AS n FROM player_sessions p JOIN game_state_snapshots s ON s.session_id = p.session_id
+       WHERE p.character_name = ? AND p.status = 'active'`;
+    await until(
+      async () => {
+        for (const bot of victimBots) {
+          const [row] = await db.query<{ n: number }>(SNAPSHOT_OF, [`Farmbot${String(bot).padStart(2, '0')}`]);
+          if (Number(row.n) === 0) return false;
+        }
+        return true;
+      },
+      'a persisted snapshot of every bot of the victim',
+      30_000,
+      50,
+    );
     await victim.kill('SIGKILL');
     const killedAt = Date.now();
     // What the dead instance left in the database: its bots' last persisted snapshots and their leases.
