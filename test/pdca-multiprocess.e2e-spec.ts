@@ -21,6 +21,7 @@ const LEASE_TTL_MS = 1_500;
  */
 describeEachDialect('PDCA across engine processes (one database)', (dialect) => {
   const engines: SpawnedEngine[] = [];
+  let booting: Promise<void> = Promise.resolve();
   let db: EngineDatabase;
   const rows = () => db.query<Row>('SELECT id, status, owner, error, current_phase FROM pdca_cycles ORDER BY id');
   const status = async (e: SpawnedEngine) => (await request(`${e.url}/api/v1/pdca`)).body.data;
@@ -48,16 +49,21 @@ describeEachDialect('PDCA across engine processes (one database)', (dialect) => 
       PDCA_LEASE_TTL_MS: String(LEASE_TTL_MS),
     };
     // Sequential boots: the first one runs the migrations.
-    for (let i = 0; i < 3; i++) engines.push(await spawnEngine(env));
+    // Kept, so that afterAll also stops an engine that came up after this hook timed out.
+    booting = (async () => {
+      for (let i = 0; i < 3; i++) engines.push(await spawnEngine(env));
+    })();
+    await booting;
   }, 120_000);
 
   afterAll(async () => {
     try {
+      await booting.catch(() => undefined);
       await Promise.all(engines.map((e) => e.kill('SIGTERM')));
     } finally {
       await db?.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('20 simultaneous triggers over 3 processes: exactly one 202, 19 × 409 BUSY, one cycle in pdca_cycles', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => trigger(engines[i % 3], `burst ${i}`)));

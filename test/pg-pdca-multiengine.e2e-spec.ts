@@ -23,6 +23,7 @@ const LEASE_TTL_MS = 1_500;
  */
 describeEnginesOnPostgres('PDCA across 3 engines on one PostgreSQL database', () => {
   const engines: SpawnedEngine[] = [];
+  let booting: Promise<void> = Promise.resolve();
   let db: EngineDatabase;
   const rows = () => db.query<Row>('SELECT id, status, owner, lease_token, error FROM pdca_cycles ORDER BY id');
   const status = async (e: SpawnedEngine) => (await request(`${e.url}/api/v1/pdca`)).body.data;
@@ -41,17 +42,22 @@ describeEnginesOnPostgres('PDCA across 3 engines on one PostgreSQL database', ()
       PDCA_LEASE_TTL_MS: String(LEASE_TTL_MS),
     };
     // The first boot migrates the fresh database; the others find it current.
-    engines.push(await spawnEngine(env));
-    await Promise.all([1, 2].map(async () => engines.push(await spawnEngine(env))));
-  }, 90_000);
+    // Kept, so that afterAll also stops an engine that came up after this hook timed out.
+    booting = (async () => {
+      engines.push(await spawnEngine(env));
+      await Promise.all([1, 2].map(async () => engines.push(await spawnEngine(env))));
+    })();
+    await booting;
+  }, 120_000);
 
   afterAll(async () => {
     try {
+      await booting.catch(() => undefined);
       await Promise.all(engines.map((e) => e.kill('SIGKILL')));
     } finally {
       await db?.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('20 simultaneous triggers over 3 engines: one cycle; kill -9 of its owner → refused until the lease TTL, then another engine starts one and the dead cycle is failed', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => trigger(engines[i % 3], `burst ${i}`)));

@@ -18,19 +18,23 @@ describeEnginesOnPostgres('reputation from 2 engines on one PostgreSQL database'
   const PLAYER = 7101;
   let db: EngineDatabase;
   const engines: SpawnedEngine[] = [];
+  let booting: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
     db = await openEngineDatabase('postgres', 'okai_pg_rep');
-    await spawnEnginesOnOneFile(engines, ENGINES, db.env);
+    // Kept, so that afterAll also stops an engine that came up after this hook timed out.
+    booting = spawnEnginesOnOneFile(engines, ENGINES, db.env);
+    await booting;
   }, 90_000);
 
   afterAll(async () => {
     try {
+      await booting.catch(() => undefined);
       await Promise.all(engines.map((e) => e.kill('SIGTERM')));
     } finally {
       await db?.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('300 concurrent adjustments over both engines: exact score and totals, one history row each, one chain', async () => {
     const plan = contendedPlan({ processes: ENGINES, perProcess: PER_ENGINE, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'pgrep' });

@@ -16,19 +16,23 @@ describeEachDialect('reputation across processes (one database)', (dialect) => {
   const PLAYER = 7001;
   let db: EngineDatabase;
   const engines: SpawnedEngine[] = [];
+  let booting: Promise<void> = Promise.resolve();
 
   beforeAll(async () => {
     db = await openEngineDatabase(dialect, 'okai-mp');
-    await spawnEnginesOnOneFile(engines, PROCESSES, db.env);
+    // Kept, so that afterAll also stops an engine that came up after this hook timed out.
+    booting = spawnEnginesOnOneFile(engines, PROCESSES, db.env);
+    await booting;
   }, 120_000);
 
   afterAll(async () => {
     try {
+      await booting.catch(() => undefined);
       await Promise.all(engines.map((e) => e.kill('SIGTERM')));
     } finally {
       await db?.close();
     }
-  }, 30_000);
+  }, 90_000);
 
   it('lands every adjustment exactly once: score = sum, totals = counts, no busy error, one history row each', async () => {
     const plan = contendedPlan({ processes: PROCESSES, perProcess: PER_PROCESS, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'mp' });
