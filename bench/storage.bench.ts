@@ -243,6 +243,8 @@ export async function runSoakBench(): Promise<void> {
   const started = Date.now();
   const endAt = started + minutes * 60_000;
   const samples: Array<{ due: number; ms: number; status: number }> = [];
+  /** Decisions answered per bot: each one advanced its session's state by one version. */
+  const answeredByBot: number[] = [];
   const acked: Array<{ id: string; at: number }> = [];
   let sideErrors = 0;
   let trainingPosted = 0;
@@ -290,8 +292,9 @@ export async function runSoakBench(): Promise<void> {
     ticksPerSecond: ticks,
     seconds: minutes * 60,
     body: decideBody,
-    onSample: (due, ms, status) => {
+    onSample: (due, ms, status, bot) => {
       samples.push({ due: started + due, ms, status });
+      if (status === 200) answeredByBot[bot] = (answeredByBot[bot] ?? 0) + 1;
       const m = Math.floor(due / reportMs);
       const slot = (table[m] ??= { decisions: 0, latencies: [], fileBytes: 0, walBytes: 0 });
       slot.decisions += 1;
@@ -338,6 +341,23 @@ export async function runSoakBench(): Promise<void> {
     const usable = (db.prepare('SELECT COUNT(*) AS n FROM training_data WHERE success = 1').get() as { n: number }).n;
     console.log('\nrows younger than their retention:');
     console.log(`- decision_log: ${answered} decisions answered between ${new Date(windowFrom).toISOString()} and ${new Date(windowTo).toISOString()}, ${logged} rows in that window (${answered <= logged ? 'none missing' : `${answered - logged} MISSING`}); oldest row ${oldest === null ? '—' : `${((loadEnded - oldest) / 1000).toFixed(0)} s before the end`} (retention ${retention} + prune period ${pruneEvery})`);
+    // Exact, with no clock involved: each answered decide made one state version and one row
+    // stamped with it, so per bot the kept rows must be every version from the oldest kept to
+    // the last answered, and the oldest kept must be older than the retention window.
+    const perSession = db
+      .prepare(
+        `SELECT p.character_name AS name, COUNT(*) AS n, MIN(d.state_version) AS lo, MAX(d.state_version) AS hi, MIN(d.created_at) AS oldest
+           FROM decision_log d JOIN player_sessions p ON p.session_id = d.session_id GROUP BY d.session_id`,
+      )
+      .all() as Array<{ name: string; n: number; lo: number; hi: number; oldest: number }>;
+    const gaps = perSession.filter((r) => r.n !== r.hi - r.lo + 1).length;
+    const notLast = perSession.filter((r) => r.hi !== answeredByBot[Number(/^SoakBot(\d+)$/.exec(r.name)?.[1] ?? -1)]).length;
+    const short = perSession.filter((r) => r.oldest > windowFrom).length;
+    const absent = bots - perSession.length;
+    const exact = gaps + notLast + short + absent === 0;
+    console.log(
+      `- decision_log by state version: ${perSession.length} bots; ${exact ? 'every version from the oldest kept row to the last answered decision is there, and each bot\'s oldest kept row is older than the window' : `${gaps} with a gap, ${notLast} whose last row is not the last answered version, ${short} whose rows do not reach back to the window, ${absent} with no rows: MISSING`}`,
+    );
     console.log(`- interaction_history: ${young.length} acknowledged changes younger than ${retention}, ${missing === 0 ? 'none missing' : `${missing} MISSING`}`);
     console.log(`- training_data: ${usable} usable samples kept of ${usablePosted} posted (${trainingPosted} with the failed ones), window ${trainWindow} (${usable >= Math.min(trainWindow, usablePosted) ? 'the newest are all there' : 'FEWER than the window'})`);
   } finally {

@@ -20,8 +20,8 @@ export interface TickLoadOptions {
   body: (session: number) => string;
   /** Also report the ticks due before / from this many seconds apart (`head` / `tail`). */
   splitAtSeconds?: number;
-  /** Called with every answer: when its tick was due (ms from the start), its latency, its status (0: no answer). */
-  onSample?: (dueMs: number, latencyMs: number, status: number) => void;
+  /** Called with every answer: when its tick was due (ms from the start), its latency, its status (0: no answer), the bot. */
+  onSample?: (dueMs: number, latencyMs: number, status: number, session: number) => void;
 }
 
 export interface LatencySummary {
@@ -93,7 +93,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
               previousDone = performance.now();
               latencies.push(previousDone - from);
               dueAt.push(from - started);
-              options.onSample?.(from - started, previousDone - from, res.statusCode ?? 0);
+              options.onSample?.(from - started, previousDone - from, res.statusCode ?? 0, session);
               schedule();
             });
           },
@@ -102,7 +102,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
         req.once('error', () => {
           errors++;
           previousDone = performance.now();
-          options.onSample?.(from - started, previousDone - from, 0);
+          options.onSample?.(from - started, previousDone - from, 0, session);
           schedule();
         });
         req.end(payload);
