@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { request, spawnEngine, type SpawnedEngine } from './support/engine';
 import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
+import { stopEnginesOnOneDatabase } from './support/reputation-load';
 import { untilValue as until } from '../src/common/testing/wait.test-kit';
 
 /** Polls `read` until `done(value)` holds; fails with the last value after `timeoutMs`. */
@@ -56,14 +57,7 @@ describeEachDialect('PDCA across engine processes (one database)', (dialect) => 
     await booting;
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await booting.catch(() => undefined);
-      await Promise.all(engines.map((e) => e.kill('SIGTERM')));
-    } finally {
-      await db?.close();
-    }
-  }, 90_000);
+  afterAll(() => stopEnginesOnOneDatabase(booting, engines, db), 90_000);
 
   it('20 simultaneous triggers over 3 processes: exactly one 202, 19 × 409 BUSY, one cycle in pdca_cycles', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => trigger(engines[i % 3], `burst ${i}`)));

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { untilValue } from '../src/common/testing/wait.test-kit';
 import { request, spawnEngine, type SpawnedEngine } from './support/engine';
 import { describeEnginesOnPostgres, type EngineDatabase, openEngineDatabase } from './support/engine-database';
+import { stopEnginesOnOneDatabase } from './support/reputation-load';
 
 interface Row {
   id: number;
@@ -50,14 +51,7 @@ describeEnginesOnPostgres('PDCA across 3 engines on one PostgreSQL database', ()
     await booting;
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await booting.catch(() => undefined);
-      await Promise.all(engines.map((e) => e.kill('SIGKILL')));
-    } finally {
-      await db?.close();
-    }
-  }, 90_000);
+  afterAll(() => stopEnginesOnOneDatabase(booting, engines, db, 'SIGKILL'), 90_000);
 
   it('20 simultaneous triggers over 3 engines: one cycle; kill -9 of its owner → refused until the lease TTL, then another engine starts one and the dead cycle is failed', async () => {
     const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => trigger(engines[i % 3], `burst ${i}`)));

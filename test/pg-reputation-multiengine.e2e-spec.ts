@@ -1,6 +1,6 @@
-import { request, type SpawnedEngine } from './support/engine';
+import { type SpawnedEngine } from './support/engine';
 import { describeEnginesOnPostgres, type EngineDatabase, openEngineDatabase } from './support/engine-database';
-import { contendedPlan, driveAdjustments, inspectPlayerIn, spawnEnginesOnOneFile } from './support/reputation-load';
+import { contendedPlan, driveAdjustments, expectPlanLanded, spawnEnginesOnOneFile, stopEnginesOnOneDatabase } from './support/reputation-load';
 
 /**
  * Two engine processes on one fresh PostgreSQL database (DATABASE_URL), real HTTP: 300
@@ -27,44 +27,13 @@ describeEnginesOnPostgres('reputation from 2 engines on one PostgreSQL database'
     await booting;
   }, 90_000);
 
-  afterAll(async () => {
-    try {
-      await booting.catch(() => undefined);
-      await Promise.all(engines.map((e) => e.kill('SIGTERM')));
-    } finally {
-      await db?.close();
-    }
-  }, 90_000);
+  afterAll(() => stopEnginesOnOneDatabase(booting, engines, db), 90_000);
 
   it('300 concurrent adjustments over both engines: exact score and totals, one history row each, one chain', async () => {
     const plan = contendedPlan({ processes: ENGINES, perProcess: PER_ENGINE, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'pgrep' });
     // Every request in flight at once: 150 per engine.
     const results = await Promise.all(engines.map((e, p) => driveAdjustments(e.url, plan[p], PER_ENGINE)));
 
-    expect(results.flatMap((r) => r.failed)).toEqual([]);
-    expect(results.map((r) => r.acked.length)).toEqual([PER_ENGINE, PER_ENGINE]);
-
-    const total = ENGINES * PER_ENGINE;
-    const sum = ENGINES * (PLUS - MINUS);
-    for (const e of engines) {
-      const got = await request(`${e.url}/api/v1/social/reputation/${PLAYER}`);
-      expect(got.status).toBe(200);
-      expect(got.body.data).toMatchObject({
-        reputation_score: sum,
-        total_interactions: total,
-        positive_interactions: ENGINES * PLUS,
-        negative_interactions: ENGINES * MINUS,
-      });
-    }
-
-    // Read from PostgreSQL itself: the engines wrote there, not to a SQLite file in DATA_DIR.
-    const check = await inspectPlayerIn(db, PLAYER);
-    expect(check.rows).toBe(total);
-    expect(check.distinctRequestIds).toBe(total);
-    expect([...check.requestIds].sort()).toEqual(plan.flat().map((a) => a.request_id).sort());
-    expect(check.chained).toBe(true);
-    expect(check.sumApplied).toBe(sum);
-    expect(check.lastScore).toBe(sum);
-    expect(check.player).toMatchObject({ reputation_score: sum, total_interactions: total, positive_interactions: ENGINES * PLUS, negative_interactions: ENGINES * MINUS });
+    await expectPlanLanded(engines, db, plan, results, { plus: PLUS, minus: MINUS, player: PLAYER });
   }, 120_000);
 });

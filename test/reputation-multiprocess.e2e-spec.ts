@@ -1,6 +1,6 @@
 import { request, type SpawnedEngine } from './support/engine';
 import { describeEachDialect, type EngineDatabase, openEngineDatabase } from './support/engine-database';
-import { contendedPlan, driveAdjustments, inspectPlayerIn, spawnEnginesOnOneFile } from './support/reputation-load';
+import { contendedPlan, driveAdjustments, expectPlanLanded, spawnEnginesOnOneFile, stopEnginesOnOneDatabase } from './support/reputation-load';
 
 /**
  * Three engine processes on ONE database (a SQLite file, or one PostgreSQL database) take
@@ -25,45 +25,14 @@ describeEachDialect('reputation across processes (one database)', (dialect) => {
     await booting;
   }, 120_000);
 
-  afterAll(async () => {
-    try {
-      await booting.catch(() => undefined);
-      await Promise.all(engines.map((e) => e.kill('SIGTERM')));
-    } finally {
-      await db?.close();
-    }
-  }, 90_000);
+  afterAll(() => stopEnginesOnOneDatabase(booting, engines, db), 90_000);
 
   it('lands every adjustment exactly once: score = sum, totals = counts, no busy error, one history row each', async () => {
     const plan = contendedPlan({ processes: PROCESSES, perProcess: PER_PROCESS, plus: PLUS, minus: MINUS, player: PLAYER, idPrefix: 'mp' });
 
     const results = await Promise.all(engines.map((e, p) => driveAdjustments(e.url, plan[p], 40)));
 
-    const failures = results.flatMap((r) => r.failed);
-    expect(failures).toEqual([]);
-    expect(results.map((r) => r.acked.length)).toEqual(engines.map(() => PER_PROCESS));
-
-    const total = PROCESSES * PER_PROCESS;
-    const sum = PROCESSES * (PLUS - MINUS);
-    for (const e of engines) {
-      const got = await request(`${e.url}/api/v1/social/reputation/${PLAYER}`);
-      expect(got.status).toBe(200);
-      expect(got.body.data).toMatchObject({
-        reputation_score: sum,
-        total_interactions: total,
-        positive_interactions: PROCESSES * PLUS,
-        negative_interactions: PROCESSES * MINUS,
-      });
-    }
-
-    const check = await inspectPlayerIn(db, PLAYER);
-    expect(check.rows).toBe(total);
-    expect(check.distinctRequestIds).toBe(total);
-    expect([...check.requestIds].sort()).toEqual(plan.flat().map((a) => a.request_id).sort());
-    // The changes form one serial chain: no two transactions ever read the same score.
-    expect(check.chained).toBe(true);
-    expect(check.sumApplied).toBe(sum);
-    expect(check.lastScore).toBe(sum);
+    const check = await expectPlanLanded(engines, db, plan, results, { plus: PLUS, minus: MINUS, player: PLAYER });
     expect(check.integrity).toBe('ok');
 
     // Contention really crossed processes (reported, not asserted: it depends on timing).

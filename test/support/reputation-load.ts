@@ -163,3 +163,52 @@ export async function inspectPlayerIn(db: EngineDatabase, playerId: number): Pro
   const integrity = db.dialect === 'sqlite' ? String(Object.values((await db.query('PRAGMA integrity_check'))[0])[0]) : 'ok';
   return historyCheck(rows, player, integrity);
 }
+
+/**
+ * What a contended plan must leave, on either dialect: every adjustment acknowledged once, every
+ * engine reading the exact score and totals, and in the database one history row per request id,
+ * one serial chain whose sum is the score. Returns the inspection for suite-specific checks.
+ */
+export async function expectPlanLanded(
+  engines: ReadonlyArray<{ url: string }>,
+  db: EngineDatabase,
+  plan: Adjustment[][],
+  results: LoadResult[],
+  o: { plus: number; minus: number; player: number },
+): Promise<HistoryCheck> {
+  expect(results.flatMap((r) => r.failed)).toEqual([]);
+  expect(results.map((r) => r.acked.length)).toEqual(plan.map((p) => p.length));
+  const total = plan.flat().length;
+  const sum = plan.length * (o.plus - o.minus);
+  const totals = { reputation_score: sum, total_interactions: total, positive_interactions: plan.length * o.plus, negative_interactions: plan.length * o.minus };
+  for (const e of engines) {
+    const got = await request(`${e.url}/api/v1/social/reputation/${o.player}`);
+    expect(got.status).toBe(200);
+    expect(got.body.data).toMatchObject(totals);
+  }
+  // Read from the database itself: what the engines committed, not what they answered.
+  const check = await inspectPlayerIn(db, o.player);
+  expect(check.rows).toBe(total);
+  expect(check.distinctRequestIds).toBe(total);
+  expect([...check.requestIds].sort()).toEqual(plan.flat().map((a) => a.request_id).sort());
+  // The changes form one serial chain: no two transactions ever read the same score.
+  expect(check.chained).toBe(true);
+  expect(check.sumApplied).toBe(sum);
+  expect(check.lastScore).toBe(sum);
+  expect(check.player).toMatchObject(totals);
+  return check;
+}
+
+/**
+ * The afterAll of a suite of engine processes on one database: waits for a boot still under way
+ * (so an engine that came up after its hook timed out is stopped too), stops every engine with
+ * `signal`, then closes the database.
+ */
+export async function stopEnginesOnOneDatabase(booting: Promise<unknown>, engines: SpawnedEngine[], db: EngineDatabase | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  try {
+    await booting.catch(() => undefined);
+    await Promise.all(engines.map((e) => e.kill(signal)));
+  } finally {
+    await db?.close();
+  }
+}
