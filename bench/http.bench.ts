@@ -98,6 +98,8 @@ interface Run {
   connections?: number;
   /** Tick scenarios: the p99 of the ticks due from the second second on (bots connected, the ramp over). */
   p99Settled?: number;
+  /** Tick scenarios: the load generator's own worst event-loop delay (ms). */
+  generatorLoopMax?: number;
   /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
   cpuUs: number;
   /** The engine's own event-loop delay over the run (ms): max and p99; undefined for the other servers. */
@@ -135,7 +137,7 @@ async function drive(url: string, s: Scenario, pid?: number, engine = false): Pr
 async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
   if (s.rate !== undefined) {
     const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body, splitAtSeconds: 1 });
-    return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total, connections: r.connections, p99Settled: r.tail?.p99 };
+    return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total, connections: r.connections, p99Settled: r.tail?.p99, generatorLoopMax: r.generatorLoopMax };
   }
   const connections = s.sessions * s.connectionsPerSession;
   let next = 0;
@@ -174,6 +176,7 @@ function mean(runs: Run[]): Run {
     connections: runs.some((r) => r.connections !== undefined) ? Math.max(...runs.map((r) => r.connections ?? 0)) : undefined,
     loopMax: worst(runs.map((r) => r.loopMax)),
     loopP99: worst(runs.map((r) => r.loopP99)),
+    generatorLoopMax: worst(runs.map((r) => r.generatorLoopMax)),
   };
 }
 
@@ -217,6 +220,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
     'vs bare': bm ? `${Math.round((m.rps / bm.rps) * 100)}%` : '',
     'loop max ms': ms(m.loopMax),
     'loop p99 ms': ms(m.loopP99),
+    'gen loop max ms': ms(m.generatorLoopMax),
   });
   try {
     for (const v of [...extra, ...variants]) {
@@ -259,6 +263,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
   console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on (every bot connected); conns: connections the bots opened');
   console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
+  console.log('gen loop max: the load generator\'s own worst event-loop delay in the tick scenarios (a stall there is charged to the server as latency)');
   await runColdStartBench();
 }
 
@@ -307,6 +312,7 @@ export async function runColdStartBench(): Promise<void> {
           'errors+non2xx': r.errors + r.non2xx,
           'loop max ms': ms(loop?.max_ms),
           'loop p99 ms': ms(loop?.p99_ms),
+          'gen loop max ms': ms(r.generatorLoopMax),
         });
         rows.push(part(`first ${HERD.firstSeconds} s`, r.head!, first));
         rows.push(part(`next ${HERD.seconds - HERD.firstSeconds} s`, r.tail!, restLoop));
