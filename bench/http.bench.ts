@@ -98,6 +98,8 @@ interface Run {
   connections?: number;
   /** Tick scenarios: the p99 of the ticks due from the second second on (bots connected, the ramp over). */
   p99Settled?: number;
+  /** The engine only: its own p99 of the decide route (from its observation of the request to the answer's end), as a bucket bound, ms. */
+  insideP99?: number;
   /** Tick scenarios: the load generator's own worst event-loop delay (ms). */
   generatorLoopMax?: number;
   /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
@@ -125,13 +127,42 @@ async function loopDelay(url: string, since: number): Promise<LoopDelay | undefi
 
 /** Drives the server and charges it the CPU time it used meanwhile. */
 async function drive(url: string, s: Scenario, pid?: number, engine = false): Promise<Run> {
+  const inside = engine ? await decideDurations(url) : undefined;
   const since = Date.now();
   const before = cpuSeconds(pid);
   const run = await load(url, s);
   const after = cpuSeconds(pid);
   const cpuUs = before === undefined || after === undefined || run.total === 0 ? Number.NaN : ((after - before) * 1e6) / run.total;
   const loop = engine ? await loopDelay(url, since) : undefined;
-  return { ...run, cpuUs, loopMax: loop?.max_ms, loopP99: loop?.p99_ms };
+  const insideP99 = inside ? p99Bucket(inside, await decideDurations(url)) : undefined;
+  return { ...run, cpuUs, loopMax: loop?.max_ms, loopP99: loop?.p99_ms, insideP99 };
+}
+
+/** The engine's own histogram of the decide route (Prometheus, cumulative): count by upper bound (s). */
+async function decideDurations(url: string): Promise<Map<number, number> | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    const counts = new Map<number, number>();
+    for (const m of text.matchAll(/^openkore_http_request_duration_seconds_bucket\{([^}]*)\} (\d+)$/gm)) {
+      if (!m[1].includes('route="/api/v1/decide"')) continue;
+      const le = /le="([^"]+)"/.exec(m[1])![1];
+      const bound = le === '+Inf' ? Infinity : Number(le);
+      counts.set(bound, (counts.get(bound) ?? 0) + Number(m[2]));
+    }
+    return counts;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The smallest bucket bound (ms) holding 99% of the decide requests answered between two scrapes. */
+function p99Bucket(before: Map<number, number>, after: Map<number, number> | undefined): number | undefined {
+  if (!after) return undefined;
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return undefined;
+  const bound = bounds.find((b) => (after.get(b) ?? 0) - (before.get(b) ?? 0) >= 0.99 * total);
+  return bound === undefined ? undefined : bound * 1000;
 }
 
 async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
@@ -177,6 +208,7 @@ function mean(runs: Run[]): Run {
     loopMax: worst(runs.map((r) => r.loopMax)),
     loopP99: worst(runs.map((r) => r.loopP99)),
     generatorLoopMax: worst(runs.map((r) => r.generatorLoopMax)),
+    insideP99: worst(runs.map((r) => r.insideP99)),
   };
 }
 
@@ -213,6 +245,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
     'p50 ms': m.p50,
     'p99 ms': m.p99,
     'p99 from 1 s': ms(m.p99Settled),
+    'inside p99 ≤ ms': ms(m.insideP99),
     'max ms': m.max,
     'errors+non2xx': m.errors + m.non2xx,
     conns: m.connections ?? '',
@@ -263,6 +296,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
   console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on (every bot connected); conns: connections the bots opened');
   console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
+  console.log('inside p99 ≤: the engine\'s own histogram of the decide route over the run (GET /metrics; from its observation of the request to the end of the answer), the bucket bound holding 99%');
   console.log('gen loop max: the load generator\'s own worst event-loop delay in the tick scenarios (a stall there is charged to the server as latency)');
   await runColdStartBench();
 }
