@@ -198,6 +198,21 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_00
   };
 }
 
+/**
+ * What became of a spawned engine, for a failure report: running or how it exited, and the last
+ * `maxLines` lines it wrote (stdout and stderr as they came).
+ */
+export function engineReport(engine: Pick<SpawnedEngine, 'proc' | 'url' | 'logs'>, maxLines = 200): string {
+  const { proc } = engine;
+  const state =
+    proc.exitCode !== null ? `exited with code ${proc.exitCode}` : proc.signalCode !== null ? `killed by ${proc.signalCode}` : 'still running';
+  const lines = engine.logs.join('').split('\n');
+  if (lines[lines.length - 1] === '') lines.pop();
+  const shown = lines.slice(-maxLines);
+  const cut = lines.length > shown.length ? ` (last ${shown.length} of ${lines.length} lines)` : '';
+  return `engine ${engine.url} (pid ${proc.pid}): ${state}; its output${cut}:\n${shown.join('\n')}\n`;
+}
+
 /** Runs the built engine to completion (for start-up failures); resolves with code and output. */
 export function runEngineToExit(env: Record<string, string>, timeoutMs = 45_000): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {

@@ -1,5 +1,5 @@
 import Database from 'better-sqlite3';
-import { request, spawnEngine, type SpawnedEngine } from './engine';
+import { engineReport, request, spawnEngine, type SpawnedEngine } from './engine';
 import type { EngineDatabase } from './engine-database';
 
 export interface Adjustment {
@@ -10,9 +10,26 @@ export interface Adjustment {
   request_id: string;
 }
 
+/** The client's side of a connection that failed (undici's SocketError), to match against the engine's logs. */
+export interface FailedConnection {
+  localPort?: number;
+  bytesWritten?: number;
+  bytesRead?: number;
+}
+
+export interface LoadFailure {
+  adjustment: Adjustment;
+  status: number | 'network';
+  body: unknown;
+  /** Milliseconds from the start of the load to the failure. */
+  atMs?: number;
+  /** Network failures: the connection the request went out on, as the client saw it. */
+  connection?: FailedConnection;
+}
+
 export interface LoadResult {
   acked: Adjustment[];
-  failed: Array<{ adjustment: Adjustment; status: number | 'network'; body: unknown }>;
+  failed: LoadFailure[];
   /** Sends whose connection failed before an answer, each followed by a resend (`attempts` > 1). */
   resent: number;
   /** Acknowledgements the engine answered as a replay of an earlier send of the same request_id. */
@@ -37,6 +54,8 @@ export async function driveAdjustments(
   const result: LoadResult = { acked: [], failed: [], resent: 0, replayed: 0, networkErrors: new Map() };
   let next = 0;
   let stop = false;
+  const startedAt = performance.now();
+  const elapsed = () => Math.round(performance.now() - startedAt);
   const worker = async () => {
     while (!stop && next < items.length) {
       const adjustment = items[next++];
@@ -48,18 +67,19 @@ export async function driveAdjustments(
             if (res.body.data?.replayed) result.replayed++;
             options.onAck?.(adjustment);
           } else {
-            result.failed.push({ adjustment, status: res.status, body: res.body });
+            result.failed.push({ adjustment, status: res.status, body: res.body, atMs: elapsed() });
           }
           break;
         } catch (err) {
-          const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+          const cause = (err as { cause?: { code?: string; message?: string; socket?: FailedConnection } }).cause;
           const what = `${cause?.code ?? 'network'}: ${cause?.message ?? String(err)}`;
           result.networkErrors.set(what, (result.networkErrors.get(what) ?? 0) + 1);
           if (attempt < attempts) {
             result.resent++;
             continue;
           }
-          result.failed.push({ adjustment, status: 'network', body: what });
+          const connection = cause?.socket ? { localPort: cause.socket.localPort, bytesWritten: cause.socket.bytesWritten, bytesRead: cause.socket.bytesRead } : undefined;
+          result.failed.push({ adjustment, status: 'network', body: what, atMs: elapsed(), ...(connection ? { connection } : {}) });
           if (options.stopOnNetworkError) return;
           break;
         }
@@ -165,17 +185,36 @@ export async function inspectPlayerIn(db: EngineDatabase, playerId: number): Pro
 }
 
 /**
+ * When a load (`results[i]` against `engines[i]`) had requests fail on the connection, writes what
+ * each engine process it touched had to say to stderr: whether it still runs (or its exit code or
+ * signal) and its last log lines. Nothing is kept otherwise, and a connection the engine closed
+ * under a request is only diagnosable from both sides (the failures carry the client's port).
+ */
+export function reportNetworkFailures(engines: ReadonlyArray<{ url: string } | SpawnedEngine>, results: readonly LoadResult[]): void {
+  const reports: string[] = [];
+  results.forEach((r, i) => {
+    const network = r.failed.filter((f) => f.status === 'network');
+    if (network.length === 0) return;
+    const engine = engines[i];
+    const head = `${network.length} request(s) to ${engine?.url ?? `engine ${i}`} failed on the connection: ${JSON.stringify(network.map((f) => ({ request_id: f.adjustment.request_id, atMs: f.atMs, error: f.body, connection: f.connection })))}`;
+    reports.push(engine && 'proc' in engine ? `${head}\n${engineReport(engine)}` : head);
+  });
+  if (reports.length > 0) process.stderr.write(`network failures under load:\n${reports.join('\n')}\n`);
+}
+
+/**
  * What a contended plan must leave, on either dialect: every adjustment acknowledged once, every
  * engine reading the exact score and totals, and in the database one history row per request id,
  * one serial chain whose sum is the score. Returns the inspection for suite-specific checks.
  */
 export async function expectPlanLanded(
-  engines: ReadonlyArray<{ url: string }>,
+  engines: ReadonlyArray<{ url: string } | SpawnedEngine>,
   db: EngineDatabase,
   plan: Adjustment[][],
   results: LoadResult[],
   o: { plus: number; minus: number; player: number },
 ): Promise<HistoryCheck> {
+  reportNetworkFailures(engines, results);
   expect(results.flatMap((r) => r.failed)).toEqual([]);
   expect(results.map((r) => r.acked.length)).toEqual(plan.map((p) => p.length));
   const total = plan.flat().length;
