@@ -10,7 +10,7 @@ import { AppModule } from './app.module';
 import { SessionSerializer } from './common/concurrency';
 import { EngineFastifyAdapter } from './common/http/engine-fastify.adapter';
 import { createFrontDoor, type FrontDoor } from './common/http/front-door';
-import { closeIdleConnectionsAfterPolling } from './common/http/keep-alive';
+import { applyKeepAlivePolicy } from './common/http/keep-alive';
 import { createJsonBodyParser, createJsonBodyReader, MAX_BODY_BYTES } from './common/http/json-body.parser';
 import { isHealthPath, RequestPipeline } from './common/http/request-pipeline';
 import { warmRequestPipeline } from './common/http/pipeline.warmup';
@@ -106,7 +106,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
         if (frontDoor?.(req, res) !== true) fastifyHandler(req, res);
       };
       const server = http.createServer(handler);
-      closeIdleConnectionsAfterPolling(server);
+      applyKeepAlivePolicy(server, config.keepAliveTimeoutMs);
       return server;
     },
   });
@@ -190,7 +190,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       if (config.compatPort !== 0) {
         if (!handler) throw new Error('Fastify did not hand over its request handler');
         compat = http.createServer(handler);
-        closeIdleConnectionsAfterPolling(compat);
+        applyKeepAlivePolicy(compat, config.keepAliveTimeoutMs);
         await new Promise<void>((resolve, reject) => {
           compat!.once('error', reject);
           compat!.listen(config.compatPort, config.host, () => {

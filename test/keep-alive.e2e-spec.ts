@@ -1,7 +1,8 @@
+import * as diagnostics from 'node:diagnostics_channel';
 import * as net from 'node:net';
 import type * as http from 'node:http';
 import { until } from '../src/common/testing/wait.test-kit';
-import { startEngine, type RunningEngine } from './support/engine';
+import { freePort, spawnEngine, type SpawnedEngine, startEngine, type RunningEngine } from './support/engine';
 
 const KEEP_ALIVE_MS = 200;
 /** Node closes an idle keep-alive socket this long after the timeout it advertises (HTTP_SERVER_KEEP_ALIVE_TIMEOUT_BUFFER). */
@@ -82,5 +83,64 @@ describe('keep-alive connections after a blocked event loop', () => {
     await w.closed;
     expect(w.responses()).toHaveLength(1);
     expect(w.state.error).toBeUndefined();
+  });
+});
+
+/** Node's own keep-alive timeout, which the engine's servers had: an idle connection closed after this (+ NODE_BUFFER_MS). */
+const NODE_DEFAULT_KEEP_ALIVE_MS = 5_000;
+
+/** Blocks this process's event loop for `ms` without spinning a core: the client process stalls, the engine's clock runs on. */
+function stall(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/**
+ * The multi-process suites' failure ("UND_ERR_SOCKET: other side closed" for a few requests
+ * under load): undici (the kit's fetch) drops an idle connection 2 s before the announced
+ * keep-alive timeout, counted from when it has processed the response; the engine counted from
+ * when it sent it and closed 1 s after. A client process that stalled for over 3 s with
+ * responses waiting took up a connection the engine had closed meanwhile, and its request was
+ * lost. The engine now keeps idle connections far longer (HTTP_KEEP_ALIVE_TIMEOUT_MS).
+ */
+describe('keep-alive connections of an engine process, seen by a client that stalls', () => {
+  let engine: SpawnedEngine | undefined;
+  beforeAll(async () => {
+    engine = await spawnEngine({ COMPAT_PORT: String(await freePort()) });
+  });
+  afterAll(() => engine?.kill());
+
+  it('announces a keep-alive timeout of 72 s on both ports', async () => {
+    for (const url of [engine!.url, `http://127.0.0.1:${engine!.compatPort}`]) {
+      const res = await fetch(`${url}/health`);
+      await res.text();
+      expect(res.headers.get('keep-alive')).toBe('timeout=72');
+    }
+  });
+
+  it('answers a request sent on a connection kept idle through a client stall past Node\'s default keep-alive', async () => {
+    // The client's side of each request's connection: the second request must reuse the first's.
+    const ports: number[] = [];
+    const onSend = (m: unknown) => {
+      const { request, socket } = m as { request: { origin?: string }; socket: net.Socket };
+      if (request.origin === engine!.url) ports.push(socket.localPort!);
+    };
+    diagnostics.subscribe('undici:client:sendHeaders', onSend);
+    try {
+      const first = await fetch(`${engine!.url}/health`);
+      await first.text();
+      expect(first.status).toBe(200);
+      // One loop turn: undici hands the connection back to its pool (idle) on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      // The response is in; the client stalls past the moment Node's default would have closed the
+      // connection (its timer runs in the engine process), then sends on it at once.
+      stall(NODE_DEFAULT_KEEP_ALIVE_MS + NODE_BUFFER_MS + 1_500);
+      const second = await fetch(`${engine!.url}/health`);
+      await second.text();
+      expect(second.status).toBe(200);
+      expect(ports).toHaveLength(2);
+      expect(ports[1]).toBe(ports[0]);
+    } finally {
+      diagnostics.unsubscribe('undici:client:sendHeaders', onSend);
+    }
   });
 });

@@ -82,6 +82,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', LOCK_ORDER_MODE: 'throw' }).lockOrderMode).toBe('throw');
   });
 
+  it('keeps idle connections for 72 s unless HTTP_KEEP_ALIVE_TIMEOUT_MS says otherwise (1 s – 10 min)', () => {
+    expect(loadConfig({}).keepAliveTimeoutMs).toBe(72_000);
+    expect(loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: '120000' }).keepAliveTimeoutMs).toBe(120_000);
+    for (const v of ['0', '999', '600001', 'long']) expect(() => loadConfig({ HTTP_KEEP_ALIVE_TIMEOUT_MS: v })).toThrow('HTTP_KEEP_ALIVE_TIMEOUT_MS');
+  });
+
   it('serves the per-tick routes through the front door unless HTTP_FRONT_DOOR=0', () => {
     expect(loadConfig({}).frontDoor).toBe(true);
     expect(loadConfig({ HTTP_FRONT_DOOR: '0' }).frontDoor).toBe(false);

@@ -56,6 +56,12 @@ export interface AppConfig {
   readonly sessionLeases: boolean;
   readonly shutdownTimeoutMs: number;
   readonly requestTimeoutMs: number;
+  /**
+   * How long an idle keep-alive connection stays open (HTTP_KEEP_ALIVE_TIMEOUT_MS; announced to
+   * clients as `Keep-Alive: timeout=`). Long, so that a client never reuses one the engine has
+   * closed (src/common/http/keep-alive.ts).
+   */
+  readonly keepAliveTimeoutMs: number;
   readonly sessionQueueDepth: number;
   readonly maxInFlight: number;
   /** The front door (src/common/http/front-door.ts) takes the per-tick routes off Node's server before Fastify. */
@@ -259,6 +265,11 @@ function httpUrl(env: Env, name: string): string | undefined {
 export const DEFAULT_SESSION_RATE_LIMIT_RPS = 100;
 /** Beyond loopback: 100 bots behind one address at 20 ticks/s. */
 export const DEFAULT_ADDRESS_RATE_LIMIT_RPS = 2_000;
+/**
+ * What Fastify gives a server it creates itself (the engine passes its own server, which had
+ * Node's 5 s): well past what clients and load balancers hold an idle connection for.
+ */
+export const DEFAULT_KEEP_ALIVE_TIMEOUT_MS = 72_000;
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 /** A duration with its unit (`500ms`, `90s`, `2m`, `12h`, `7d`), or `0`; in ms. */
@@ -355,6 +366,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionLeases: bool(env, 'SESSION_LEASES', false),
     shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 10_000, 0, 600_000),
     requestTimeoutMs: int(env, 'REQUEST_TIMEOUT_MS', 30_000, 100, 600_000),
+    keepAliveTimeoutMs: int(env, 'HTTP_KEEP_ALIVE_TIMEOUT_MS', DEFAULT_KEEP_ALIVE_TIMEOUT_MS, 1_000, 600_000),
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),
     maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
     frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),

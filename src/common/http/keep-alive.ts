@@ -22,3 +22,22 @@ export function closeIdleConnectionsAfterPolling(server: http.Server): void {
     });
   });
 }
+
+/**
+ * The engine's keep-alive policy for one of its servers: idle connections are kept for
+ * `keepAliveTimeoutMs` (Node announces it as `Keep-Alive: timeout=`, in seconds) and closed only
+ * after the sockets were polled (above).
+ *
+ * Long on purpose. Closing an idle connection races with the client's next request on it, and
+ * only the client can avoid that race: undici drops an idle connection 2 s before the announced
+ * timeout, Node closes it 1 s after — but the client's clock starts when it has *processed* the
+ * response, the server's when it sent it. A client process that stalled for more than those 3 s
+ * (a starved core, a GC pause) with a response waiting reuses a connection the engine has closed
+ * already: its request, which the engine never read, fails ("other side closed") and is not
+ * retried (a POST). With Node's default of 5 s any connection left idle through such a stall is
+ * exposed; at 72 s only one idle for over a minute is.
+ */
+export function applyKeepAlivePolicy(server: http.Server, keepAliveTimeoutMs: number): void {
+  server.keepAliveTimeout = keepAliveTimeoutMs;
+  closeIdleConnectionsAfterPolling(server);
+}
