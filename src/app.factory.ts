@@ -22,7 +22,7 @@ import { lazyChildLoggerFactory } from './common/logging/lazy-child.logger';
 import { createRootLogger, PinoNestLogger } from './common/logging/logger';
 import type { AppConfig } from './config/app-config';
 import { ConsoleService, registerConsoleAssets } from './modules/console';
-import { WarmupService } from './modules/health';
+import { WarmupService, type WarmupStep } from './modules/health';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
 import { SessionOwnership } from './modules/session';
 import * as os from 'node:os';
@@ -81,6 +81,8 @@ export interface EngineOptions {
   extraImports?: Type[];
   /** Where the logs go instead of stdout (tests read the access log). */
   logDestination?: DestinationStream;
+  /** Warm-up done before this engine existed (the rehearsal, see engine-rehearsal.ts): reported with its own steps. */
+  priorWarmup?: WarmupStep;
 }
 
 export async function createEngine(config: AppConfig, options: EngineOptions = {}): Promise<Engine> {
@@ -149,6 +151,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   registerConsoleAssets(fastify);
   // The HTTP layer's step of the warm-up (the modules register theirs): Node's HTTP stack, the
   // front door and the pipeline, on throwaway instances and a loopback server of their own.
+  if (options.priorWarmup) app.get(WarmupService).recordPrior(options.priorWarmup);
   app.get(WarmupService).register('request pipeline', ({ rounds }) =>
     warmRequestPipeline({ requests: Math.min(rounds, PIPELINE_WARMUP_REQUESTS), readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES }),
   );

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { createEngine } from './app.factory';
+import { collectGarbageNow } from './common/runtime/full-gc';
 import { ConfigError, loadConfig } from './config/app-config';
+import { rehearseEngine } from './engine-rehearsal';
 
 async function main(): Promise<void> {
   let config;
@@ -13,7 +15,13 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const engine = await createEngine(config);
+  // Before the operator's engine exists: its request path is then warm from the first bot on.
+  const rehearsal = config.warmupHttpRequests > 0 ? await rehearseEngine(config, config.warmupHttpRequests) : undefined;
+  // The rehearsal's garbage is collected now, not under the first bots.
+  if (rehearsal) collectGarbageNow();
+  const engine = await createEngine(config, {
+    priorWarmup: rehearsal && { name: `http rehearsal (${rehearsal.requests} requests, ${rehearsal.failed} not 200)`, duration_ms: rehearsal.duration_ms, ...(rehearsal.error ? { error: rehearsal.error } : {}) },
+  });
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;

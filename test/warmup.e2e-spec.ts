@@ -2,6 +2,7 @@ import { Injectable, Module } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import type { FastifyInstance } from 'fastify';
 import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConsoleService } from '../src/modules/console';
 import { DecisionService } from '../src/modules/decision';
@@ -131,21 +132,41 @@ describe('cold start: readiness after the warm-up, and the warm-up leaves no tra
     expect(counts(e.dataDir)).toMatchObject({ player_sessions: 1, decision_log: 0, training_data: 0 });
   }, 60_000);
 
-  it('the built engine (default warm-up) is ready as soon as it listens; a herd of new characters each gets its own session at once, the rows follow', async () => {
+  it('the built engine (default warm-ups, the HTTP rehearsal included) is ready as soon as it listens; the rehearsal left nothing in it; a herd of new characters each gets its own session at once, the rows follow', async () => {
     const dataDir = tempDir();
-    // WARMUP_ROUNDS empty: the engine's default.
-    const engine = await spawnEngine({ DATA_DIR: dataDir, WARMUP_ROUNDS: '' });
+    // Its own temporary folder: the rehearsal engine's data must be gone once the engine listens.
+    const tmp = tempDir();
+    const token = 'rehearsal-sends-the-token';
+    // WARMUP_ROUNDS and WARMUP_HTTP_REQUESTS empty: the engine's defaults.
+    const engine = await spawnEngine({ DATA_DIR: dataDir, WARMUP_ROUNDS: '', WARMUP_HTTP_REQUESTS: '', TMPDIR: tmp, OPENKORE_AI_TOKEN: token });
+    const auth = { authorization: `Bearer ${token}` };
     try {
+      const warmed = engine.logs.join('').split('\n').find((line) => line.includes('"msg":"warmed up"'));
+      expect(warmed).toBeDefined();
+      const steps = (JSON.parse(warmed!) as { steps: Array<{ name: string; error?: string }> }).steps;
+      // Every rehearsal request answered 200: the token went with them, no limit refused them.
+      expect(steps[0]).toEqual({ name: 'http rehearsal (2000 requests, 0 not 200)', duration_ms: expect.any(Number) });
+      expect(steps.filter((s) => s.error)).toEqual([]);
+      expect(fs.readdirSync(tmp).filter((f) => f.startsWith('openkore-ai-rehearsal-'))).toEqual([]);
+
       const ready = await request(`${engine.url}/health/ready`);
       expect(ready.status).toBe(200);
       expect(ready.body.details.warmup.status).toBe('up');
-      const herd = await Promise.all(Array.from({ length: 50 }, (_, i) => request(`${engine.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: `Herd${i}` }) } })));
+      // Nothing of the rehearsal in the engine: no session, no decision nor request counted.
+      expect((await request(`${engine.url}/api/v1/sessions`, { headers: auth })).body.data).toEqual([]);
+      const metrics = (await request(`${engine.url}/api/v1/metrics`, { headers: auth })).body.data;
+      expect(metrics.decision_stats.total_decisions).toBe(0);
+      expect(metrics.performance.requests_total).toBeLessThanOrEqual(3);
+      const herd = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => request(`${engine.url}/api/v1/decide`, { body: { game_state: pluginGameState({ name: `Herd${i}` }) }, headers: auth })),
+      );
       expect(herd.every((r) => r.status === 200)).toBe(true);
       // Every character got its own session at once (in memory); the rows follow in the background.
       expect(new Set(herd.map((r) => r.body.session_id)).size).toBe(50);
     } finally {
       expect(await engine.kill('SIGTERM')).toBe(0);
     }
-    expect(counts(dataDir)).toMatchObject({ player_sessions: 50, game_state_snapshots: 50, decision_log: 50 });
+    // Exactly the herd's rows: none of the rehearsal's 2,000 requests reached this database.
+    expect(counts(dataDir)).toMatchObject({ player_sessions: 50, game_state_snapshots: 50, decision_log: 50, training_data: 0 });
   }, 90_000);
 });

@@ -149,6 +149,8 @@ export interface AppConfig {
   readonly pdcaLlmTimeoutMs: number;
   /** Boot: rounds of the hot path run on throwaway state before the engine listens (0: none). */
   readonly warmupRounds: number;
+  /** Boot: requests a rehearsal engine on throwaway data is driven with over HTTP before this one is created (0: none). */
+  readonly warmupHttpRequests: number;
   /** Console: event streams open at once (one per open console page); 0: the page polls instead. */
   readonly consoleMaxStreams: number;
   /** Console: how often the decision charts are sampled and the open consoles are updated. */
@@ -415,6 +417,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     pdcaLlmAcquireTimeoutMs: int(env, 'PDCA_LLM_ACQUIRE_TIMEOUT_MS', 1_000, 0, 60_000),
     pdcaLlmTimeoutMs: int(env, 'PDCA_LLM_TIMEOUT_MS', 7_000, 100, 120_000),
     warmupRounds: int(env, 'WARMUP_ROUNDS', 2_000, 0, 100_000),
+    warmupHttpRequests: int(env, 'WARMUP_HTTP_REQUESTS', 2_000, 0, 100_000),
     consoleMaxStreams: int(env, 'CONSOLE_MAX_STREAMS', 8, 0, 1_000),
     consoleIntervalMs: int(env, 'CONSOLE_INTERVAL_MS', 2_000, 250, 60_000),
     retentionDecisionLogMs: duration(env, 'RETENTION_DECISION_LOG', 7 * DAY_MS, 1_000, 3_650 * DAY_MS),

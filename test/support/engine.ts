@@ -137,7 +137,7 @@ export async function spawnEngine(env: Record<string, string>, timeoutMs = 45_00
   // Port 0 unless the test names one: the engine reports the port it got in its "listening" line.
   const proc = spawn(command, args, {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', WARMUP_ROUNDS: '20', ...env },
+    env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', PORT: '0', WARMUP_ROUNDS: '20', WARMUP_HTTP_REQUESTS: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   liveChildren.add(proc);

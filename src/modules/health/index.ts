@@ -1,3 +1,3 @@
 export { HealthModule } from './health.module';
 export { HealthService } from './health.service';
-export { type WarmupContext, WarmupService } from './warmup.service';
+export { type WarmupContext, WarmupService, type WarmupStep } from './warmup.service';

@@ -50,6 +50,14 @@ describe('WarmupService', () => {
     expect(w.report().steps[1].error).toBeUndefined();
   });
 
+  it('a step run before the engine existed (the boot rehearsal) is reported first, as it was, also when it failed', async () => {
+    const w = service(1);
+    w.register('own', () => undefined);
+    w.recordPrior({ name: 'http rehearsal', duration_ms: 2100, error: 'ENOTDIR' });
+    await w.run();
+    expect(w.report().steps).toEqual([{ name: 'http rehearsal', duration_ms: 2100, error: 'ENOTDIR' }, expect.objectContaining({ name: 'own' })]);
+  });
+
   it('WARMUP_ROUNDS=0 runs no warmer and is ready at once; runs share the first', async () => {
     const w = service(0);
     const warmer = jest.fn();

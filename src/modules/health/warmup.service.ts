@@ -15,11 +15,17 @@ export type Warmer = (ctx: WarmupContext) => Promise<void> | void;
 
 export type WarmupStatus = 'pending' | 'running' | 'ready';
 
+export interface WarmupStep {
+  name: string;
+  duration_ms: number;
+  error?: string;
+}
+
 export interface WarmupReport {
   status: WarmupStatus;
   rounds: number;
   duration_ms: number | null;
-  steps: Array<{ name: string; duration_ms: number; error?: string }>;
+  steps: WarmupStep[];
 }
 
 /**
@@ -45,6 +51,11 @@ export class WarmupService implements OnApplicationBootstrap {
 
   register(name: string, warmer: Warmer): void {
     this.warmers.push({ name, warmer });
+  }
+
+  /** A step run before this engine existed (the boot's rehearsal engine): listed first, not timed again. */
+  recordPrior(step: WarmupStep): void {
+    this.steps.unshift({ ...step });
   }
 
   /** The metrics module hands out throwaway recording handles for the warmers. */
