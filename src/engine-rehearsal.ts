@@ -13,6 +13,9 @@ const CONNECTIONS = 64;
 const CHARACTERS = 128;
 /** One request in this many is the plugin's action_feedback (docs/field-plugin.md §4.4). */
 const FEEDBACK_EVERY = 8;
+/** A rehearsal's temporary folder: this prefix, the process id, a random tail. */
+const PREFIX = 'openkore-ai-rehearsal-';
+const ORPHAN = /^openkore-ai-rehearsal-(\d+)-/;
 /** Bound on one rehearsal request: a rehearsal never holds the boot up for long. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
@@ -77,18 +80,24 @@ export async function rehearseEngine(config: AppConfig, requests: number, tmpRoo
   let engine: Engine | undefined;
   let error: string | undefined;
   try {
-    dir = fs.mkdtempSync(path.join(tmpRoot, 'openkore-ai-rehearsal-'));
+    removeOrphans(tmpRoot);
+    dir = fs.mkdtempSync(path.join(tmpRoot, `${PREFIX}${process.pid}-`));
     seedDefaultModel(config.modelDir, path.join(dir, 'models'));
     engine = await createEngine(rehearsalConfig(config, dir), { logDestination: discard() });
     const { port } = await engine.listen();
     const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
     try {
       let next = 0;
+      let broken = false;
       await Promise.all(
         Array.from({ length: CONNECTIONS }, async () => {
-          while (next < requests) {
+          // One failed exchange ends the rehearsal: the other connections stop sending too.
+          while (next < requests && !broken) {
             const i = next++;
-            const status = await send(agent, port, config.token, i);
+            const status = await send(agent, port, config.token, i).catch((err: unknown) => {
+              broken = true;
+              throw err;
+            });
             answered += 1;
             if (status !== 200) failed += 1;
           }
@@ -104,6 +113,34 @@ export async function rehearseEngine(config: AppConfig, requests: number, tmpRoo
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
   return { requests: answered, failed, duration_ms: Math.round(performance.now() - started), ...(error ? { error } : {}) };
+}
+
+/**
+ * Folders of rehearsals whose process is gone (killed during its boot): removed by the next boot.
+ * The process id in the name tells; a folder of a live process is left alone.
+ */
+function removeOrphans(tmpRoot: string): void {
+  let entries: string[];
+  try {
+    entries = fs.readdirSync(tmpRoot);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = ORPHAN.exec(entry)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || isAlive(Number(pid))) continue;
+    fs.rmSync(path.join(tmpRoot, entry), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, under another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The operator's default model, when there is one, so the rehearsal does not generate its own (~0.3 s). */

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig } from '../src/config/app-config';
@@ -56,6 +57,23 @@ describe('boot rehearsal: a throwaway engine of the same code, driven over HTTP 
     expect(report).toEqual({ requests: 120, failed: 0, duration_ms: expect.any(Number) });
     expect(fs.readdirSync(tmp)).toEqual([]);
     expect(fs.existsSync(operatorDir)).toBe(false);
+  }, 60_000);
+
+  it('removes the folder a killed boot left (its process is gone) and leaves a live process\'s alone', async () => {
+    const tmp = tempDir();
+    const child = spawn(process.execPath, ['-e', '']);
+    const deadPid = child.pid!;
+    await new Promise((resolve) => child.once('exit', resolve));
+    const orphan = path.join(tmp, `openkore-ai-rehearsal-${deadPid}-Ab12Cd`);
+    const live = path.join(tmp, `openkore-ai-rehearsal-${process.ppid}-Ef34Gh`);
+    const unrelated = path.join(tmp, 'openkore-ai-rehearsal-notes');
+    for (const dir of [orphan, live, unrelated]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'openkore-ai.db'), 'x');
+    }
+    const config = loadConfig({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent' });
+    expect(await rehearseEngine(config, 10, tmp)).toMatchObject({ requests: 10, failed: 0 });
+    expect(fs.readdirSync(tmp).sort()).toEqual([path.basename(live), path.basename(unrelated)].sort());
   }, 60_000);
 
   it('never fails the boot: with no temporary folder to write to it reports why and returns', async () => {
