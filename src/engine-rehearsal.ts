@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createEngine, type Engine } from './app.factory';
+import { driveLoopback, type LoopbackRequest } from './common/http/loopback.warmup';
 import type { AppConfig } from './config/app-config';
 import { pluginShapedDecideBody } from './modules/decision';
 import { DEFAULT_MODEL_FILE } from './modules/ml';
@@ -15,12 +15,12 @@ const CHARACTERS = 128;
 const FEEDBACK_EVERY = 8;
 /** A rehearsal's temporary folder: this prefix, the process id, a random tail. */
 const PREFIX = 'openkore-ai-rehearsal-';
-const ORPHAN = /^openkore-ai-rehearsal-(\d+)-/;
+const ORPHAN = new RegExp(`^${PREFIX}(\\d+)-`);
 /** Bound on one rehearsal request: a rehearsal never holds the boot up for long. */
 const REQUEST_TIMEOUT_MS = 10_000;
 
 export interface RehearsalReport {
-  /** Requests answered (any status) and how many of them were not 200. */
+  /** Requests answered (any status) and how many of them were not 200 (both 0 when the drive failed). */
   readonly requests: number;
   readonly failed: number;
   readonly duration_ms: number;
@@ -74,8 +74,7 @@ export function rehearsalConfig(config: AppConfig, dir: string): AppConfig {
  */
 export async function rehearseEngine(config: AppConfig, requests: number, tmpRoot = os.tmpdir()): Promise<RehearsalReport> {
   const started = performance.now();
-  let answered = 0;
-  let failed = 0;
+  let drive = { answered: 0, notOk: 0 };
   let dir: string | undefined;
   let engine: Engine | undefined;
   let error: string | undefined;
@@ -85,34 +84,15 @@ export async function rehearseEngine(config: AppConfig, requests: number, tmpRoo
     seedDefaultModel(config.modelDir, path.join(dir, 'models'));
     engine = await createEngine(rehearsalConfig(config, dir), { logDestination: discard() });
     const { port } = await engine.listen();
-    const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
-    try {
-      let next = 0;
-      let broken = false;
-      await Promise.all(
-        Array.from({ length: CONNECTIONS }, async () => {
-          // One failed exchange ends the rehearsal: the other connections stop sending too.
-          while (next < requests && !broken) {
-            const i = next++;
-            const status = await send(agent, port, config.token, i).catch((err: unknown) => {
-              broken = true;
-              throw err;
-            });
-            answered += 1;
-            if (status !== 200) failed += 1;
-          }
-        }),
-      );
-    } finally {
-      agent.destroy();
-    }
+    // A failed exchange ends the drive; the report then carries the error, not the counts.
+    drive = await driveLoopback(port, { connections: CONNECTIONS, requests, request: (i) => rehearsalRequest(config.token, i), timeoutMs: REQUEST_TIMEOUT_MS });
   } catch (err) {
     error = err instanceof Error ? err.message : String(err);
   } finally {
     await engine?.shutdown('rehearsal over').catch((err: unknown) => (error ??= `shutdown: ${String(err)}`));
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   }
-  return { requests: answered, failed, duration_ms: Math.round(performance.now() - started), ...(error ? { error } : {}) };
+  return { requests: drive.answered, failed: drive.notOk, duration_ms: Math.round(performance.now() - started), ...(error ? { error } : {}) };
 }
 
 /**
@@ -151,28 +131,18 @@ function seedDefaultModel(from: string, to: string): void {
   fs.copyFileSync(source, path.join(to, DEFAULT_MODEL_FILE));
 }
 
-function send(agent: http.Agent, port: number, token: string | undefined, i: number): Promise<number> {
+/** The i-th request: the plugin's decide for one of the characters, or now and then its action_feedback. */
+function rehearsalRequest(token: string | undefined, i: number): LoopbackRequest {
   const feedback = i % FEEDBACK_EVERY === FEEDBACK_EVERY - 1;
-  const payload = Buffer.from(
-    feedback
-      ? JSON.stringify({ action: 'attack_monster', status: i % 2 ? 'success' : 'failed', reason: 'rehearsal', message: '' })
-      : pluginShapedDecideBody(`rehearsal-${i % CHARACTERS}`, i),
-  );
-  const headers: http.OutgoingHttpHeaders = { 'content-type': 'application/json', 'content-length': payload.length };
-  if (token) headers.authorization = `Bearer ${token}`;
-  return new Promise<number>((resolve, reject) => {
-    const req = http.request(
-      { host: '127.0.0.1', port, method: 'POST', path: feedback ? '/api/v1/action_feedback' : '/api/v1/decide', agent, headers, timeout: REQUEST_TIMEOUT_MS },
-      (res) => {
-        res.resume();
-        res.once('end', () => resolve(res.statusCode ?? 0));
-        res.once('error', reject);
-      },
-    );
-    req.once('timeout', () => req.destroy(new Error(`a rehearsal request took over ${REQUEST_TIMEOUT_MS} ms`)));
-    req.once('error', reject);
-    req.end(payload);
-  });
+  return {
+    path: feedback ? '/api/v1/action_feedback' : '/api/v1/decide',
+    body: Buffer.from(
+      feedback
+        ? JSON.stringify({ action: 'attack_monster', status: i % 2 ? 'success' : 'failed', reason: 'rehearsal', message: '' })
+        : pluginShapedDecideBody(`rehearsal-${i % CHARACTERS}`, i),
+    ),
+    headers: token ? { authorization: `Bearer ${token}` } : undefined,
+  };
 }
 
 /** The rehearsal's logs go nowhere: none of it is the operator's engine. */

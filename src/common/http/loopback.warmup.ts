@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 /** Concurrent keep-alive connections of the warm-up client. */
 const CONNECTIONS = 16;
+/** Bound on one warm-up exchange: a stuck one fails the step (logged, skipped), never the boot. */
+const EXCHANGE_TIMEOUT_MS = 10_000;
 
 /** A body the size and shape of the plugin's decide request. */
 export const DECIDE_SHAPED_BODY = JSON.stringify({
@@ -23,6 +25,68 @@ export function decideShapedAnswer(requestId: unknown): Record<string, unknown> 
   return { action: 'attack_monster', params: { target_id: 1 }, reason: 'warm-up', tier_used: 'rule', latency_ms: 0.05, request_id: requestId };
 }
 
+/** One request of a loopback drive: where, what, and any headers beyond the JSON ones. */
+export interface LoopbackRequest {
+  readonly path: string;
+  readonly body: Buffer;
+  readonly headers?: http.OutgoingHttpHeaders;
+}
+
+export interface LoopbackDrive {
+  /** Keep-alive connections, each sending its next request once its last answer is read. */
+  readonly connections: number;
+  readonly requests: number;
+  /** The i-th request (0-based). */
+  readonly request: (i: number) => LoopbackRequest;
+  /** Bound on each exchange (socket idle time); past it the drive fails. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Sends `requests` POSTs with JSON bodies to a server on 127.0.0.1:`port` over `connections`
+ * keep-alive connections and reads every answer. Resolves with how many were answered and how
+ * many of those were not 200; the first failed exchange stops every connection and rejects.
+ */
+export async function driveLoopback(port: number, drive: LoopbackDrive): Promise<{ answered: number; notOk: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: drive.connections });
+  let next = 0;
+  let answered = 0;
+  let notOk = 0;
+  let broken = false;
+  const one = (i: number) =>
+    new Promise<number>((resolve, reject) => {
+      const { path, body, headers } = drive.request(i);
+      const req = http.request(
+        { host: '127.0.0.1', port, path, method: 'POST', agent, timeout: drive.timeoutMs, headers: { ...headers, 'content-type': 'application/json', 'content-length': body.length } },
+        (res) => {
+          res.resume();
+          res.once('end', () => resolve(res.statusCode ?? 0));
+          res.once('error', reject);
+        },
+      );
+      req.once('timeout', () => req.destroy(new Error(`a loopback exchange took over ${drive.timeoutMs} ms`)));
+      req.once('error', reject);
+      req.end(body);
+    });
+  try {
+    await Promise.all(
+      Array.from({ length: drive.connections }, async () => {
+        while (next < drive.requests && !broken) {
+          const status = await one(next++).catch((err: unknown) => {
+            broken = true;
+            throw err;
+          });
+          answered += 1;
+          if (status !== 200) notOk += 1;
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
+  return { answered, notOk };
+}
+
 /**
  * Node's own HTTP machinery (request parsing, body streams, response headers, the socket
  * writes) is JavaScript too, and as cold as the engine's at boot. This runs decide-shaped JSON
@@ -38,29 +102,10 @@ export async function warmNodeHttp(requests: number, payload: string, handler: h
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const agent = new http.Agent({ keepAlive: true, maxSockets: CONNECTIONS });
   const body = Buffer.from(payload);
-  const one = () =>
-    new Promise<void>((resolve, reject) => {
-      const req = http.request(
-        { host: '127.0.0.1', port, path: '/api/v1/decide', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': body.length } },
-        (res) => {
-          res.resume();
-          res.once('end', resolve);
-        },
-      );
-      req.once('error', reject);
-      req.end(body);
-    });
   try {
-    const perConnection = Math.ceil(requests / CONNECTIONS);
-    await Promise.all(
-      Array.from({ length: CONNECTIONS }, async () => {
-        for (let i = 0; i < perConnection; i++) await one();
-      }),
-    );
+    await driveLoopback(port, { connections: CONNECTIONS, requests, request: () => ({ path: '/api/v1/decide', body }), timeoutMs: EXCHANGE_TIMEOUT_MS });
   } finally {
-    agent.destroy();
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
