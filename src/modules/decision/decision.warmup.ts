@@ -15,7 +15,7 @@ import { DecideBodyPipe, StateUpdateBodyPipe } from './dto/hot-path.pipes';
 import { toPluginAnswer } from './plugin-action';
 import { pluginKnowledge } from './plugin-knowledge';
 import { PlannerService } from './planner.service';
-import { PLUGIN_STATE_KINDS, pluginShapedGameState } from './plugin-shaped-state';
+import { pluginShapedDecideBody } from './plugin-shaped-state';
 import type { RuleSetService } from './rule-set.service';
 
 /** Characters the warm-up plays: each is seen for the first time once, then ticks on. */
@@ -70,12 +70,10 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
   const decideBody = new DecideBodyPipe();
   const stateBody = new StateUpdateBodyPipe();
   const turn = locks.resolve(LockName.SESSION);
-  const kinds = PLUGIN_STATE_KINDS;
   try {
     for (let i = 0; i < ctx.rounds; i++) {
       const name = `warmup-${i % CHARACTERS}`;
-      const kind = kinds[i % kinds.length];
-      const text = JSON.stringify({ game_state: pluginShapedGameState(name, i, kind), request_id: `req_${Date.now()}_${i}`, timestamp_ms: Date.now() });
+      const text = pluginShapedDecideBody(name, i);
       // What CompatController.decide does, inside a session turn as a request would be.
       await withLock(
         turn,

@@ -7,4 +7,4 @@ export { DecisionLogWriter } from './decision-log.writer';
 export { DecisionModule } from './decision.module';
 export { DecisionService, type DecisionStats } from './decision.service';
 export { OFFENSIVE_PLUGIN_ACTIONS, PLUGIN_ACTIONS, PLUGIN_HP_EMERGENCY_ITEMS } from './plugin-action';
-export { PLUGIN_STATE_KINDS, pluginShapedDecideBody, pluginShapedGameState, type PluginStateKind } from './plugin-shaped-state';
+export { pluginShapedDecideBody } from './plugin-shaped-state';

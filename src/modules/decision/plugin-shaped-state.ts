@@ -2,7 +2,7 @@
  * Game states the way the OpenKore plugin in the field sends them, in the situations a farm's bots
  * are in: the warm-ups run the engine's hot path on these so the branches the farm takes are warm.
  */
-export type PluginStateKind = 'farm' | 'hurt' | 'dying' | 'cornered' | 'empty' | 'heavy' | 'dead';
+type PluginStateKind = 'farm' | 'hurt' | 'dying' | 'cornered' | 'empty' | 'heavy' | 'dead';
 
 /**
  * A decide body's game state as the OpenKore plugin in the field builds it (docs/field-plugin.md
@@ -10,7 +10,7 @@ export type PluginStateKind = 'farm' | 'hurt' | 'dying' | 'cornered' | 'empty' |
  * `party_members` `{}`, equipment slots as numbers or "unknown", raw values as numbers or
  * decimal strings — so the validator's and the answer mapping's branches the farm takes are warm.
  */
-export function pluginShapedGameState(name: string, i: number, kind: PluginStateKind): Record<string, unknown> {
+function pluginShapedGameState(name: string, i: number, kind: PluginStateKind): Record<string, unknown> {
   const text = i % 2 === 1;
   const raw = (n: number): number | string => (text ? String(n) : n);
   const monsters =
@@ -74,7 +74,7 @@ export function pluginShapedGameState(name: string, i: number, kind: PluginState
 }
 
 /** The situations in the proportions the warm-ups cycle through (mostly farming). */
-export const PLUGIN_STATE_KINDS: readonly PluginStateKind[] = ['farm', 'farm', 'hurt', 'empty', 'farm', 'dying', 'heavy', 'cornered', 'farm', 'dead'];
+const PLUGIN_STATE_KINDS: readonly PluginStateKind[] = ['farm', 'farm', 'hurt', 'empty', 'farm', 'dying', 'heavy', 'cornered', 'farm', 'dead'];
 
 /** A whole decide request body of the field plugin for `name` (docs/field-plugin.md §4.3). */
 export function pluginShapedDecideBody(name: string, i: number): string {
