@@ -170,7 +170,10 @@ export function matches(when: RuleConditions, state: GameState): boolean {
 export function ruleTier(rules: readonly Rule[], state: GameState): (TierResult & { rule: string }) | undefined {
   for (const rule of rules) {
     if (!matches(rule.when, state)) continue;
-    const params: Record<string, unknown> = { ...(rule.action.params ?? {}) };
+    // Copied with Object.assign, not a spread: a spread copy whose field then changes type (the
+    // monster's numeric id replacing "$nearest_monster") got a hidden class of its own from V8 on
+    // every decision: ~1 µs and an old-generation object each (bench/README.md, "Old-generation churn").
+    const params: Record<string, unknown> = Object.assign({}, rule.action.params);
     if (params.target_id === '$nearest_monster') {
       const target = nearest(state.monsters ?? []);
       if (!target) continue;

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { sameHiddenClass } from '../../../common/testing/hidden-class.test-kit';
 import type { GameState } from '../../state';
 import { ActionType } from '../action';
 import { reflexTier } from './reflex.tier';
@@ -51,6 +52,13 @@ describe('rule tier', () => {
   it('farms the nearest monster when healthy', () => {
     const r = ruleTier(rules, state({}, { monsters: [{ id: 7, distance: 9 }, { id: 8, distance: 2, name: 'Poring' }] }));
     expect(r).toMatchObject({ rule: 'farm_nearest', action: { type: ActionType.ATTACK, params: { target_id: 8, target_name: 'Poring' } } });
+  });
+
+  it('builds the params of every decision with one hidden class, whichever monster it targets', () => {
+    // As many as a farm's first seconds: V8 has optimized the function by then.
+    const params = Array.from({ length: 20_000 }, (_, i) => ruleTier(rules, state({}, { monsters: [{ id: 100 + i, distance: 1, name: `M${i % 7}` }] }))!.action.params!);
+    expect(params[19_999]).toEqual({ target_id: 20_099, target_name: 'M0' });
+    expect(params.filter((p) => !sameHiddenClass(params[19_999], p))).toEqual([]);
   });
 
   it('rests when low and safe; stands up when recovered', () => {
