@@ -1,15 +1,17 @@
 import { LockAbortedError, LockOrderViolationError, LockTimeoutError } from './concurrency.errors';
 import { deferred, flushMicrotasks, RecordingLogger } from './concurrency.test-kit';
 import { createLockManager } from './lock-manager.service';
+import { RETAINED_IDLE_ENTRIES } from './keyed-lock';
 import { LockOrder } from './lock-order.enum';
 import { withLock } from './with-lock';
 
 const manager = () => createLockManager({ logger: new RecordingLogger() });
 
 describe('KeyedLock', () => {
-  it('reclaims idle entries: 100k distinct keys leave an empty map', async () => {
+  it('bounds idle entries: 100k distinct keys leave no busy entry and at most twice the peak plus the retained few', async () => {
     const family = manager().keyedMutex('per-player', LockOrder.REPUTATION);
     let peak = 0;
+    let retainedPeak = 0;
     // 1000 keys in flight at a time, so entries really coexist and then go.
     for (let batch = 0; batch < 100; batch++) {
       await Promise.all(
@@ -19,12 +21,29 @@ describe('KeyedLock', () => {
           }, { key: `player-${batch * 1000 + i}` }),
         ),
       );
+      retainedPeak = Math.max(retainedPeak, family.retained);
     }
     expect(peak).toBe(1000);
     expect(family.size).toBe(0);
+    expect(retainedPeak).toBeLessThanOrEqual(2 * 1000 + RETAINED_IDLE_ENTRIES);
+    expect([...family.locks()]).toEqual([]);
   });
 
-  it('keeps an entry while it has holders or waiters and drops it after', async () => {
+  it('takes a returning key on the entry it had: no entry made or dropped per acquisition', async () => {
+    const family = manager().keyedMutex('per-session', LockOrder.SESSION);
+    const seen = new Set<unknown>();
+    for (let i = 0; i < 50; i++) {
+      await withLock(family, () => {
+        for (const entry of family.locks()) seen.add(entry);
+      }, { key: 'bot-1' });
+      await withLock(family, () => undefined, { key: `other-${i % 3}` });
+    }
+    expect(seen.size).toBe(1);
+    expect(family.retained).toBe(4);
+    expect(family.size).toBe(0);
+  });
+
+  it('counts an entry busy while it has holders or waiters and not after', async () => {
     const family = manager().keyedRwLock('per-macro', LockOrder.MACRO);
     const release = await family.acquire('farm');
     const queued = family.acquire('farm', { mode: 'read' });

@@ -4,15 +4,26 @@ import type { LockCallOptions, OrderedLock, Releaser } from './ordered-lock';
 
 export type KeyedLockKind = 'keyed-mutex' | 'keyed-rw';
 
+/** Idle entries a family keeps at least before it sweeps them (beyond twice its busy ones). */
+export const RETAINED_IDLE_ENTRIES = 1024;
+
 /**
- * One lock per key (session id, player, macro name), created on first use and
- * dropped as soon as it has neither holders nor waiters, so a long-running
- * server with millions of distinct keys keeps only the busy ones. An entry can
- * only be dropped when idle, and lookups always go through the map, so two
- * flows can never end up on different lock objects for the same key.
+ * One lock per key (session id, player, macro name), created on first use. An
+ * entry that goes idle stays in the map, to be taken again by the key's next
+ * request: a farm's bots come back every tick, and dropping and re-adding the
+ * entry each time made V8 rehash the long-lived map's table into the old
+ * generation on nearly every request (bench/README.md, "Old-generation churn").
+ * Idle entries are swept when the map reaches twice its busy entries plus
+ * RETAINED_IDLE_ENTRIES, so a long-running server with millions of distinct
+ * keys still keeps only the busy ones and a bounded few. Lookups always go
+ * through the map and only idle entries are swept, so two flows can never end
+ * up on different lock objects for the same key.
  */
 export class KeyedLock<L extends OrderedLock = OrderedLock> {
   private readonly entries = new Map<string, L>();
+  /** Entries held or waited for, kept up to date by withEntry and the entries' onIdle. */
+  private busy = 0;
+  private sweepAt = RETAINED_IDLE_ENTRIES;
 
   constructor(
     readonly name: string,
@@ -25,6 +36,11 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
 
   /** Number of live entries (held or waited for). */
   get size(): number {
+    return this.busy;
+  }
+
+  /** @internal Entries in the map, idle ones included (bounded; see the class comment). */
+  get retained(): number {
     return this.entries.size;
   }
 
@@ -37,7 +53,6 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
 
   /** @internal */
   acquireHold(key: string, write: boolean, options: LockCallOptions | undefined): Hold | Promise<Hold> {
-    // Refused before it ever queued (abort, order violation, try-lock): the fresh entry is reclaimed.
     return this.withEntry(key, (entry) => entry.acquireHold(write, options));
   }
 
@@ -46,18 +61,22 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
     return this.withEntry(key, (entry) => entry.tryAcquireHold(write));
   }
 
-  /** Runs `take` on the key's entry, made if missing and reclaimed again if `take` left it idle. */
+  /** Runs `take` on the key's entry, made if missing; counts it busy if `take` left it so. */
   private withEntry<T>(key: string, take: (entry: L) => T): T {
     let entry = this.entries.get(key);
     if (!entry) {
+      if (this.entries.size >= this.sweepAt) this.sweep();
       entry = this.create(key);
-      entry.onIdle = this.reclaim;
+      entry.onIdle = this.wentIdle;
       this.entries.set(key, entry);
     }
     try {
       return take(entry);
     } finally {
-      if (entry.idle) this.reclaim(entry);
+      if (!entry.counted && !entry.idle) {
+        entry.counted = true;
+        this.busy += 1;
+      }
     }
   }
 
@@ -66,13 +85,20 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
     return this.entries.get(key)?.waiters.size ?? 0;
   }
 
-  /** Live entries, for reports. */
-  locks(): IterableIterator<L> {
-    return this.entries.values();
+  /** Live entries (held or waited for), for reports. */
+  *locks(): IterableIterator<L> {
+    for (const entry of this.entries.values()) if (!entry.idle) yield entry;
   }
 
-  private readonly reclaim = (entry: OrderedLock): void => {
-    const key = entry.key as string;
-    if (this.entries.get(key) === entry) this.entries.delete(key);
+  private readonly wentIdle = (entry: OrderedLock): void => {
+    if (!entry.counted) return;
+    entry.counted = false;
+    this.busy -= 1;
   };
+
+  /** Drops every idle entry; the next sweep comes once the map has doubled again (amortised O(1) a key). */
+  private sweep(): void {
+    for (const [key, entry] of this.entries) if (entry.idle) this.entries.delete(key);
+    this.sweepAt = Math.max(RETAINED_IDLE_ENTRIES, 2 * this.entries.size);
+  }
 }

@@ -40,8 +40,10 @@ export abstract class OrderedLock {
   readonly holders = new IntrusiveList<Hold>();
   /** Waiters in arrival order. */
   readonly waiters = new IntrusiveList<Hold>();
-  /** Called when the lock has neither holders nor waiters (keyed families reclaim it). */
+  /** Called when the lock has neither holders nor waiters (keyed families count their busy entries). */
   onIdle: ((lock: OrderedLock) => void) | null = null;
+  /** @internal KeyedLock's bookkeeping: counted among its busy entries. */
+  counted = false;
 
   abstract readonly kind: LockKind;
   /**

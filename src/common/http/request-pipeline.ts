@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest, RouteOptions } from 'fastify';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { IntrusiveList, type ListNode } from '../concurrency/intrusive-list';
 import { ServiceUnavailableError } from '../errors/app.error';
 import { MethodNotAllowedError } from '../errors/http.errors';
 import { accessLogLevel, logRequestCompleted, REQUEST_ID_LOG_LABEL, responseTimeMs } from '../logging/access-log';
@@ -60,10 +61,19 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Fastify runs 1–2 in its onRequest hook and 3 as every route's handler (`onRoute` wraps them
  * as they are registered); the front door calls the same three functions.
  */
+interface InFlightResponse extends ListNode<InFlightResponse> {
+  readonly res: ServerResponse;
+}
+
 export class RequestPipeline {
   readonly routes = new RouteTable();
   private readonly limiter: RateLimiter;
-  private readonly inFlight = new Set<ServerResponse>();
+  /**
+   * Responses not done yet. A list linked through one small node per request, not a Set: a
+   * long-lived Set emptied and refilled by every request had V8 reallocate its table in the old
+   * generation on nearly each of them (bench/README.md, "Old-generation churn").
+   */
+  private readonly inFlight = new IntrusiveList<InFlightResponse>();
   private draining = false;
 
   constructor(private readonly options: RequestPipelineOptions) {
@@ -91,9 +101,10 @@ export class RequestPipeline {
     if (this.options.instanceId !== undefined) res.setHeader('x-openkore-instance', this.options.instanceId);
     if (this.draining) res.setHeader('connection', 'close');
     stats.started();
-    this.inFlight.add(res);
+    const entry: InFlightResponse = { res, prev: null, next: null, list: null };
+    this.inFlight.push(entry);
     onResponseDone(req, res, () => {
-      this.inFlight.delete(res);
+      this.inFlight.remove(entry);
       const elapsed = performance.now() - startedAt;
       const status = finalStatus(res);
       if (isEventStream(res)) stats.finishedUntimed(status);
@@ -196,7 +207,7 @@ export class RequestPipeline {
    */
   startDraining(): void {
     this.draining = true;
-    for (const res of this.inFlight) {
+    for (const { res } of this.inFlight) {
       if (!res.headersSent) res.setHeader('connection', 'close');
     }
   }

@@ -4,8 +4,13 @@ import type { Socket } from 'node:net';
 
 const logger = new Logger('HTTP');
 
-/** Per connection, what waits for it to close: one listener per socket, not one per request. */
-const waiting = new WeakMap<Socket, Set<() => void>>();
+/**
+ * Per connection, what waits for it to close: one listener per socket, not one per request.
+ * An array, not a Set: a keep-alive connection outlives many requests, and a Set emptied and
+ * refilled by each of them had V8 reallocate its table in the old generation every time
+ * (bench/README.md, "Old-generation churn"). It holds one or two entries per request in flight.
+ */
+const waiting = new WeakMap<Socket, Array<() => void>>();
 
 /**
  * True once the request's connection is gone (or its response closed). Not `req.destroyed`: on
@@ -30,7 +35,9 @@ export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: ()
     if (!pending) return;
     pending = false;
     res.off('close', done);
-    waiting.get(socket!)?.delete(done);
+    const waiters = waiting.get(socket!);
+    const at = waiters ? waiters.indexOf(done) : -1;
+    if (at >= 0) waiters!.splice(at, 1);
   };
   function done(): void {
     if (!pending) return;
@@ -49,17 +56,18 @@ export function onResponseDone(req: IncomingMessage, res: ServerResponse, fn: ()
   }
   res.once('close', done);
   const conn = socket!;
-  let set = waiting.get(conn);
-  if (!set) {
-    const waiters = new Set<() => void>();
-    set = waiters;
+  let list = waiting.get(conn);
+  if (!list) {
+    const waiters: Array<() => void> = [];
+    list = waiters;
     waiting.set(conn, waiters);
     conn.once('close', () => {
       waiting.delete(conn);
-      for (const f of waiters) f();
+      // Each call removes itself from the array: walk a copy.
+      for (const f of waiters.slice()) f();
     });
   }
-  set.add(done);
+  list.push(done);
   return cancel;
 }
 
