@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { createEngine } from './app.factory';
-import { collectGarbageNow } from './common/runtime/full-gc';
+import { collectGarbageNow, promoteSurvivorsNow } from './common/runtime/collect-now';
 import { ConfigError, loadConfig } from './config/app-config';
 import { rehearseEngine } from './engine-rehearsal';
 
@@ -37,6 +37,8 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // What the boot built is promoted now, not copied by the first scavenges under the first bots.
+  promoteSurvivorsNow();
   await engine.listen();
 }
 

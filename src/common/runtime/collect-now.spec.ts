@@ -1,4 +1,5 @@
-import { collectGarbageNow } from './full-gc';
+import * as v8 from 'node:v8';
+import { collectGarbageNow, promoteSurvivorsNow } from './collect-now';
 
 describe('collectGarbageNow', () => {
   it('collects unreachable objects at once, without --expose-gc', async () => {
@@ -10,5 +11,17 @@ describe('collectGarbageNow', () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(collectGarbageNow()).toBe(true);
     expect(ref!.deref()).toBeUndefined();
+  });
+});
+
+describe('promoteSurvivorsNow', () => {
+  const youngBytes = () => v8.getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
+
+  it('leaves the young generation empty: what was alive in it is promoted, and kept', () => {
+    const kept = Array.from({ length: 20_000 }, (_, i) => ({ i, name: `bot-${i}` }));
+    expect(youngBytes()).toBeGreaterThan(500_000);
+    expect(promoteSurvivorsNow()).toBe(true);
+    expect(youngBytes()).toBeLessThan(64_000);
+    expect(kept[19_999]).toEqual({ i: 19_999, name: 'bot-19999' });
   });
 });
