@@ -11,7 +11,7 @@ export const ENGINE_MAIN = path.join(ROOT, 'dist', 'src', 'main.js');
  * The Node flags `npm start` runs the engine with (package.json), so the bench measures the same
  * process; `BENCH_ENGINE_FLAGS` adds some (e.g. `--cpu-prof --trace-gc` to look inside a run).
  */
-export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', '--min-semi-space-size=16', ...(process.env.BENCH_ENGINE_FLAGS ?? '').split(' ').filter(Boolean)];
+export const ENGINE_NODE_FLAGS = ['--max-semi-space-size=64', '--min-semi-space-size=16', '--no-memory-reducer', ...(process.env.BENCH_ENGINE_FLAGS ?? '').split(' ').filter(Boolean)];
 
 /**
  * Where the servers and the load generator run. On a machine with 2+ cores and `taskset`,

@@ -22,7 +22,7 @@ describe('start scripts', () => {
   it('start and start:prod run the engine with the same flags, and the bench with them too', () => {
     const start = nodeFlags(scripts.start);
     expect(nodeFlags(scripts['start:prod'])).toEqual(start);
-    expect(start).toEqual(expect.arrayContaining(['--max-semi-space-size=64', '--min-semi-space-size=16']));
+    expect(start).toEqual(expect.arrayContaining(['--max-semi-space-size=64', '--min-semi-space-size=16', '--no-memory-reducer']));
     // BENCH_ENGINE_FLAGS (unset in the tests) only appends.
     expect(ENGINE_NODE_FLAGS.slice(0, start.length)).toEqual(start);
   });
