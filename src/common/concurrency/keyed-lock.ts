@@ -13,9 +13,10 @@ export const RETAINED_IDLE_ENTRIES = 1024;
  * request: a farm's bots come back every tick, and dropping and re-adding the
  * entry each time made V8 rehash the long-lived map's table into the old
  * generation on nearly every request (bench/README.md, "Old-generation churn").
- * Idle entries are swept when the map reaches twice its busy entries plus
- * RETAINED_IDLE_ENTRIES, so a long-running server with millions of distinct
- * keys still keeps only the busy ones and a bounded few. Lookups always go
+ * Idle entries are swept when a new key finds the map at RETAINED_IDLE_ENTRIES
+ * entries or at twice what the last sweep left, whichever is more: a
+ * long-running server with millions of distinct keys holds at most twice the
+ * entries it had busy at once, or RETAINED_IDLE_ENTRIES if that is more. Lookups always go
  * through the map and only idle entries are swept, so two flows can never end
  * up on different lock objects for the same key.
  */
