@@ -8,7 +8,7 @@ import { withLock } from './with-lock';
 const manager = () => createLockManager({ logger: new RecordingLogger() });
 
 describe('KeyedLock', () => {
-  it('bounds idle entries: 100k distinct keys leave no busy entry and at most twice the peak plus the retained few', async () => {
+  it('bounds idle entries: 100k distinct keys leave no busy entry, and the map never holds more than twice the busy peak', async () => {
     const family = manager().keyedMutex('per-player', LockOrder.REPUTATION);
     let peak = 0;
     let retainedPeak = 0;
@@ -18,14 +18,15 @@ describe('KeyedLock', () => {
         Array.from({ length: 1000 }, (_, i) =>
           withLock(family, () => {
             peak = Math.max(peak, family.size);
+            retainedPeak = Math.max(retainedPeak, family.retained);
           }, { key: `player-${batch * 1000 + i}` }),
         ),
       );
-      retainedPeak = Math.max(retainedPeak, family.retained);
     }
     expect(peak).toBe(1000);
     expect(family.size).toBe(0);
-    expect(retainedPeak).toBeLessThanOrEqual(2 * 1000 + RETAINED_IDLE_ENTRIES);
+    // 100k keys went through; the sweeps kept the map within its documented bound all along.
+    expect(retainedPeak).toBeLessThanOrEqual(Math.max(2 * peak, RETAINED_IDLE_ENTRIES));
     expect([...family.locks()]).toEqual([]);
   });
 

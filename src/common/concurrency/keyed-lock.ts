@@ -4,7 +4,7 @@ import type { LockCallOptions, OrderedLock, Releaser } from './ordered-lock';
 
 export type KeyedLockKind = 'keyed-mutex' | 'keyed-rw';
 
-/** Idle entries a family keeps at least before it sweeps them (beyond twice its busy ones). */
+/** Entries a keyed family may hold before it first sweeps its idle ones, and its floor after (see KeyedLock). */
 export const RETAINED_IDLE_ENTRIES = 1024;
 
 /**
@@ -16,14 +16,12 @@ export const RETAINED_IDLE_ENTRIES = 1024;
  * Idle entries are swept when a new key finds the map at RETAINED_IDLE_ENTRIES
  * entries or at twice what the last sweep left, whichever is more: a
  * long-running server with millions of distinct keys holds at most twice the
- * entries it had busy at once, or RETAINED_IDLE_ENTRIES if that is more. Lookups always go
- * through the map and only idle entries are swept, so two flows can never end
- * up on different lock objects for the same key.
+ * entries it had busy at once, or RETAINED_IDLE_ENTRIES if that is more.
+ * Lookups always go through the map and only idle entries are swept, so two
+ * flows can never end up on different lock objects for the same key.
  */
 export class KeyedLock<L extends OrderedLock = OrderedLock> {
   private readonly entries = new Map<string, L>();
-  /** Entries held or waited for, kept up to date by withEntry and the entries' onIdle. */
-  private busy = 0;
   private sweepAt = RETAINED_IDLE_ENTRIES;
 
   constructor(
@@ -35,9 +33,11 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
     private readonly create: (key: string) => L,
   ) {}
 
-  /** Number of live entries (held or waited for). */
+  /** Number of live entries (held or waited for), counted: for reports, not the request path. */
   get size(): number {
-    return this.busy;
+    let busy = 0;
+    for (const entry of this.entries.values()) if (!entry.idle) busy += 1;
+    return busy;
   }
 
   /** @internal Entries in the map, idle ones included (bounded; see the class comment). */
@@ -62,23 +62,15 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
     return this.withEntry(key, (entry) => entry.tryAcquireHold(write));
   }
 
-  /** Runs `take` on the key's entry, made if missing; counts it busy if `take` left it so. */
+  /** Runs `take` on the key's entry, made if missing. */
   private withEntry<T>(key: string, take: (entry: L) => T): T {
     let entry = this.entries.get(key);
     if (!entry) {
       if (this.entries.size >= this.sweepAt) this.sweep();
       entry = this.create(key);
-      entry.onIdle = this.wentIdle;
       this.entries.set(key, entry);
     }
-    try {
-      return take(entry);
-    } finally {
-      if (!entry.counted && !entry.idle) {
-        entry.counted = true;
-        this.busy += 1;
-      }
-    }
+    return take(entry);
   }
 
   /** Waiters queued on `key` (0 when nobody holds it). */
@@ -90,12 +82,6 @@ export class KeyedLock<L extends OrderedLock = OrderedLock> {
   *locks(): IterableIterator<L> {
     for (const entry of this.entries.values()) if (!entry.idle) yield entry;
   }
-
-  private readonly wentIdle = (entry: OrderedLock): void => {
-    if (!entry.counted) return;
-    entry.counted = false;
-    this.busy -= 1;
-  };
 
   /** Drops every idle entry; the next sweep comes once the map has doubled again (amortised O(1) a key). */
   private sweep(): void {

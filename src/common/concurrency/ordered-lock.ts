@@ -40,10 +40,6 @@ export abstract class OrderedLock {
   readonly holders = new IntrusiveList<Hold>();
   /** Waiters in arrival order. */
   readonly waiters = new IntrusiveList<Hold>();
-  /** Called when the lock has neither holders nor waiters (keyed families count their busy entries). */
-  onIdle: ((lock: OrderedLock) => void) | null = null;
-  /** @internal KeyedLock's bookkeeping: counted among its busy entries. */
-  counted = false;
 
   abstract readonly kind: LockKind;
   /**
@@ -145,7 +141,6 @@ export abstract class OrderedLock {
     this.onGive(hold.write);
     this.stats.hold.record(this.runtime.now() - hold.acquiredAt);
     if (this.waiters.size > 0) this.drain();
-    this.notifyIfIdle();
   }
 
   /** Fails a waiter (timeout, abort); no-op once it was granted or failed. */
@@ -159,7 +154,6 @@ export abstract class OrderedLock {
     // A departed head may have been the only thing blocking those behind it
     // (e.g. readers queued behind a writer that timed out).
     this.drain();
-    this.notifyIfIdle();
   }
 
   private wait(hold: Hold, timeoutMs: number, signal: AbortSignal | undefined): Promise<Hold> {
@@ -194,7 +188,6 @@ export abstract class OrderedLock {
       cycle.map((e) => `${e.task} waits for "${e.waitsFor}" held by ${e.heldBy}`).join(' -> ') +
       `; failing ${hold.task.name}'s wait for "${this.name}"`;
     this.runtime.detector.recordDeadlock(hold, message, cycle);
-    this.notifyIfIdle();
     throw new DeadlockError(message, cycle);
   }
 
@@ -226,10 +219,6 @@ export abstract class OrderedLock {
     hold.signal = null;
     hold.onAbort = null;
     if (hold.parent) this.runtime.detector.onWaitEnd(hold);
-  }
-
-  private notifyIfIdle(): void {
-    if (this.onIdle && this.holders.size === 0 && this.waiters.size === 0) this.onIdle(this);
   }
 
   /** @internal */

@@ -154,7 +154,9 @@ export class SessionSerializer {
     // Null prototype: session ids are client-chosen strings ("__proto__" must stay a plain key).
     const queueDepth = Object.create(null) as Record<string, number>;
     let queued = 0;
+    let activeSessions = 0;
     for (const entry of this.turns.locks()) {
+      activeSessions += 1;
       const depth = entry.waiters.size;
       if (depth === 0) continue;
       queueDepth[entry.key as string] = depth;
@@ -164,7 +166,7 @@ export class SessionSerializer {
       inFlight: this.slots.holders.size,
       maxInFlight: this.maxInFlight,
       waitingForSlot: this.slots.waiters.size,
-      activeSessions: this.turns.size,
+      activeSessions,
       queued,
       queueDepth,
       rejectedQueueFull: this.rejectedQueueFull,
