@@ -104,6 +104,8 @@ describe('graceful shutdown', () => {
     const res = await inFlight;
     expect(res.status).toBe(200);
     expect(res.body).toEqual({ done: true });
+    // Not answered yet when the drain began: it tells its client to close the connection.
+    expect(res.headers.get('connection')).toBe('close');
     await stopping;
   });
 

@@ -44,6 +44,11 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === 'object' || typeof value === 'function') && typeof (value as { then?: unknown }).then === 'function';
 }
 
+/** A response not done yet, linked into the pipeline's in-flight list. */
+interface InFlightResponse extends ListNode<InFlightResponse> {
+  readonly res: ServerResponse;
+}
+
 /**
  * The one request pipeline, for every route and every way in (Fastify, the front door):
  *
@@ -61,10 +66,6 @@ function isThenable(value: unknown): value is PromiseLike<unknown> {
  * Fastify runs 1–2 in its onRequest hook and 3 as every route's handler (`onRoute` wraps them
  * as they are registered); the front door calls the same three functions.
  */
-interface InFlightResponse extends ListNode<InFlightResponse> {
-  readonly res: ServerResponse;
-}
-
 export class RequestPipeline {
   readonly routes = new RouteTable();
   private readonly limiter: RateLimiter;
