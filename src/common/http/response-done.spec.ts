@@ -3,7 +3,7 @@ import * as http from 'node:http';
 import * as net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { until } from '../testing/wait.test-kit';
-import { CLIENT_CLOSED_REQUEST, finalStatus, onResponseDone } from './response-done';
+import { CLIENT_CLOSED_REQUEST, closeWaiterCount, finalStatus, onResponseDone } from './response-done';
 
 /** A server whose handler answers when the test says so; records when each request is done. */
 async function server() {
@@ -111,6 +111,55 @@ describe('onResponseDone', () => {
       await until(() => calls.length === 2, 'late registration handled');
       // Called before onResponseDone returned, not later.
       expect(calls).toEqual(['late one', 'after the call']);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('leaves nothing registered on a keep-alive connection once its requests are done or cancelled', async () => {
+    const counts: number[] = [];
+    let serverSocket: net.Socket | undefined;
+    const srv = http.createServer((req, res) => {
+      serverSocket = req.socket;
+      onResponseDone(req, res, () => undefined);
+      onResponseDone(req, res, () => undefined)();
+      res.end('ok', () => setImmediate(() => counts.push(closeWaiterCount(serverSocket!))));
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const socket = await connect((srv.address() as AddressInfo).port);
+      for (let i = 0; i < 50; i++) {
+        socket.write(get(`/r${i}`));
+        await until(() => counts.length === i + 1, `request ${i} done`);
+      }
+      // One connection, 50 requests, two waiters each: none left behind.
+      expect(counts).toEqual(Array.from({ length: 50 }, () => 0));
+      socket.destroy();
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
+  });
+
+  it('does not call a cancelled waiter when its connection drops later, and calls the others', async () => {
+    const fired: string[] = [];
+    const seen: string[] = [];
+    const srv = http.createServer((req, res) => {
+      seen.push(req.url!);
+      const cancel = onResponseDone(req, res, () => fired.push(req.url!));
+      if (req.url === '/q2') cancel();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const socket = await connect((srv.address() as AddressInfo).port);
+      socket.write(get('/q1') + get('/q2') + get('/q3'));
+      await until(() => seen.length === 3);
+      socket.destroy();
+      await until(() => fired.length === 2, 'the waiters left ran');
+      // One more turn of the loop: nothing else fires.
+      await new Promise((r) => setImmediate(r));
+      expect(fired.sort()).toEqual(['/q1', '/q3']);
     } finally {
       srv.closeAllConnections();
       await new Promise<void>((r) => srv.close(() => r()));

@@ -12,6 +12,11 @@ const logger = new Logger('HTTP');
  */
 const waiting = new WeakMap<Socket, Array<() => void>>();
 
+/** @internal Waiters a connection holds now (tests: nothing stays behind a finished request). */
+export function closeWaiterCount(socket: Socket): number {
+  return waiting.get(socket)?.length ?? 0;
+}
+
 /**
  * True once the request's connection is gone (or its response closed). Not `req.destroyed`: on
  * Node 20 an IncomingMessage is destroyed as soon as its body has been read.
