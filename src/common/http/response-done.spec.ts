@@ -40,6 +40,32 @@ async function connect(port: number): Promise<net.Socket> {
 
 const get = (path: string) => `GET ${path} HTTP/1.1\r\nhost: x\r\n\r\n`;
 
+/**
+ * Three pipelined requests (/q1, /q2, /q3) on one connection, parsed together and none answered,
+ * then the client drops the connection. `register` runs for each request; `fire` records its
+ * url. Resolves with what fired once `expected` have.
+ */
+async function dropPipelined(register: (req: http.IncomingMessage, res: http.ServerResponse, fire: () => void) => void, expected: number): Promise<string[]> {
+  const fired: string[] = [];
+  const seen: string[] = [];
+  const srv = http.createServer((req, res) => {
+    seen.push(req.url!);
+    register(req, res, () => fired.push(req.url!));
+  });
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+  try {
+    const socket = await connect((srv.address() as AddressInfo).port);
+    socket.write(get('/q1') + get('/q2') + get('/q3'));
+    await until(() => seen.length === 3);
+    socket.destroy();
+    await until(() => fired.length === expected, `${expected} waiters ran`);
+    return fired;
+  } finally {
+    srv.closeAllConnections();
+    await new Promise<void>((r) => srv.close(() => r()));
+  }
+}
+
 describe('onResponseDone', () => {
   beforeAll(() => Logger.overrideLogger(false));
 
@@ -143,51 +169,22 @@ describe('onResponseDone', () => {
   });
 
   it('does not call a cancelled waiter when its connection drops later, and calls the others', async () => {
-    const fired: string[] = [];
-    const seen: string[] = [];
-    const srv = http.createServer((req, res) => {
-      seen.push(req.url!);
-      const cancel = onResponseDone(req, res, () => fired.push(req.url!));
+    const fired = await dropPipelined((req, res, fire) => {
+      const cancel = onResponseDone(req, res, fire);
       if (req.url === '/q2') cancel();
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    try {
-      const socket = await connect((srv.address() as AddressInfo).port);
-      socket.write(get('/q1') + get('/q2') + get('/q3'));
-      await until(() => seen.length === 3);
-      socket.destroy();
-      await until(() => fired.length === 2, 'the waiters left ran');
-      // One more turn of the loop: nothing else fires.
-      await new Promise((r) => setImmediate(r));
-      expect(fired.sort()).toEqual(['/q1', '/q3']);
-    } finally {
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
-    }
+    }, 2);
+    // One more turn of the loop: nothing else fires.
+    await new Promise((r) => setImmediate(r));
+    expect(fired.sort()).toEqual(['/q1', '/q3']);
   });
 
   it('runs every waiter of a dropped connection even when one throws, without an uncaught error', async () => {
-    const fired: string[] = [];
-    const seen: string[] = [];
-    const srv = http.createServer((req, res) => {
-      seen.push(req.url!);
+    const fired = await dropPipelined((req, res, fire) => {
       onResponseDone(req, res, () => {
-        fired.push(req.url!);
+        fire();
         if (req.url === '/q1') throw new Error('observer bug');
       });
-    });
-    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
-    try {
-      const socket = await connect((srv.address() as AddressInfo).port);
-      socket.write(get('/q1') + get('/q2') + get('/q3'));
-      // Parsed together, the three are in flight at once; none is answered.
-      await until(() => seen.length === 3);
-      socket.destroy();
-      await until(() => fired.length === 3, 'every waiter ran');
-      expect(fired.sort()).toEqual(['/q1', '/q2', '/q3']);
-    } finally {
-      srv.closeAllConnections();
-      await new Promise<void>((r) => srv.close(() => r()));
-    }
+    }, 3);
+    expect(fired.sort()).toEqual(['/q1', '/q2', '/q3']);
   });
 });
