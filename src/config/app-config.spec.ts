@@ -29,6 +29,7 @@ describe('loadConfig', () => {
     ['RETENTION_INTERACTIONS', '20000d'],
     ['RETENTION_PRUNE_INTERVAL', '500ms'],
     ['RETENTION_BATCH_ROWS', '5'],
+    ['RETENTION_BATCH_PAUSE_MS', '-1'],
     ['STORAGE_LOW_DISK_MB', 'lots'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
@@ -94,8 +95,10 @@ describe('loadConfig', () => {
     expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
   });
 
-  it('prunes 500 rows per transaction by default (about 0.75 ms of the loop on a large decision log)', () => {
+  it('prunes 500 rows per transaction by default (about 0.75 ms of the loop on a large decision log), 10 ms apart', () => {
     expect(loadConfig({}).retentionBatchRows).toBe(500);
+    expect(loadConfig({}).retentionBatchPauseMs).toBe(10);
+    expect(loadConfig({ RETENTION_BATCH_PAUSE_MS: '0' }).retentionBatchPauseMs).toBe(0);
   });
 
   it('runs routes with the composed executor unless HTTP_FAST_ROUTES=0', () => {

@@ -174,6 +174,8 @@ export interface AppConfig {
   readonly retentionPruneIntervalMs: number;
   /** Retention: most rows one prune transaction deletes. */
   readonly retentionBatchRows: number;
+  /** Retention: rest between two prune (and vacuum) transactions, ms (0: one turn of the event loop). */
+  readonly retentionBatchPauseMs: number;
   /** Storage: under this much free space on DATA_DIR's file system health is degraded (0: never). */
   readonly storageLowDiskBytes: number;
   /** Storage: under this much, optional writes (decision log, training samples) are shed (0: never). */
@@ -430,6 +432,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionPdcaMs: duration(env, 'RETENTION_PDCA', 90 * DAY_MS, 1_000, 3_650 * DAY_MS),
     retentionPruneIntervalMs: duration(env, 'RETENTION_PRUNE_INTERVAL', 10 * 60_000, 1_000, DAY_MS),
     retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 500, 10, 100_000),
+    retentionBatchPauseMs: int(env, 'RETENTION_BATCH_PAUSE_MS', 10, 0, 10_000),
     storageLowDiskBytes: lowDiskMb * MB,
     storageCriticalDiskBytes: criticalDiskMb * MB,
     storageCheckIntervalMs: int(env, 'STORAGE_CHECK_INTERVAL_MS', 10_000, 0, 3_600_000),

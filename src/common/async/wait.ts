@@ -3,6 +3,11 @@ export function yieldToLoop(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));
 }
 
+/** Rests `ms` (a timer); 0: one turn of the event loop. */
+export function restFor(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : yieldToLoop();
+}
+
 /**
  * Waits for `promise` to settle, at most `ms`: true if it settled (fulfilled or rejected — its
  * outcome is the caller's business elsewhere), false if the time ran out. The timer is cleared

@@ -1,14 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { yieldToLoop } from '../async/wait';
+import { restFor } from '../async/wait';
 import type { DatabaseService, SqlParams, WriteBody } from './database.service';
 import type { TableName } from './table-order';
 
 /**
  * Retention: each module says how long its rows live by registering a policy for the tables it
  * owns; the storage module's prune job runs them. A policy deletes in batches — each batch one
- * short write transaction of at most `batchRows` rows, with a turn of the event loop before it —
- * so a prune never holds the database (or the requests waiting behind it) for long, and never
- * runs inside a request.
+ * short write transaction of at most `batchRows` rows, with a rest before it — so a prune never
+ * holds the database (or the requests waiting behind it) for long, never runs inside a request,
+ * and reaches the disk as a trickle beside the farm's writes, not a burst (docs/architecture.md §5.1).
  */
 export interface PruneContext {
   /** The run's clock (epoch ms): every cut-off of one run is taken from it. */
@@ -16,7 +16,7 @@ export interface PruneContext {
   /** Most rows one batch may delete. */
   readonly batchRows: number;
   /**
-   * One batch: yields a turn of the event loop, then runs `body` as one write transaction and
+   * One batch: rests (`pauseMs`), then runs `body` as one write transaction and
    * resolves with what it returns (the rows it deleted). Rejects with PruneStoppedError once the
    * job is stopping (shutdown): a policy just lets that propagate.
    */
@@ -135,15 +135,18 @@ export interface PruneContextOptions {
   table: string;
   /** Each committed batch: rows deleted and the transaction's time on the event loop. */
   onBatch?: (rows: number, ms: number) => void;
+  /** Rest before each batch, ms (0 or absent: one turn of the event loop). */
+  pauseMs?: number;
 }
 
 /** The context a policy prunes through: reads on the connection, batches as write transactions. */
 export function createPruneContext(db: DatabaseService, o: PruneContextOptions): PruneContext {
-  const pause = async () => {
+  const rest = async (ms: number) => {
     if (o.stopping()) throw new PruneStoppedError();
-    await yieldToLoop();
+    await restFor(ms);
     if (o.stopping()) throw new PruneStoppedError();
   };
+  const pause = () => rest(0);
   return {
     now: o.now,
     batchRows: o.batchRows,
@@ -151,7 +154,7 @@ export function createPruneContext(db: DatabaseService, o: PruneContextOptions):
     all: (sql, params) => db.all(sql, params),
     pause,
     batch: async (body) => {
-      await pause();
+      await rest(o.pauseMs ?? 0);
       const started = performance.now();
       const rows = await db.write(body, { label: `retention.${o.table}` });
       o.onBatch?.(rows, performance.now() - started);

@@ -117,6 +117,27 @@ describe('RetentionService', () => {
     };
     const pragma = (name: string) => Number(db.connection.pragma(name, { simple: true }));
 
+    it('rests RETENTION_BATCH_PAUSE_MS before every delete batch and every vacuum step', async () => {
+      const env = { RETENTION_DECISION_LOG: '1h', RETENTION_BATCH_ROWS: '500', RETENTION_BATCH_PAUSE_MS: '17' };
+      registry.register(new DecisionLogRetention(loadConfig(env), registry));
+      const service = make(env);
+      expect(service.status().batch_pause_ms).toBe(17);
+      fill(2_000, Date.now() - 2 * 3_600_000);
+      await service.run('schedule');
+      const timer = jest.spyOn(global, 'setTimeout');
+      try {
+        // Fewer rows than the first run freed: that run's reserve goes back, step by step.
+        fill(500, Date.now() - 2 * 3_600_000);
+        const run = await service.run('schedule');
+        const rests = timer.mock.calls.filter(([, ms]) => ms === 17).length;
+        expect(run.tables[0]!.batches).toBe(1);
+        expect(run.vacuum!.steps).toBeGreaterThan(1);
+        expect(rests).toBe(run.tables[0]!.batches + run.vacuum!.steps);
+      } finally {
+        timer.mockRestore();
+      }
+    });
+
     it('keeps what the prune freed for the next period, returns the rest, and nothing at all is kept when the disk is low', async () => {
       expect(pragma('auto_vacuum')).toBe(2);
       const config = loadConfig({ RETENTION_DECISION_LOG: '1h', RETENTION_BATCH_ROWS: '500' });

@@ -51,6 +51,8 @@ export interface TablePruneTotals {
 export interface RetentionStatus {
   interval_ms: number;
   batch_rows: number;
+  /** Rest between two batches (ms). */
+  batch_pause_ms: number;
   running: boolean;
   runs: number;
   next_run_at: string | null;
@@ -60,8 +62,8 @@ export interface RetentionStatus {
 
 /**
  * The prune job: every RETENTION_PRUNE_INTERVAL (a named interval in the SchedulerRegistry) it
- * runs each registered retention policy — small delete transactions with the event loop served
- * between them, outside any request — then returns free pages to the file system. One run at a
+ * runs each registered retention policy — small delete transactions, RETENTION_BATCH_PAUSE_MS
+ * apart, outside any request — then returns free pages to the file system. One run at a
  * time; shutdown stops a run between two batches and waits for it.
  */
 @Injectable()
@@ -118,6 +120,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
     return {
       interval_ms: this.config.retentionPruneIntervalMs,
       batch_rows: this.config.retentionBatchRows,
+      batch_pause_ms: this.config.retentionBatchPauseMs,
       running: this.running !== undefined,
       runs: this.runs,
       next_run_at: this.nextRunAt === null ? null : new Date(this.nextRunAt).toISOString(),
@@ -147,6 +150,7 @@ export class RetentionService implements OnApplicationBootstrap, BeforeApplicati
       const ctx = createPruneContext(this.db, {
         now,
         batchRows: this.config.retentionBatchRows,
+        pauseMs: this.config.retentionBatchPauseMs,
         stopping,
         table: policy.table,
         onBatch: (rows, ms) => {

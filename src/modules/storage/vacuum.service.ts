@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import * as fs from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { yieldToLoop } from '../../common/async/wait';
+import { restFor } from '../../common/async/wait';
 import { DatabaseService } from '../../common/database/database.service';
 import { statfsReader } from '../../common/database/storage-guard';
 import { AppError, BusyError } from '../../common/errors/app.error';
@@ -58,8 +58,8 @@ const MODES: readonly AutoVacuumMode[] = ['none', 'full', 'incremental'];
  *   is at most STORAGE_BOOT_VACUUM_MAX_MB (and twice its size is free), before anything is served;
  *   a larger one is left as it is (logged) until an operator runs `POST /api/v1/admin/storage/vacuum`.
  * - After each prune, `PRAGMA incremental_vacuum` returns the free pages beyond a reserve, in
- *   steps of VACUUM_STEP_PAGES pages, one short transaction each with the event loop served
- *   between. The reserve is what that prune freed: the next period's writes reuse it instead of
+ *   steps of VACUUM_STEP_PAGES pages, one short transaction each, RETENTION_BATCH_PAUSE_MS
+ *   apart (like the prune's batches). The reserve is what that prune freed: the next period's writes reuse it instead of
  *   growing the file again, so a steady farm neither grows nor churns its file; when the disk is
  *   low (or writes fail) there is no reserve.
  */
@@ -140,7 +140,7 @@ export class VacuumService implements OnModuleInit {
     if (this.mode !== 'incremental') return report;
     let left = before - reserve;
     while (left > 0 && !stopping()) {
-      await yieldToLoop();
+      await restFor(this.config.retentionBatchPauseMs);
       if (stopping()) break;
       const pages = Math.min(VACUUM_STEP_PAGES, left);
       const started = performance.now();
