@@ -30,6 +30,7 @@ describe('loadConfig', () => {
     ['RETENTION_PRUNE_INTERVAL', '500ms'],
     ['RETENTION_BATCH_ROWS', '5'],
     ['RETENTION_BATCH_PAUSE_MS', '-1'],
+    ['RETENTION_BATCH_PAUSE_MS', '5000'],
     ['STORAGE_LOW_DISK_MB', 'lots'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);

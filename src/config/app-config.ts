@@ -432,7 +432,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     retentionPdcaMs: duration(env, 'RETENTION_PDCA', 90 * DAY_MS, 1_000, 3_650 * DAY_MS),
     retentionPruneIntervalMs: duration(env, 'RETENTION_PRUNE_INTERVAL', 10 * 60_000, 1_000, DAY_MS),
     retentionBatchRows: int(env, 'RETENTION_BATCH_ROWS', 500, 10, 100_000),
-    retentionBatchPauseMs: int(env, 'RETENTION_BATCH_PAUSE_MS', 10, 0, 10_000),
+    // At most 1 s: shutdown waits for a running prune's rest before it stops it.
+    retentionBatchPauseMs: int(env, 'RETENTION_BATCH_PAUSE_MS', 10, 0, 1_000),
     storageLowDiskBytes: lowDiskMb * MB,
     storageCriticalDiskBytes: criticalDiskMb * MB,
     storageCheckIntervalMs: int(env, 'STORAGE_CHECK_INTERVAL_MS', 10_000, 0, 3_600_000),
