@@ -71,7 +71,9 @@ async function startRacer(where: { DB_FILE: string } | { DATABASE_URL: string })
   const waiting: Array<(m: Record<string, any>) => void> = [];
   const stderr: string[] = [];
   proc.stderr!.on('data', (c: Buffer) => stderr.push(c.toString()));
-  const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+  // 'close', not 'exit': 'exit' may come before the last of the racer's stdout and stderr is read
+  // (Node's docs), failing an answer given just before a clean exit, or hiding why it died.
+  const exited = new Promise<void>((resolve) => proc.once('close', () => resolve()));
   readline.createInterface({ input: proc.stdout! }).on('line', (line) => waiting.shift()?.(JSON.parse(line) as Record<string, any>));
   const next = () =>
     new Promise<Record<string, any>>((resolve, reject) => {
