@@ -159,7 +159,7 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
   try {
     await app.init();
     if (config.frontDoor) {
-      frontDoor = createFrontDoor({ pipeline, readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES, server: fastify });
+      frontDoor = createFrontDoor({ pipeline, readJson: createJsonBodyReader(fastify), maxBodyBytes: MAX_BODY_BYTES, server: fastify, batchResponses: config.batchResponses });
     }
   } catch (err) {
     // A route the pipeline cannot serve is a programming error: fail the boot, leave nothing open.

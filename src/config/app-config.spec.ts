@@ -94,6 +94,8 @@ describe('loadConfig', () => {
     expect(loadConfig({}).frontDoor).toBe(true);
     expect(loadConfig({ HTTP_FRONT_DOOR: '0' }).frontDoor).toBe(false);
     expect(loadConfig({ HTTP_FRONT_DOOR: 'off' }).frontDoor).toBe(false);
+    expect(loadConfig({}).batchResponses).toBe(true);
+    expect(loadConfig({ HTTP_BATCH_RESPONSES: '0' }).batchResponses).toBe(false);
   });
 
   it('prunes 500 rows per transaction by default (about 0.75 ms of the loop on a large decision log), 10 ms apart', () => {

@@ -66,6 +66,8 @@ export interface AppConfig {
   readonly maxInFlight: number;
   /** The front door (src/common/http/front-door.ts) takes the per-tick routes off Node's server before Fastify. */
   readonly frontDoor: boolean;
+  /** The front door ends its responses in one batch per turn of the event loop (HTTP_BATCH_RESPONSES). */
+  readonly batchResponses: boolean;
   /** Routes run by the composed executor (src/common/http/route-executor.ts) where it can; off: Nest's for every route. */
   readonly fastRoutes: boolean;
   readonly lockOrderMode: LockOrderMode;
@@ -374,6 +376,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     sessionQueueDepth: int(env, 'SESSION_QUEUE_DEPTH', 1000, 1, 1_000_000),
     maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
     frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),
+    batchResponses: bool(env, 'HTTP_BATCH_RESPONSES', true),
     fastRoutes: bool(env, 'HTTP_FAST_ROUTES', true),
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),

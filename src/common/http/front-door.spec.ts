@@ -88,7 +88,7 @@ describe('front door over a real socket', () => {
   let srv: http.Server;
   let url: string;
   const handlers = new Map<string, Handler>();
-  const paths = ['/ok', '/throws', '/rejects', '/text', '/circular', '/unanswerable', '/accepted'];
+  const paths = ['/ok', '/throws', '/rejects', '/text', '/circular', '/unanswerable', '/accepted', '/bad-header'];
 
   beforeAll(async () => {
     Logger.overrideLogger(false);
@@ -164,6 +164,25 @@ describe('front door over a real socket', () => {
     handlers.set('/unanswerable', () => Promise.reject(new InvalidRequestError('bad', circular)));
     await expect(post('/unanswerable')).rejects.toThrow();
     await until(() => stats.inFlight === 0, 'every request finished');
+  });
+
+  it('a header value Node refuses fails the send itself, not the batch later: the request ends in a reset, never hangs', async () => {
+    handlers.set('/bad-header', (_req, reply) => {
+      reply.header('x-note', 'two\nlines');
+      reply.send({ fine: true });
+    });
+    // The error stage keeps the route's headers (as Fastify does), so its envelope cannot be
+    // written either: the connection is reset.
+    await expect(post('/bad-header')).rejects.toThrow();
+    await until(() => stats.inFlight === 0, 'the request finished');
+  });
+
+  it('answers every request of a turn, each with its own payload, in one batch', async () => {
+    handlers.set('/ok', (req, reply) => reply.send({ echo: (req.body as { a: number }).a }));
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => fetch(`${url}/ok`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: i }) }).then((r) => r.json())),
+    );
+    expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => ({ echo: i })));
   });
 });
 

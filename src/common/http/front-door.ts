@@ -4,6 +4,7 @@ import type { PipelineReply, PipelineRequest } from './http-exchange';
 import type { PipelineRouteConfig } from './public.decorator';
 import type { RequestPipeline } from './request-pipeline';
 import { genRequestId } from './request-id';
+import { ResponseBatch } from './response-batch';
 import { connectionGone } from './response-done';
 import type { RouteEntry } from './route-table';
 
@@ -14,6 +15,8 @@ export interface FrontDoorOptions {
   readonly maxBodyBytes: number;
   /** What Fastify passes route handlers as `this` (the server instance). */
   readonly server: unknown;
+  /** End responses in batches, one per turn of the event loop (ResponseBatch); default true. */
+  readonly batchResponses?: boolean;
 }
 
 /** Takes the request (true) or leaves it untouched for Fastify (false). */
@@ -66,6 +69,7 @@ class FrontDoorReply implements PipelineReply {
     readonly raw: ServerResponse,
     readonly request: FrontDoorRequest,
     private readonly startedAt: number,
+    private readonly batch: ResponseBatch | undefined,
   ) {}
 
   get elapsedTime(): number {
@@ -121,13 +125,19 @@ class FrontDoorReply implements PipelineReply {
     // Serialized first: a payload that cannot be (a cycle) throws with the reply still unsent,
     // so the error stage can answer instead.
     const [type, data] = serialize(payload);
-    this.done = true;
     // A response queued behind another on a connection already gone is not destroyed itself.
-    if (connectionGone(this.request.raw, this.raw)) return this;
+    if (connectionGone(this.request.raw, this.raw)) {
+      this.done = true;
+      return this;
+    }
     const out: OutgoingHttpHeaders = { ...this.headerValues, 'content-length': Buffer.byteLength(data) };
     if (type !== undefined && out['content-type'] === undefined) out['content-type'] = type;
+    // Headers stored now: an invalid one throws here, with the reply still unsent, so the error
+    // stage answers. The bytes go out with the turn's batch.
     this.raw.writeHead(this.statusCode, out);
-    this.raw.end(data);
+    this.done = true;
+    if (this.batch) this.batch.end(this.raw, data);
+    else this.raw.end(data);
     return this;
   }
 }
@@ -153,6 +163,7 @@ function serialize(payload: unknown): [type: string | undefined, data: string | 
  */
 export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   const { pipeline, readJson, maxBodyBytes, server } = options;
+  const batch = options.batchResponses === false ? undefined : new ResponseBatch();
 
   // By path, then method: no key string built per request.
   const byUrl = new Map<string, Map<string, RouteEntry>>();
@@ -187,7 +198,7 @@ export function createFrontDoor(options: FrontDoorOptions): FrontDoor {
   function serve(req: IncomingMessage, res: ServerResponse, entry: RouteEntry): void {
     const startedAt = performance.now();
     const request = new FrontDoorRequest(genRequestId(req), req, entry);
-    const reply = new FrontDoorReply(res, request, startedAt);
+    const reply = new FrontDoorReply(res, request, startedAt, batch);
     /** Whatever went wrong answering: the client gets a reset rather than a response that never ends. */
     const fail = (err: unknown): void => {
       try {
