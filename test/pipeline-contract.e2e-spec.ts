@@ -5,6 +5,7 @@ import { RequestStats } from '../src/common/http/request-stats';
 import { until } from '../src/common/testing/wait.test-kit';
 import { parsePrometheusText, promSum } from '../src/modules/metrics/prometheus-text.test-kit';
 import { SessionService } from '../src/modules/session';
+import { StateService } from '../src/modules/state';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
 import { PipelineProbe, PipelineProbeModule } from './support/pipeline-probe.module';
@@ -328,6 +329,7 @@ describe('request pipeline contract', () => {
     const stats = e.engine.app.get(RequestStats);
     const sessions = e.engine.app.get(SessionService);
     const slow = await sessions.sessionIdFor({ characterName: `PipeSlow${query.length}` });
+    const fast = await sessions.sessionIdFor({ characterName: `PipeFast${query.length}` });
     const held = await serializer.acquireTurn(slow);
     const raw = (name: string) => {
       const text = JSON.stringify({ game_state: pluginGameState({ name }) });
@@ -340,7 +342,10 @@ describe('request pipeline contract', () => {
       // The first waits for its session's turn; the second (another bot) is decided, but its
       // response is queued behind the first's on this connection.
       socket.write(raw(`PipeSlow${query.length}`) + raw(`PipeFast${query.length}`));
-      await until(() => serializer.queueDepth(slow) === 1 && serializer.stats().activeSessions === 2, 'one waiting, one answered into the queue');
+      await until(() => serializer.queueDepth(slow) === 1 && e.engine.app.get(StateService).current(fast) !== undefined, 'one waiting, one answered into the queue');
+      // The front door ends the decided one's turn once its answer is final, even queued behind
+      // another on its connection; through Fastify the turn waits for the response to close.
+      expect(serializer.stats().activeSessions).toBe(query ? 2 : 1);
       socket.destroy();
       await until(() => serializer.queueDepth(slow) === 0, 'the waiting one left the queue');
     } finally {

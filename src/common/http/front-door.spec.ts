@@ -7,7 +7,7 @@ import { InvalidRequestError } from '../errors/app.error';
 import { until } from '../testing/wait.test-kit';
 import { createFrontDoor } from './front-door';
 import { RequestPipeline } from './request-pipeline';
-import { RequestRun } from './request-run';
+import { RequestRun, TurnState } from './request-run';
 import { RequestStats } from './request-stats';
 import type { RouteEntry } from './route-table';
 
@@ -175,6 +175,18 @@ describe('front door over a real socket', () => {
     // written either: the connection is reset.
     await expect(post('/bad-header')).rejects.toThrow();
     await until(() => stats.inFlight === 0, 'the request finished');
+  });
+
+  it('ends the session turn once the answer is handed to the batch, before its bytes are written', async () => {
+    const seen: boolean[] = [];
+    handlers.set('/ok', (req, reply) => {
+      const raw = (reply as unknown as { raw: ServerResponse }).raw;
+      const turn = Object.assign(() => void seen.push(raw.writableEnded), { sessionId: 's', run: <T>(fn: () => T) => fn(), holdFor: () => undefined });
+      RequestRun.of(req)!.hold(new TurnState(turn));
+      reply.send({ fine: true });
+    });
+    expect((await post('/ok')).status).toBe(200);
+    expect(seen).toEqual([false]);
   });
 
   it('answers every request of a turn, each with its own payload, in one batch', async () => {

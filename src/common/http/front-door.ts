@@ -5,6 +5,7 @@ import type { PipelineRouteConfig } from './public.decorator';
 import type { RequestPipeline } from './request-pipeline';
 import { genRequestId } from './request-id';
 import { ResponseBatch } from './response-batch';
+import { RequestRun } from './request-run';
 import { connectionGone } from './response-done';
 import type { RouteEntry } from './route-table';
 
@@ -136,8 +137,15 @@ class FrontDoorReply implements PipelineReply {
     // stage answers. The bytes go out with the turn's batch.
     this.raw.writeHead(this.statusCode, out);
     this.done = true;
-    if (this.batch) this.batch.end(this.raw, data);
-    else this.raw.end(data);
+    if (this.batch) {
+      this.batch.end(this.raw, data);
+      // The answer is final: for the session's turn it is sent. Waiting for the batch's write
+      // would keep the session's next request (another connection of the same bot) queued
+      // behind bytes that no longer depend on anything.
+      RequestRun.of(this.request)?.turn?.closed();
+    } else {
+      this.raw.end(data);
+    }
     return this;
   }
 }

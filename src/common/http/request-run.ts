@@ -29,7 +29,7 @@ export class TurnState {
     if (this.responseClosed) this.end();
   }
 
-  /** The response is closed (sent, or its client gone). */
+  /** The response is closed (sent — by the front door: handed to its batch, its bytes final — or its client gone). Idempotent. */
   closed(): void {
     this.responseClosed = true;
     if (this.pipelineSettled) this.end();
