@@ -24,6 +24,7 @@ import type { AppConfig } from './config/app-config';
 import { ConsoleService, registerConsoleAssets } from './modules/console';
 import { WarmupService, type WarmupStep } from './modules/health';
 import { SERVER_NAME, SERVER_VERSION } from './config/version';
+import { MetricsCollector } from './modules/metrics';
 import { SessionOwnership } from './modules/session';
 import * as os from 'node:os';
 
@@ -206,6 +207,8 @@ export async function createEngine(config: AppConfig, options: EngineOptions = {
       // Known only now (PORT=0): the address other instances name in SESSION_ELSEWHERE.
       const advertised = config.advertisedUrl ?? `http://${advertisedHost(config.host)}:${port}`;
       await app.get<SessionOwnership | null>(SessionOwnership)?.start(advertised);
+      // The boot's last synchronous steps delayed no request: the loop delay counts from here.
+      app.get(MetricsCollector).markServing();
       logger.log({ host: config.host, port, compat_port: compatPort, database: config.databasePath, front_door: config.frontDoor, instance_id: config.instanceId, advertised_url: advertised }, 'listening');
       return { port, compatPort };
     },

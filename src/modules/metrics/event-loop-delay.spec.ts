@@ -39,6 +39,25 @@ describe('EventLoopDelayMonitor', () => {
   const make = (windowSeconds = 10) => new EventLoopDelayMonitor({ resolutionMs: 2, windowSeconds, now: () => clock });
   beforeEach(() => (clock = 1_000_000_000_000));
 
+  it('restart forgets the samples so far, and the next one measures from the restart, not from before it', async () => {
+    const m = new EventLoopDelayMonitor({ resolutionMs: 2, windowSeconds: 10 });
+    m.start();
+    try {
+      await until(() => m.total.count > 0, 'a first sample');
+      // The loop is blocked (a boot step), then the engine restarts the monitor as it listens.
+      const blockedUntil = performance.now() + 300;
+      while (performance.now() < blockedUntil);
+      m.restart();
+      expect(m.stats()).toMatchObject({ samples: 0, max_ms: null });
+      expect(m.total.count).toBe(0);
+      await until(() => m.total.count > 0, 'a sample after the restart');
+      // Without the restart this first sample would carry the 300 ms block.
+      expect(m.total.max).toBeLessThan(300);
+    } finally {
+      m.stop();
+    }
+  });
+
   it('reports the window: a sample older than the window leaves it, one in it stays', () => {
     const m = make(10);
     m.record(40);

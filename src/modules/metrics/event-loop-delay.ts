@@ -138,6 +138,23 @@ export class EventLoopDelayMonitor {
     this.job = undefined;
   }
 
+  /**
+   * Forgets every sample so far and measures from now on. The engine calls it once it listens:
+   * the boot's own long synchronous steps (warm-ups, the collections that end it) delay no
+   * request, and a sample late because of them would otherwise land in the serving engine's
+   * first second.
+   */
+  restart(): void {
+    this.last = performance.now();
+    for (const slot of this.slots) {
+      slot.start = -Infinity;
+      slot.hist.clear();
+    }
+    this.interval.clear();
+    this.total.clear();
+    this.intervalSince = this.now();
+  }
+
   private readonly sample = (): void => {
     const t = performance.now();
     // Node schedules the next run `resolution` after this one began: lateness is the delay.

@@ -173,6 +173,11 @@ export class MetricsCollector implements OnModuleInit, BeforeApplicationShutdown
     });
   }
 
+  /** The engine listens: the event-loop delay counts from now (EventLoopDelayMonitor.restart). */
+  markServing(): void {
+    this.loopDelay.restart();
+  }
+
   /** The sampler's reading since `since` (epoch ms); null when it does not sample. */
   eventLoopDelay(since: number): { resolution_ms: number; samples: number; p99_ms: number | null; max_ms: number | null } | null {
     if (!this.sampleLoopDelay) return null;
