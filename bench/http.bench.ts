@@ -167,7 +167,8 @@ function p99Bucket(before: Map<number, number>, after: Map<number, number> | und
 
 async function load(url: string, s: Scenario): Promise<Omit<Run, 'cpuUs'>> {
   if (s.rate !== undefined) {
-    const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body, splitAtSeconds: 1 });
+    // A running farm: its bots are connected already (the herd scenario measures connecting).
+    const r = await tickLoad({ url: `${url}/api/v1/decide`, sessions: s.sessions, ticksPerSecond: s.rate, seconds: s.seconds, body, splitAtSeconds: 1, connectFirst: true });
     return { rps: r.rps, p50: r.p50, p99: r.p99, max: r.max, errors: r.errors, non2xx: r.non2xx, total: r.total, connections: r.connections, p99Settled: r.tail?.p99, generatorLoopMax: r.generatorLoopMax };
   }
   const connections = s.sessions * s.connectionsPerSession;
@@ -294,7 +295,8 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 and max are the worse of the two rounds');
   console.log('engine: as it ships (the front door serves the per-tick routes); "no front door": HTTP_FRONT_DOOR=0, every request through Fastify (BENCH_ENGINES picks one)');
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
-  console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on (every bot connected); conns: connections the bots opened');
+  console.log('tick scenarios: every bot connected before the round\'s clock starts (a running farm); the cold-start herd connects inside it');
+  console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on; conns: connections the bots opened');
   console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
   console.log('inside p99 ≤: the engine\'s own histogram of the decide route over the run (GET /metrics; from its observation of the request to the end of the answer), the bucket bound holding 99%');
   console.log('gen loop max: the load generator\'s own worst event-loop delay in the tick scenarios (a stall there is charged to the server as latency)');

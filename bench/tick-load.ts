@@ -21,6 +21,11 @@ export interface TickLoadOptions {
   body: (session: number) => string;
   /** Also report the ticks due before / from this many seconds apart (`head` / `tail`). */
   splitAtSeconds?: number;
+  /**
+   * Open every bot's connection before the clock starts, as a farm that is already running has
+   * them. Default false: each bot connects at its first tick, inside the measurement (a herd).
+   */
+  connectFirst?: boolean;
   /** Called with every answer: when its tick was due (ms from the start), its latency, its status (0: no answer), the bot. */
   onSample?: (dueMs: number, latencyMs: number, status: number, session: number) => void;
 }
@@ -73,6 +78,8 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
   let errors = 0;
   let non2xx = 0;
   let connections = 0;
+  const opened = options.connectFirst ? await Promise.all(Array.from({ length: options.sessions }, () => openConnection(target.hostname, port))) : undefined;
+  if (opened) connections += opened.length;
   const ownDelay = monitorEventLoopDelay({ resolution: 5 });
   ownDelay.enable();
   const started = performance.now();
@@ -133,8 +140,11 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
       };
 
       const connect = (): net.Socket => {
-        const s = net.connect({ host: target.hostname, port, noDelay: true });
         connections++;
+        return attach(net.connect({ host: target.hostname, port, noDelay: true }));
+      };
+
+      const attach = (s: net.Socket): net.Socket => {
         s.on('data', onData);
         // A connection lost with a tick in flight is that tick's error; between ticks, the next opens another.
         s.on('error', () => undefined);
@@ -166,6 +176,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
         else setTimeout(tick, wait);
       };
 
+      if (opened) socket = attach(opened[session]);
       setTimeout(tick, Math.max(0, due - performance.now()));
     });
 
@@ -180,6 +191,18 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
     result.tail = summarize(latencies.filter((_, i) => dueAt[i] >= split));
   }
   return result;
+}
+
+/** A connected socket (rejects when the server refuses it). */
+function openConnection(host: string, port: number): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const s = net.connect({ host, port, noDelay: true });
+    s.once('connect', () => {
+      s.off('error', reject);
+      resolve(s);
+    });
+    s.once('error', reject);
+  });
 }
 
 function summarize(latencies: readonly number[]): LatencySummary {
