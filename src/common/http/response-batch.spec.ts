@@ -1,8 +1,20 @@
 import type { ServerResponse } from 'node:http';
 import { ResponseBatch } from './response-batch';
 
-function fakeResponse(endImpl?: () => void) {
-  const res = { destroyed: false, end: jest.fn(endImpl), destroy: jest.fn(() => (res.destroyed = true)) };
+interface FakeResponse {
+  destroyed: boolean;
+  end: jest.Mock;
+  destroy: jest.Mock;
+}
+
+function fakeResponse(endImpl?: () => void): FakeResponse {
+  const res: FakeResponse = {
+    destroyed: false,
+    end: jest.fn(endImpl),
+    destroy: jest.fn(() => {
+      res.destroyed = true;
+    }),
+  };
   return res;
 }
 
