@@ -46,8 +46,9 @@ export class CompatController {
   @ApiErrors()
   async decide(@Body(DecideBodyPipe) dto: DecideBody): Promise<DecideResponseDto> {
     const started = performance.now();
-    const sessionId = await this.sessions.touchCharacter(dto.game_state.character.name);
-    const snapshot = await this.state.apply(sessionId, { full: dto.game_state });
+    // Both synchronous: each await of a settled promise would still cost a promise and a turn of the microtask queue.
+    const sessionId = this.sessions.touchCharacterNow(dto.game_state.character.name);
+    const snapshot = this.state.applyNow(sessionId, { full: dto.game_state });
     const decision = await this.decisions.decide(snapshot);
     const answer = toPluginAnswer(decision.action, snapshot.state, pluginKnowledge(this.tables.current));
     return {

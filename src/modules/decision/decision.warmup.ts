@@ -81,7 +81,7 @@ export async function warmDecisionPath(deps: DecisionWarmupDeps, ctx: WarmupCont
           const dto = decideBody.transform(JSON.parse(text));
           const started = performance.now();
           const sessionId = sessions.touchCharacterNow(dto.game_state.character.name);
-          const snapshot = await state.apply(sessionId, { full: dto.game_state });
+          const snapshot = state.applyNow(sessionId, { full: dto.game_state });
           const decision = await decisions.decide(snapshot);
           const answer = toPluginAnswer(decision.action, snapshot.state, pluginKnowledge(deps.tables.current));
           JSON.stringify({

@@ -129,11 +129,12 @@ export class StateService implements OnModuleInit, BeforeApplicationShutdown {
 
   /** Synchronous from start to publication: nothing else runs between reading the base and publishing the next. */
   async apply(sessionId: string, update: StateUpdate): Promise<StateSnapshot> {
-    if (!update.full === !update.patch) throw new InvalidRequestError('Send exactly one of game_state (whole) or patch (partial)');
     return this.applyNow(sessionId, update);
   }
 
-  private applyNow(sessionId: string, update: StateUpdate): StateSnapshot {
+  /** `apply` without the promise, for the per-tick route (one async step less a request). */
+  applyNow(sessionId: string, update: StateUpdate): StateSnapshot {
+    if (!update.full === !update.patch) throw new InvalidRequestError('Send exactly one of game_state (whole) or patch (partial)');
     const base = this.snapshots.get(sessionId);
     const version = base?.version ?? 0;
     if (update.expectedVersion !== undefined && update.expectedVersion !== version) {
