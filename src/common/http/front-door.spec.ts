@@ -9,6 +9,7 @@ import { createFrontDoor } from './front-door';
 import { RequestPipeline } from './request-pipeline';
 import { RequestRun, TurnState } from './request-run';
 import { RequestStats } from './request-stats';
+import { onResponseDone } from './response-done';
 import type { RouteEntry } from './route-table';
 
 /** Header-only requests: a declined one must be left untouched (no listener, nothing read or counted). */
@@ -179,22 +180,53 @@ describe('front door over a real socket', () => {
 
   it('ends the session turn once the answer is handed to the batch, before its bytes are written', async () => {
     const seen: boolean[] = [];
-    handlers.set('/ok', (req, reply) => {
-      const raw = (reply as unknown as { raw: ServerResponse }).raw;
-      const turn = Object.assign(() => void seen.push(raw.writableEnded), { sessionId: 's', run: <T>(fn: () => T) => fn(), holdFor: () => undefined });
-      RequestRun.of(req)!.hold(new TurnState(turn));
-      reply.send({ fine: true });
-    });
+    handlers.set('/ok', holdTurnThenAnswer(seen));
     expect((await post('/ok')).status).toBe(200);
     expect(seen).toEqual([false]);
   });
 
-  it('answers every request of a turn, each with its own payload, in one batch', async () => {
+  it('answers concurrent requests through the batch, each with its own payload', async () => {
     handlers.set('/ok', (req, reply) => reply.send({ echo: (req.body as { a: number }).a }));
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => fetch(`${url}/ok`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ a: i }) }).then((r) => r.json())),
     );
     expect(answers).toEqual(Array.from({ length: 20 }, (_, i) => ({ echo: i })));
+  });
+});
+
+/**
+ * A route that holds a session turn the way the session guard does (closed with its response),
+ * recording when the turn ends whether its response was already ended.
+ */
+function holdTurnThenAnswer(seen: boolean[]): Handler {
+  return (req, reply) => {
+    const raw = (reply as unknown as { raw: ServerResponse }).raw;
+    const turn = Object.assign(() => void seen.push(raw.writableEnded), { sessionId: 's', run: <T>(fn: () => T) => fn(), holdFor: () => undefined });
+    const state = new TurnState(turn);
+    onResponseDone((req as unknown as { raw: IncomingMessage }).raw, raw, () => state.closed());
+    RequestRun.of(req)!.hold(state);
+    reply.send({ fine: true });
+  };
+}
+
+describe('front door without the batch (HTTP_BATCH_RESPONSES=0)', () => {
+  it('ends each answer at once, and the session turn only once the response is closed', async () => {
+    const seen: boolean[] = [];
+    const pipeline = pipelineWith(new RequestStats(), [{ url: '/ok', handler: holdTurnThenAnswer(seen) }]);
+    const door = createFrontDoor({ pipeline, readJson: (b) => JSON.parse(b.toString()) as unknown, maxBodyBytes: 1000, server: undefined, batchResponses: false });
+    const srv = http.createServer((req, res) => {
+      if (!door(req, res)) res.writeHead(418).end();
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', () => r()));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(srv.address() as AddressInfo).port}/ok`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+      expect([res.status, await res.json()]).toEqual([200, { fine: true }]);
+      await until(() => seen.length === 1, 'the turn ended');
+      expect(seen).toEqual([true]);
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((r) => srv.close(() => r()));
+    }
   });
 });
 

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http';
+import { yieldToLoop } from '../async/wait';
 import { ResponseBatch } from './response-batch';
 
 interface FakeResponse {
@@ -18,8 +19,6 @@ function fakeResponse(endImpl?: () => void): FakeResponse {
   return res;
 }
 
-const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
-
 describe('ResponseBatch', () => {
   it('ends nothing at once, then every response of the turn with its own payload, in order', async () => {
     const batch = new ResponseBatch();
@@ -28,7 +27,7 @@ describe('ResponseBatch', () => {
     responses.forEach((res, i) => batch.end(res as unknown as ServerResponse, `body ${i}`));
     expect(responses.every((r) => r.end.mock.calls.length === 0)).toBe(true);
     expect(batch.size).toBe(3);
-    await turn();
+    await yieldToLoop();
     expect(order).toEqual([0, 1, 2]);
     responses.forEach((res, i) => expect(res.end).toHaveBeenCalledWith(`body ${i}`));
     expect(batch.size).toBe(0);
@@ -41,7 +40,7 @@ describe('ResponseBatch', () => {
       for (let i = 0; i < 5; i++) batch.end(fakeResponse() as unknown as ServerResponse, 'x');
       expect(spy).toHaveBeenCalledTimes(1);
       const flush = spy.mock.calls[0][0];
-      await turn();
+      await yieldToLoop();
       batch.end(fakeResponse() as unknown as ServerResponse, 'y');
       expect(spy.mock.calls.filter(([fn]) => fn === flush)).toHaveLength(2);
     } finally {
@@ -57,7 +56,7 @@ describe('ResponseBatch', () => {
     const fine = fakeResponse();
     batch.end(broken as unknown as ServerResponse, 'a');
     batch.end(fine as unknown as ServerResponse, 'b');
-    await turn();
+    await yieldToLoop();
     expect(broken.destroy).toHaveBeenCalledTimes(1);
     expect(fine.end).toHaveBeenCalledWith('b');
   });
@@ -67,10 +66,10 @@ describe('ResponseBatch', () => {
     const late = fakeResponse();
     const first = fakeResponse(() => batch.end(late as unknown as ServerResponse, 'late'));
     batch.end(first as unknown as ServerResponse, 'first');
-    await turn();
+    await yieldToLoop();
     expect(first.end).toHaveBeenCalled();
     expect(late.end).not.toHaveBeenCalled();
-    await turn();
+    await yieldToLoop();
     expect(late.end).toHaveBeenCalledWith('late');
   });
 });
