@@ -1,8 +1,10 @@
-import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, Module, type OnModuleInit } from '@nestjs/common';
 import Database from 'better-sqlite3';
 import * as path from 'node:path';
 import { DatabaseService } from '../src/common/database/database.service';
 import { METRICS, type MetricsPort } from '../src/common/ports/metrics-sources.port';
+import { HealthModule, WarmupService } from '../src/modules/health';
+import { MetricsCollector } from '../src/modules/metrics';
 import { parsePrometheusText, promSum, type PromFamily } from '../src/modules/metrics/prometheus-text.test-kit';
 import { request, startEngine, type RunningEngine } from './support/engine';
 import { pluginGameState } from './support/game-state';
@@ -46,6 +48,41 @@ async function scrape(url: string, headers: Record<string, string> = AUTH): Prom
   expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4; charset=utf-8$/);
   return parsePrometheusText(await res.text());
 }
+
+/** A boot step that blocks the loop 300 ms, then waits until the sampler has recorded that delay. */
+const BOOT_BLOCK_MS = 300;
+let recordedAtBoot = 0;
+@Injectable()
+class BootStall {
+  constructor(warmup: WarmupService, collector: MetricsCollector) {
+    warmup.register('boot stall', async () => {
+      const blockedUntil = performance.now() + BOOT_BLOCK_MS;
+      while (performance.now() < blockedUntil) {
+        // a long synchronous boot step
+      }
+      await until(() => collector.loopDelay.total.max >= BOOT_BLOCK_MS - 10, 'the sampler saw the block');
+      recordedAtBoot = collector.loopDelay.total.max;
+    });
+  }
+}
+
+@Module({ imports: [HealthModule], providers: [BootStall] })
+class BootStallModule {}
+
+describe('event-loop delay of a booting engine', () => {
+  it('counts from the moment the engine listens: a stall of the boot is not in the served engine’s figures', async () => {
+    const e = await startEngine({}, { extraImports: [BootStallModule] });
+    try {
+      expect(recordedAtBoot).toBeGreaterThanOrEqual(BOOT_BLOCK_MS - 10);
+      const res = await request(`${e.url}/api/v1/metrics/event-loop?since=0`);
+      expect(res.status).toBe(200);
+      expect(res.body.data.max_ms ?? 0).toBeLessThan(BOOT_BLOCK_MS - 10);
+      expect(e.engine.app.get(MetricsCollector).loopDelay.total.max).toBeLessThan(BOOT_BLOCK_MS - 10);
+    } finally {
+      await e.stop();
+    }
+  });
+});
 
 describe('metrics over real HTTP', () => {
   let e: RunningEngine;
