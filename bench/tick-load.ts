@@ -78,7 +78,8 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
   let errors = 0;
   let non2xx = 0;
   let connections = 0;
-  const opened = options.connectFirst ? await Promise.all(Array.from({ length: options.sessions }, () => openConnection(target.hostname, port))) : undefined;
+  const dial = (): net.Socket => net.connect({ host: target.hostname, port, noDelay: true });
+  const opened = options.connectFirst ? await connectAll(options.sessions, dial) : undefined;
   if (opened) connections += opened.length;
   const ownDelay = monitorEventLoopDelay({ resolution: 5 });
   ownDelay.enable();
@@ -141,7 +142,7 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
 
       const connect = (): net.Socket => {
         connections++;
-        return attach(net.connect({ host: target.hostname, port, noDelay: true }));
+        return attach(dial());
       };
 
       const attach = (s: net.Socket): net.Socket => {
@@ -193,16 +194,25 @@ export async function tickLoad(options: TickLoadOptions): Promise<TickLoadResult
   return result;
 }
 
-/** A connected socket (rejects when the server refuses it). */
-function openConnection(host: string, port: number): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect({ host, port, noDelay: true });
-    s.once('connect', () => {
-      s.off('error', reject);
-      resolve(s);
-    });
-    s.once('error', reject);
-  });
+/** `count` connected sockets; if one is refused, every other is closed and the error thrown. */
+async function connectAll(count: number, dial: () => net.Socket): Promise<net.Socket[]> {
+  const sockets = Array.from({ length: count }, dial);
+  const connected = await Promise.allSettled(
+    sockets.map(
+      (s) =>
+        new Promise<void>((resolve, reject) => {
+          s.once('connect', () => {
+            s.off('error', reject);
+            resolve();
+          });
+          s.once('error', reject);
+        }),
+    ),
+  );
+  const failed = connected.find((c): c is PromiseRejectedResult => c.status === 'rejected');
+  if (!failed) return sockets;
+  for (const s of sockets) s.destroy();
+  throw failed.reason;
 }
 
 function summarize(latencies: readonly number[]): LatencySummary {
