@@ -68,6 +68,8 @@ export interface AppConfig {
   readonly frontDoor: boolean;
   /** The front door ends its responses in one batch per turn of the event loop (HTTP_BATCH_RESPONSES). */
   readonly batchResponses: boolean;
+  /** Nice levels the process's other threads run below the event loop's (BACKGROUND_THREAD_NICE); 0 = equal. */
+  readonly backgroundThreadNice: number;
   /** Routes run by the composed executor (src/common/http/route-executor.ts) where it can; off: Nest's for every route. */
   readonly fastRoutes: boolean;
   readonly lockOrderMode: LockOrderMode;
@@ -377,6 +379,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     maxInFlight: int(env, 'MAX_IN_FLIGHT', 100, 1, 100_000),
     frontDoor: bool(env, 'HTTP_FRONT_DOOR', true),
     batchResponses: bool(env, 'HTTP_BATCH_RESPONSES', true),
+    backgroundThreadNice: int(env, 'BACKGROUND_THREAD_NICE', 10, 0, 19),
     fastRoutes: bool(env, 'HTTP_FAST_ROUTES', true),
     lockOrderMode: oneOf<LockOrderMode>(env, 'LOCK_ORDER_MODE', production ? 'log' : 'throw', ['throw', 'log']),
     lockDebug: bool(env, 'LOCK_DEBUG', false),

@@ -1,0 +1,82 @@
+import * as os from 'node:os';
+import { linuxThreadTable, ThreadPriorityLowering, type ThreadTable } from './background-threads';
+
+/** A process's threads as a map of id → nice, the calling thread being `self`. */
+function fakeTable(nice: Record<number, number>, self: number, options: { gone?: number[]; unlisted?: boolean } = {}): ThreadTable & { nice: Record<number, number>; sets: number } {
+  const table = {
+    nice,
+    sets: 0,
+    threadIds: () => (options.unlisted ? undefined : Object.keys(nice).map(Number)),
+    selfId: () => self,
+    niceOf(id: number) {
+      if (options.gone?.includes(id)) throw new Error('ESRCH');
+      return nice[id];
+    },
+    setNice(id: number, value: number) {
+      table.sets += 1;
+      nice[id] = value;
+    },
+  };
+  return table;
+}
+
+describe('ThreadPriorityLowering', () => {
+  it('lowers every thread but the calling one to its nice plus the offset', () => {
+    const table = fakeTable({ 100: 0, 101: 0, 102: 0, 103: 0 }, 100);
+    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 3, failed: 0 });
+    expect(table.nice).toEqual({ 100: 0, 101: 10, 102: 10, 103: 10 });
+  });
+
+  it('counts from the calling thread’s own nice and stops at 19', () => {
+    const table = fakeTable({ 7: 5, 8: 0, 9: 12 }, 7);
+    new ThreadPriorityLowering(10, table).lowerOthers();
+    expect(table.nice).toEqual({ 7: 5, 8: 15, 9: 15 });
+    const capped = fakeTable({ 7: 15, 8: 0 }, 7);
+    new ThreadPriorityLowering(10, capped).lowerOthers();
+    expect(capped.nice).toEqual({ 7: 15, 8: 19 });
+  });
+
+  it('only ever lowers: a thread already at the target or below it is left alone', () => {
+    const table = fakeTable({ 1: 0, 2: 10, 3: 19 }, 1);
+    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    expect(table.sets).toBe(0);
+    expect(table.nice).toEqual({ 1: 0, 2: 10, 3: 19 });
+  });
+
+  it('repeated, touches only the threads started since', () => {
+    const table = fakeTable({ 1: 0, 2: 0 }, 1);
+    const lowering = new ThreadPriorityLowering(4, table);
+    expect(lowering.lowerOthers().lowered).toBe(1);
+    table.nice[3] = 0;
+    expect(lowering.lowerOthers().lowered).toBe(1);
+    expect(table.sets).toBe(2);
+    expect(table.nice).toEqual({ 1: 0, 2: 4, 3: 4 });
+  });
+
+  it('goes on past a thread that ended between the listing and the call', () => {
+    const table = fakeTable({ 1: 0, 2: 0, 3: 0 }, 1, { gone: [2] });
+    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 1, failed: 1 });
+    expect(table.nice[3]).toBe(10);
+  });
+
+  it('does nothing with offset 0, or where threads cannot be listed', () => {
+    const off = fakeTable({ 1: 0, 2: 0 }, 1);
+    expect(new ThreadPriorityLowering(0, off).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    const unlisted = fakeTable({ 1: 0, 2: 0 }, 1, { unlisted: true });
+    expect(new ThreadPriorityLowering(10, unlisted).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    expect(off.sets + unlisted.sets).toBe(0);
+  });
+});
+
+const onLinux = process.platform === 'linux' ? describe : describe.skip;
+
+onLinux('linuxThreadTable', () => {
+  it('lists this process’s threads and names the calling one', () => {
+    const ids = linuxThreadTable.threadIds()!;
+    // The main thread's id is the process id; V8's own threads are there as well.
+    expect(linuxThreadTable.selfId()).toBe(process.pid);
+    expect(ids).toContain(process.pid);
+    expect(ids.length).toBeGreaterThan(1);
+    expect(linuxThreadTable.niceOf(process.pid)).toBe(os.getPriority(0));
+  });
+});

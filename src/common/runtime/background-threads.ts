@@ -1,0 +1,126 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config';
+import { PeriodicJobs } from '../scheduling';
+
+/** The periodic job that lowers threads started since the last run. */
+export const BACKGROUND_THREADS_JOB = 'runtime.background-threads';
+/** How often threads started later (libuv's pool, worker threads) are looked for. */
+export const BACKGROUND_THREADS_RESCAN_MS = 1_000;
+/** The largest nice value Linux has. */
+const NICE_MAX = 19;
+
+/** What lowering reads and changes: Linux's /proc and setpriority by default, replaced in tests. */
+export interface ThreadTable {
+  /** The ids of the process's threads; undefined where they cannot be listed (not Linux). */
+  threadIds(): number[] | undefined;
+  /** The id of the calling thread. */
+  selfId(): number;
+  niceOf(threadId: number): number;
+  setNice(threadId: number, nice: number): void;
+}
+
+/** Linux: a thread id is a valid `who` of getpriority/setpriority and changes that thread alone. */
+export const linuxThreadTable: ThreadTable = {
+  threadIds() {
+    try {
+      return fs.readdirSync('/proc/self/task').map(Number);
+    } catch {
+      return undefined;
+    }
+  },
+  selfId() {
+    // A link to "<pid>/task/<tid>".
+    const link = fs.readlinkSync('/proc/thread-self');
+    return Number(link.slice(link.lastIndexOf('/') + 1));
+  },
+  niceOf: (threadId) => os.getPriority(threadId),
+  setNice: (threadId, nice) => os.setPriority(threadId, nice),
+};
+
+export interface LowerResult {
+  /** Threads whose priority was lowered by this call. */
+  lowered: number;
+  /** Threads that could not be (gone meanwhile, or refused). */
+  failed: number;
+}
+
+/**
+ * Runs every thread of the process but the calling one (the event loop's) at a lower priority:
+ * `offset` nice levels below it (capped at 19), so the scheduler hands the core to the event
+ * loop whenever it is ready. V8's own threads (concurrent marking, sweeping, optimizing
+ * compiles, the scavenger's helpers), libuv's pool and the engine's worker threads (checkpoints,
+ * vacuum, training) all do work nobody waits for; on a core they share with the loop (a pinned
+ * engine, a busy host) they took it for whole time slices while requests queued: the loop's
+ * worst stall of a cold start's first seconds 15–31 ms with them at equal priority, 7–10 ms
+ * below it (bench/README.md, "Background threads"). They still get every cycle the loop leaves.
+ *
+ * Only ever lowers: a thread already at the target or below is left alone; offset 0 changes
+ * nothing. Where threads cannot be listed (not Linux) it does nothing.
+ */
+export class ThreadPriorityLowering {
+  constructor(
+    private readonly offset: number,
+    private readonly table: ThreadTable = linuxThreadTable,
+  ) {}
+
+  /** Lowers the threads not yet lowered; cheap enough to repeat (one listing, two calls per thread). */
+  lowerOthers(): LowerResult {
+    const result = { lowered: 0, failed: 0 };
+    if (this.offset <= 0) return result;
+    const ids = this.table.threadIds();
+    if (ids === undefined) return result;
+    let self: number;
+    let target: number;
+    try {
+      self = this.table.selfId();
+      target = Math.min(NICE_MAX, this.table.niceOf(self) + this.offset);
+    } catch {
+      return result;
+    }
+    for (const id of ids) {
+      if (id === self) continue;
+      try {
+        if (this.table.niceOf(id) >= target) continue;
+        this.table.setNice(id, target);
+        result.lowered += 1;
+      } catch {
+        // A thread that ended between the listing and the call; nothing to do for it.
+        result.failed += 1;
+      }
+    }
+    return result;
+  }
+}
+
+/**
+ * The engine's event loop ahead of its other threads (BACKGROUND_THREAD_NICE): lowered once the
+ * application has booted, then every second for threads started since.
+ */
+@Injectable()
+export class BackgroundThreads implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('BackgroundThreads');
+  private readonly lowering: ThreadPriorityLowering;
+  private started = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly jobs: PeriodicJobs,
+  ) {
+    this.lowering = new ThreadPriorityLowering(config.backgroundThreadNice);
+  }
+
+  onApplicationBootstrap(): void {
+    if (this.config.backgroundThreadNice <= 0) return;
+    const { lowered } = this.lowering.lowerOthers();
+    this.logger.debug({ lowered, nice_offset: this.config.backgroundThreadNice }, 'background threads lowered');
+    this.jobs.register(BACKGROUND_THREADS_JOB, { intervalMs: BACKGROUND_THREADS_RESCAN_MS, run: () => this.lowering.lowerOthers() });
+    this.started = true;
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    if (this.started) await this.jobs.stop(BACKGROUND_THREADS_JOB);
+    this.started = false;
+  }
+}
