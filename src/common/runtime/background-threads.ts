@@ -52,9 +52,10 @@ export interface LowerResult {
  * loop whenever it is ready. V8's own threads (concurrent marking, sweeping, optimizing
  * compiles, the scavenger's helpers), libuv's pool and the engine's worker threads (checkpoints,
  * vacuum, training) all do work nobody waits for; on a core they share with the loop (a pinned
- * engine, a busy host) they took it for whole time slices while requests queued: the loop's
- * worst stall of a cold start's first seconds 15–31 ms with them at equal priority, 7–10 ms
- * below it (bench/README.md, "Background threads"). They still get every cycle the loop leaves.
+ * engine, a busy host) they took it for whole time slices while requests queued: in a cold
+ * start's first 10 s the loop's worst stall was 11–31 ms with them at equal priority, 7–16 ms
+ * with them 10 levels below (bench/README.md, "Background threads below the event loop"). They
+ * still get every cycle the loop leaves, and ~10% of a contended core at 10 levels.
  *
  * Only ever lowers: a thread already at the target or below is left alone; offset 0 changes
  * nothing. Where threads cannot be listed (not Linux) it does nothing.
