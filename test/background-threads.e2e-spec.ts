@@ -30,7 +30,7 @@ onLinux('the event loop ahead of the engine’s other threads (BACKGROUND_THREAD
     engines.push(e);
     const pid = e.proc.pid!;
     const own = os.getPriority(pid);
-    // Threads started after the boot (libuv's pool on its first use, a worker) are found by the next rescan.
+    // The threads there at the boot; those started later are the job's, checked in the unit spec.
     for (let i = 0; i < 20; i++) expect((await request(`${e.url}/health/live`)).status).toBe(200);
     await until(() => [...threadNices(pid)].every(([tid, nice]) => tid === pid || nice === Math.min(19, own + 7)), 'every other thread lowered');
     const nices = threadNices(pid);

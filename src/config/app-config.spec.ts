@@ -7,6 +7,8 @@ describe('loadConfig', () => {
     expect(c.databasePath.endsWith('/data/openkore-ai.db')).toBe(true);
     expect(c.token).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
+    expect(c.backgroundThreadNice).toBe(10);
+    expect(loadConfig({ BACKGROUND_THREAD_NICE: '0' }).backgroundThreadNice).toBe(0);
   });
 
   it.each([
@@ -32,6 +34,8 @@ describe('loadConfig', () => {
     ['RETENTION_BATCH_PAUSE_MS', '-1'],
     ['RETENTION_BATCH_PAUSE_MS', '5000'],
     ['STORAGE_LOW_DISK_MB', 'lots'],
+    ['BACKGROUND_THREAD_NICE', '20'],
+    ['BACKGROUND_THREAD_NICE', '-1'],
   ])('rejects %s=%s naming the variable', (name, value) => {
     expect(() => loadConfig({ [name]: value })).toThrow(ConfigError);
     expect(() => loadConfig({ [name]: value })).toThrow(name);

@@ -1,18 +1,21 @@
 import * as os from 'node:os';
-import { linuxThreadTable, ThreadPriorityLowering, type ThreadTable } from './background-threads';
+import type { AppConfig } from '../../config/app-config';
+import { PeriodicJobs } from '../scheduling';
+import { BACKGROUND_THREADS_JOB, BackgroundThreads, linuxThreadTable, ThreadPriorityLowering, type ThreadTable } from './background-threads';
 
 /** A process's threads as a map of id → nice, the calling thread being `self`. */
-function fakeTable(nice: Record<number, number>, self: number, options: { gone?: number[]; unlisted?: boolean } = {}): ThreadTable & { nice: Record<number, number>; sets: number } {
+function fakeTable(nice: Record<number, number>, self: number, options: { gone?: number[]; refused?: number[]; unlisted?: boolean } = {}): ThreadTable & { nice: Record<number, number>; sets: number } {
   const table = {
     nice,
     sets: 0,
     threadIds: () => (options.unlisted ? undefined : Object.keys(nice).map(Number)),
     selfId: () => self,
     niceOf(id: number) {
-      if (options.gone?.includes(id)) throw new Error('ESRCH');
+      if (options.gone?.includes(id)) throw Object.assign(new Error('no such process'), { code: 'ERR_SYSTEM_ERROR', info: { code: 'ESRCH' } });
       return nice[id];
     },
     setNice(id: number, value: number) {
+      if (options.refused?.includes(id)) throw Object.assign(new Error('operation not permitted'), { code: 'ERR_SYSTEM_ERROR', info: { code: 'EPERM' } });
       table.sets += 1;
       nice[id] = value;
     },
@@ -53,10 +56,11 @@ describe('ThreadPriorityLowering', () => {
     expect(table.nice).toEqual({ 1: 0, 2: 4, 3: 4 });
   });
 
-  it('goes on past a thread that ended between the listing and the call', () => {
-    const table = fakeTable({ 1: 0, 2: 0, 3: 0 }, 1, { gone: [2] });
+  it('goes on past a thread that ended between the listing and the call, and counts one refused', () => {
+    const table = fakeTable({ 1: 0, 2: 0, 3: 0, 4: 0 }, 1, { gone: [2], refused: [4] });
     expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 1, failed: 1 });
     expect(table.nice[3]).toBe(10);
+    expect(table.nice[4]).toBe(0);
   });
 
   it('does nothing with offset 0, or where threads cannot be listed', () => {
@@ -65,6 +69,41 @@ describe('ThreadPriorityLowering', () => {
     const unlisted = fakeTable({ 1: 0, 2: 0 }, 1, { unlisted: true });
     expect(new ThreadPriorityLowering(10, unlisted).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
     expect(off.sets + unlisted.sets).toBe(0);
+  });
+});
+
+describe('BackgroundThreads (the engine’s provider)', () => {
+  const config = (backgroundThreadNice: number) => ({ backgroundThreadNice }) as AppConfig;
+
+  it('lowers at bootstrap, then each run of its job lowers the threads started since; shutdown stops the job', async () => {
+    const jobs = PeriodicJobs.standalone();
+    const table = fakeTable({ 1: 0, 2: 0 }, 1);
+    const provider = new BackgroundThreads(config(10), jobs, table);
+    provider.onApplicationBootstrap();
+    expect(table.nice).toEqual({ 1: 0, 2: 10 });
+    const job = jobs.get(BACKGROUND_THREADS_JOB)!;
+    expect(job.enabled).toBe(true);
+    table.nice[3] = 0; // a worker started after the boot
+    job.tick();
+    expect(table.nice[3]).toBe(10);
+    await provider.onApplicationShutdown();
+    expect(job.enabled).toBe(false);
+    jobs.onApplicationShutdown();
+  });
+
+  it('with 0 registers no job and changes nothing', () => {
+    const jobs = PeriodicJobs.standalone();
+    const table = fakeTable({ 1: 0, 2: 0 }, 1);
+    new BackgroundThreads(config(0), jobs, table).onApplicationBootstrap();
+    expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
+    expect(table.sets).toBe(0);
+  });
+
+  it('refused for every thread, says so once and does not retry each second', () => {
+    const jobs = PeriodicJobs.standalone();
+    const table = fakeTable({ 1: 0, 2: 0, 3: 0 }, 1, { refused: [2, 3] });
+    new BackgroundThreads(config(10), jobs, table).onApplicationBootstrap();
+    expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
   });
 });
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config';
@@ -8,6 +8,8 @@ import { PeriodicJobs } from '../scheduling';
 export const BACKGROUND_THREADS_JOB = 'runtime.background-threads';
 /** How often threads started later (libuv's pool, worker threads) are looked for. */
 export const BACKGROUND_THREADS_RESCAN_MS = 1_000;
+/** Replaces the system's thread table (tests). */
+export const THREAD_TABLE = Symbol('THREAD_TABLE');
 /** The largest nice value Linux has. */
 const NICE_MAX = 19;
 
@@ -25,6 +27,8 @@ export interface ThreadTable {
 export const linuxThreadTable: ThreadTable = {
   threadIds() {
     try {
+      // A /proc mounted for another PID namespace names other ids than setpriority takes.
+      if (fs.readlinkSync('/proc/self') !== String(process.pid)) return undefined;
       return fs.readdirSync('/proc/self/task').map(Number);
     } catch {
       return undefined;
@@ -42,8 +46,14 @@ export const linuxThreadTable: ThreadTable = {
 export interface LowerResult {
   /** Threads whose priority was lowered by this call. */
   lowered: number;
-  /** Threads that could not be (gone meanwhile, or refused). */
+  /** Threads whose priority could not be read or changed (refused; not those gone meanwhile). */
   failed: number;
+}
+
+/** ESRCH: no such thread any more (Node's SystemError carries it in `info.code`). */
+function isGone(err: unknown): boolean {
+  const e = err as { code?: unknown; info?: { code?: unknown } } | null;
+  return e?.info?.code === 'ESRCH' || e?.code === 'ESRCH';
 }
 
 /**
@@ -86,9 +96,9 @@ export class ThreadPriorityLowering {
         if (this.table.niceOf(id) >= target) continue;
         this.table.setNice(id, target);
         result.lowered += 1;
-      } catch {
-        // A thread that ended between the listing and the call; nothing to do for it.
-        result.failed += 1;
+      } catch (err) {
+        // A thread that ended between the listing and the call: nothing to do for it.
+        if (!isGone(err)) result.failed += 1;
       }
     }
     return result;
@@ -108,13 +118,19 @@ export class BackgroundThreads implements OnApplicationBootstrap, OnApplicationS
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly jobs: PeriodicJobs,
+    @Optional() @Inject(THREAD_TABLE) table?: ThreadTable,
   ) {
-    this.lowering = new ThreadPriorityLowering(config.backgroundThreadNice);
+    this.lowering = new ThreadPriorityLowering(config.backgroundThreadNice, table ?? linuxThreadTable);
   }
 
   onApplicationBootstrap(): void {
     if (this.config.backgroundThreadNice <= 0) return;
-    const { lowered } = this.lowering.lowerOthers();
+    const { lowered, failed } = this.lowering.lowerOthers();
+    // Refused for every thread (a sandbox's syscall filter): say so once, and do not retry each second.
+    if (lowered === 0 && failed > 0) {
+      this.logger.warn({ failed, nice_offset: this.config.backgroundThreadNice }, 'background threads could not be lowered; they keep the event loop\'s priority');
+      return;
+    }
     this.logger.debug({ lowered, nice_offset: this.config.backgroundThreadNice }, 'background threads lowered');
     this.jobs.register(BACKGROUND_THREADS_JOB, { intervalMs: BACKGROUND_THREADS_RESCAN_MS, run: () => this.lowering.lowerOthers() });
     this.started = true;
