@@ -41,7 +41,7 @@ const hook = createHook({
 async function countPerRequest(env: Record<string, string>, url: string): Promise<Record<string, number>> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'okai-bench-async-'));
   const engine = await createEngine(
-    loadConfig({ LOG_LEVEL: 'silent', BACKGROUND_THREAD_NICE: '0', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', WARMUP_ROUNDS: '20', ...env, DATA_DIR: dir, PORT: '0' }),
+    loadConfig({ LOG_LEVEL: 'silent', RATE_LIMIT_RPS: '0', SESSION_RATE_LIMIT_RPS: '0', COMPAT_PORT: '0', WARMUP_ROUNDS: '20', ...env, DATA_DIR: dir, PORT: '0' }),
   );
   const socket = net.connect((await engine.listen()).port, '127.0.0.1');
   try {

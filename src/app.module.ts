@@ -10,7 +10,6 @@ import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AuthGuard } from './common/http/auth.guard';
 import { SessionTurnGuard } from './common/http/session-turn.guard';
 import { createValidationPipe } from './common/http/validation.pipe';
-import { BackgroundThreads } from './common/runtime/background-threads';
 import type { AppConfig } from './config/app-config';
 import { ENTITIES } from './entities';
 import { CoreModule } from './config/config.module';
@@ -79,8 +78,6 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_GUARD, useClass: SessionTurnGuard },
         { provide: APP_PIPE, useFactory: createValidationPipe },
-        // Not a stage: the event loop's thread ahead of the process's others (V8's, libuv's, workers').
-        BackgroundThreads,
       ],
     };
   }

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { createEngine } from './app.factory';
+import { BackgroundThreads } from './common/runtime/background-threads';
 import { collectGarbageNow, promoteSurvivorsNow } from './common/runtime/collect-now';
+import { PeriodicJobs } from './common/scheduling';
 import { ConfigError, loadConfig } from './config/app-config';
 import { rehearseEngine } from './engine-rehearsal';
 
@@ -22,11 +24,16 @@ async function main(): Promise<void> {
   const engine = await createEngine(config, {
     priorWarmup: rehearsal && { name: `http rehearsal (${rehearsal.requests} requests, ${rehearsal.failed} not 200)`, duration_ms: rehearsal.duration_ms, ...(rehearsal.error ? { error: rehearsal.error } : {}) },
   });
+  // The process is the engine's: its other threads go below the event loop (an engine made inside
+  // another program, like the rehearsal above, leaves that program's threads alone).
+  const threads = new BackgroundThreads(config.backgroundThreadNice);
+  threads.start(engine.app.get(PeriodicJobs));
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals += 1;
     // A second signal means "now": skip the drain.
     if (signals > 1) process.exit(130);
+    void threads.stop();
     engine.shutdown(signal).then(
       () => process.exit(0),
       (err: unknown) => {

@@ -52,7 +52,7 @@ describe('boot rehearsal: a throwaway engine of the same code, driven over HTTP 
   it('answers every rehearsal request with 200 (token sent, decide and action_feedback), then removes its folder; the operator\'s data folder is never created', async () => {
     const tmp = tempDir();
     const operatorDir = path.join(tempDir(), 'data');
-    const config = loadConfig({ DATA_DIR: operatorDir, OPENKORE_AI_TOKEN: 'farm-token-0123456789', LOG_LEVEL: 'silent', BACKGROUND_THREAD_NICE: '0', MODEL_DIR: path.join(tmp, 'no-models-yet') });
+    const config = loadConfig({ DATA_DIR: operatorDir, OPENKORE_AI_TOKEN: 'farm-token-0123456789', LOG_LEVEL: 'silent', MODEL_DIR: path.join(tmp, 'no-models-yet') });
     const report = await rehearseEngine(config, 120, tmp);
     expect(report).toEqual({ requests: 120, failed: 0, duration_ms: expect.any(Number) });
     expect(fs.readdirSync(tmp)).toEqual([]);
@@ -71,7 +71,7 @@ describe('boot rehearsal: a throwaway engine of the same code, driven over HTTP 
       fs.mkdirSync(dir);
       fs.writeFileSync(path.join(dir, 'openkore-ai.db'), 'x');
     }
-    const config = loadConfig({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent', BACKGROUND_THREAD_NICE: '0' });
+    const config = loadConfig({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent' });
     expect(await rehearseEngine(config, 10, tmp)).toMatchObject({ requests: 10, failed: 0 });
     expect(fs.readdirSync(tmp).sort()).toEqual([path.basename(live), path.basename(unrelated)].sort());
   }, 60_000);
@@ -79,7 +79,7 @@ describe('boot rehearsal: a throwaway engine of the same code, driven over HTTP 
   it('never fails the boot: with no temporary folder to write to it reports why and returns', async () => {
     const notADir = path.join(tempDir(), 'a-file');
     fs.writeFileSync(notADir, '');
-    const config = loadConfig({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent', BACKGROUND_THREAD_NICE: '0' });
+    const config = loadConfig({ DATA_DIR: tempDir(), LOG_LEVEL: 'silent' });
     const report = await rehearseEngine(config, 50, notADir);
     expect(report.requests).toBe(0);
     expect(report.error).toMatch(/ENOTDIR/);

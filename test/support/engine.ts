@@ -89,9 +89,6 @@ export async function startEngine(env: Record<string, string> = {}, options: Sta
     SESSION_RATE_LIMIT_RPS: '0',
     // A short warm-up: suites start many engines (the warm-up's own suite sets its rounds).
     WARMUP_ROUNDS: '20',
-    // An engine here shares the test runner's process: its threads (and its other suites' worker
-    // threads) keep their priority. The engine's own processes (spawnEngine) run with the default.
-    BACKGROUND_THREAD_NICE: '0',
     ...env,
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
     DATA_DIR: dataDir,

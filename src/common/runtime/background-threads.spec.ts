@@ -1,7 +1,6 @@
 import * as os from 'node:os';
-import type { AppConfig } from '../../config/app-config';
 import { PeriodicJobs } from '../scheduling';
-import { BACKGROUND_THREADS_JOB, BackgroundThreads, linuxThreadTable, ThreadPriorityLowering, type ThreadTable } from './background-threads';
+import { BACKGROUND_THREADS_JOB, BackgroundThreads, linuxThreadTable, type ThreadTable } from './background-threads';
 
 /** A process's threads as a map of id → nice, the calling thread being `self`. */
 function fakeTable(nice: Record<number, number>, self: number, options: { gone?: number[]; refused?: number[]; unlisted?: boolean } = {}): ThreadTable & { nice: Record<number, number>; sets: number } {
@@ -23,32 +22,32 @@ function fakeTable(nice: Record<number, number>, self: number, options: { gone?:
   return table;
 }
 
-describe('ThreadPriorityLowering', () => {
+describe('BackgroundThreads.lowerOthers', () => {
   it('lowers every thread but the calling one to its nice plus the offset', () => {
     const table = fakeTable({ 100: 0, 101: 0, 102: 0, 103: 0 }, 100);
-    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 3, failed: 0 });
+    expect(new BackgroundThreads(10, table).lowerOthers()).toEqual({ lowered: 3, failed: 0 });
     expect(table.nice).toEqual({ 100: 0, 101: 10, 102: 10, 103: 10 });
   });
 
   it('counts from the calling thread’s own nice and stops at 19', () => {
     const table = fakeTable({ 7: 5, 8: 0, 9: 12 }, 7);
-    new ThreadPriorityLowering(10, table).lowerOthers();
+    new BackgroundThreads(10, table).lowerOthers();
     expect(table.nice).toEqual({ 7: 5, 8: 15, 9: 15 });
     const capped = fakeTable({ 7: 15, 8: 0 }, 7);
-    new ThreadPriorityLowering(10, capped).lowerOthers();
+    new BackgroundThreads(10, capped).lowerOthers();
     expect(capped.nice).toEqual({ 7: 15, 8: 19 });
   });
 
   it('only ever lowers: a thread already at the target or below it is left alone', () => {
     const table = fakeTable({ 1: 0, 2: 10, 3: 19 }, 1);
-    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    expect(new BackgroundThreads(10, table).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
     expect(table.sets).toBe(0);
     expect(table.nice).toEqual({ 1: 0, 2: 10, 3: 19 });
   });
 
   it('repeated, touches only the threads started since', () => {
     const table = fakeTable({ 1: 0, 2: 0 }, 1);
-    const lowering = new ThreadPriorityLowering(4, table);
+    const lowering = new BackgroundThreads(4, table);
     expect(lowering.lowerOthers().lowered).toBe(1);
     table.nice[3] = 0;
     expect(lowering.lowerOthers().lowered).toBe(1);
@@ -58,35 +57,33 @@ describe('ThreadPriorityLowering', () => {
 
   it('goes on past a thread that ended between the listing and the call, and counts one refused', () => {
     const table = fakeTable({ 1: 0, 2: 0, 3: 0, 4: 0 }, 1, { gone: [2], refused: [4] });
-    expect(new ThreadPriorityLowering(10, table).lowerOthers()).toEqual({ lowered: 1, failed: 1 });
+    expect(new BackgroundThreads(10, table).lowerOthers()).toEqual({ lowered: 1, failed: 1 });
     expect(table.nice[3]).toBe(10);
     expect(table.nice[4]).toBe(0);
   });
 
   it('does nothing with offset 0, or where threads cannot be listed', () => {
     const off = fakeTable({ 1: 0, 2: 0 }, 1);
-    expect(new ThreadPriorityLowering(0, off).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    expect(new BackgroundThreads(0, off).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
     const unlisted = fakeTable({ 1: 0, 2: 0 }, 1, { unlisted: true });
-    expect(new ThreadPriorityLowering(10, unlisted).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
+    expect(new BackgroundThreads(10, unlisted).lowerOthers()).toEqual({ lowered: 0, failed: 0 });
     expect(off.sets + unlisted.sets).toBe(0);
   });
 });
 
-describe('BackgroundThreads (the engine’s provider)', () => {
-  const config = (backgroundThreadNice: number) => ({ backgroundThreadNice }) as AppConfig;
-
-  it('lowers at bootstrap, then each run of its job lowers the threads started since; shutdown stops the job', async () => {
+describe('BackgroundThreads.start and stop (the periodic job)', () => {
+  it('lowers at once, then each run of its job lowers the threads started since; stop ends the job', async () => {
     const jobs = PeriodicJobs.standalone();
     const table = fakeTable({ 1: 0, 2: 0 }, 1);
-    const provider = new BackgroundThreads(config(10), jobs, table);
-    provider.onApplicationBootstrap();
+    const threads = new BackgroundThreads(10, table);
+    threads.start(jobs);
     expect(table.nice).toEqual({ 1: 0, 2: 10 });
     const job = jobs.get(BACKGROUND_THREADS_JOB)!;
     expect(job.enabled).toBe(true);
     table.nice[3] = 0; // a worker started after the boot
     job.tick();
     expect(table.nice[3]).toBe(10);
-    await provider.onApplicationShutdown();
+    await threads.stop();
     expect(job.enabled).toBe(false);
     jobs.onApplicationShutdown();
   });
@@ -94,7 +91,7 @@ describe('BackgroundThreads (the engine’s provider)', () => {
   it('with 0 registers no job and changes nothing', () => {
     const jobs = PeriodicJobs.standalone();
     const table = fakeTable({ 1: 0, 2: 0 }, 1);
-    new BackgroundThreads(config(0), jobs, table).onApplicationBootstrap();
+    new BackgroundThreads(0, table).start(jobs);
     expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
     expect(table.sets).toBe(0);
   });
@@ -102,7 +99,7 @@ describe('BackgroundThreads (the engine’s provider)', () => {
   it('refused for every thread, says so once and does not retry each second', () => {
     const jobs = PeriodicJobs.standalone();
     const table = fakeTable({ 1: 0, 2: 0, 3: 0 }, 1, { refused: [2, 3] });
-    new BackgroundThreads(config(10), jobs, table).onApplicationBootstrap();
+    new BackgroundThreads(10, table).start(jobs);
     expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
   });
 });

@@ -1,15 +1,12 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown, Optional } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { APP_CONFIG, type AppConfig } from '../../config/app-config';
-import { PeriodicJobs } from '../scheduling';
+import type { PeriodicJobs } from '../scheduling';
 
 /** The periodic job that lowers threads started since the last run. */
 export const BACKGROUND_THREADS_JOB = 'runtime.background-threads';
 /** How often threads started later (libuv's pool, worker threads) are looked for. */
 export const BACKGROUND_THREADS_RESCAN_MS = 1_000;
-/** Replaces the system's thread table (tests). */
-export const THREAD_TABLE = Symbol('THREAD_TABLE');
 /** The largest nice value Linux has. */
 const NICE_MAX = 19;
 
@@ -61,20 +58,48 @@ function isGone(err: unknown): boolean {
  * `offset` nice levels below it (capped at 19), so the scheduler hands the core to the event
  * loop whenever it is ready. V8's own threads (concurrent marking, sweeping, optimizing
  * compiles, the scavenger's helpers), libuv's pool and the engine's worker threads (checkpoints,
- * vacuum, training) all do work nobody waits for; on a core they share with the loop (a pinned
- * engine, a busy host) they took it for whole time slices while requests queued: in a cold
- * start's first 10 s the loop's worst stall was 11–31 ms with them at equal priority, 7–16 ms
- * with them 10 levels below (bench/README.md, "Background threads below the event loop"). They
- * still get every cycle the loop leaves, and ~10% of a contended core at 10 levels.
+ * vacuum, training) mostly do work nobody waits for; on a core they share with the loop (a
+ * pinned engine) they took it for whole time slices while requests queued: in a cold start's
+ * first 10 s the loop's worst stall was 11–31 ms with them at equal priority, 7–16 ms with them
+ * 10 levels below (bench/README.md, "Background threads below the event loop"). They still get
+ * every cycle the loop leaves, and ~10% of a contended core at 10 levels.
  *
- * Only ever lowers: a thread already at the target or below is left alone; offset 0 changes
- * nothing. Where threads cannot be listed (not Linux) it does nothing.
+ * A process-wide setting, so the process's owner applies it (`src/main.ts`, BACKGROUND_THREAD_NICE):
+ * an engine created inside another program (a test runner, a bench, the boot's rehearsal) leaves
+ * that program's threads alone. Only ever lowers: a thread already at the target or below is
+ * left alone; offset 0 changes nothing. Where threads cannot be listed (not Linux) it does nothing.
  */
-export class ThreadPriorityLowering {
+export class BackgroundThreads {
+  private readonly logger = new Logger('BackgroundThreads');
+  private jobs: PeriodicJobs | undefined;
+
   constructor(
     private readonly offset: number,
     private readonly table: ThreadTable = linuxThreadTable,
   ) {}
+
+  /**
+   * Lowers the threads there now, then, as the periodic job BACKGROUND_THREADS_JOB, every second
+   * those started since. Registers no job when off, or when every thread refused (a sandbox's
+   * syscall filter: said once, not retried each second).
+   */
+  start(jobs: PeriodicJobs): void {
+    if (this.offset <= 0 || this.jobs) return;
+    const { lowered, failed } = this.lowerOthers();
+    if (lowered === 0 && failed > 0) {
+      this.logger.warn({ failed, nice_offset: this.offset }, "background threads could not be lowered; they keep the event loop's priority");
+      return;
+    }
+    this.logger.debug({ lowered, nice_offset: this.offset }, 'background threads lowered');
+    jobs.register(BACKGROUND_THREADS_JOB, { intervalMs: BACKGROUND_THREADS_RESCAN_MS, run: () => this.lowerOthers() });
+    this.jobs = jobs;
+  }
+
+  async stop(): Promise<void> {
+    const jobs = this.jobs;
+    this.jobs = undefined;
+    await jobs?.stop(BACKGROUND_THREADS_JOB);
+  }
 
   /** Lowers the threads not yet lowered; cheap enough to repeat (one listing, two calls per thread). */
   lowerOthers(): LowerResult {
@@ -102,42 +127,5 @@ export class ThreadPriorityLowering {
       }
     }
     return result;
-  }
-}
-
-/**
- * The engine's event loop ahead of its other threads (BACKGROUND_THREAD_NICE): lowered once the
- * application has booted, then every second for threads started since.
- */
-@Injectable()
-export class BackgroundThreads implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger('BackgroundThreads');
-  private readonly lowering: ThreadPriorityLowering;
-  private started = false;
-
-  constructor(
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly jobs: PeriodicJobs,
-    @Optional() @Inject(THREAD_TABLE) table?: ThreadTable,
-  ) {
-    this.lowering = new ThreadPriorityLowering(config.backgroundThreadNice, table ?? linuxThreadTable);
-  }
-
-  onApplicationBootstrap(): void {
-    if (this.config.backgroundThreadNice <= 0) return;
-    const { lowered, failed } = this.lowering.lowerOthers();
-    // Refused for every thread (a sandbox's syscall filter): say so once, and do not retry each second.
-    if (lowered === 0 && failed > 0) {
-      this.logger.warn({ failed, nice_offset: this.config.backgroundThreadNice }, 'background threads could not be lowered; they keep the event loop\'s priority');
-      return;
-    }
-    this.logger.debug({ lowered, nice_offset: this.config.backgroundThreadNice }, 'background threads lowered');
-    this.jobs.register(BACKGROUND_THREADS_JOB, { intervalMs: BACKGROUND_THREADS_RESCAN_MS, run: () => this.lowering.lowerOthers() });
-    this.started = true;
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    if (this.started) await this.jobs.stop(BACKGROUND_THREADS_JOB);
-    this.started = false;
   }
 }
