@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import * as path from 'node:path';
-import { until } from '../src/common/testing/wait.test-kit';
+import { until, untilValue } from '../src/common/testing/wait.test-kit';
 import { ROOT, request, spawnEngine, type SpawnedEngine, tempDir } from './support/engine';
 import { type Farm, percentileMs, startFarm } from './support/farm';
 import { pluginGameState } from './support/game-state';
@@ -119,7 +119,19 @@ describe('a really full disk under DATA_DIR', () => {
     small!.free();
     phase.freedAt = Date.now();
     await until(async () => (await adjust(`after-${acked.length}-${Date.now()}`, 1)).status === 200, 'a write succeeds again', 30_000, 100);
-    await until(async () => (await request(`${engine!.url}/health/ready`)).status === 200, 'ready again', 10_000, 50);
+    // Readiness also looks back over the event loop's last HEALTH_LOOP_DELAY_WINDOW_MS (10 s), so
+    // a stall of a loaded machine just before this point may hold it down that long. On a timeout
+    // the error shows the last readiness body (which indicator is down) and the storage status.
+    await untilValue(
+      async () => {
+        const ready = await request(`${engine!.url}/health/ready`);
+        return { status: ready.status, ready: ready.body, storage: await storage() };
+      },
+      (r) => r.status === 200,
+      'ready again',
+      25_000,
+      50,
+    );
     expect(await storage()).toMatchObject({ writes_failing: false });
     for (let i = 0; i < 5; i++) expect((await adjust(`resumed-${i}`, 2)).status).toBe(200);
 
