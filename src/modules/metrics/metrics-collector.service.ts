@@ -6,7 +6,7 @@ import { DatabaseService } from '../../common/database/database.service';
 import type { MetricLabels, MetricSeriesHandle, MetricSummary, StrategySummary } from '../../common/ports/metrics-sources.port';
 import { STRATEGY_LABEL } from '../../common/ports/metrics-sources.port';
 import { MetricsAggregator, type SeriesEntry } from './aggregator';
-import { EventLoopDelayMonitor } from './event-loop-delay';
+import { EventLoopDelayMonitor } from '../../common/runtime/event-loop-delay';
 import { InvalidMetricError } from './metrics.errors';
 import { MetricRingBuffer } from './ring-buffer';
 

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { ApiErrors } from '../../common/http/api-errors.decorator';
 import { Public, RawResponse } from '../../common/http/public.decorator';
 import { EventLoopDelayQueryDto, MetricsLogDto, MetricsLogResultDto } from './dto/metrics.dto';
-import type { LoopDelayStats } from './event-loop-delay';
+import type { LoopDelayStats } from '../../common/runtime/event-loop-delay';
 import { MetricsAuthGuard } from './metrics-auth.guard';
 import { type MetricsReport, MetricsService } from './metrics.service';
 import { PromRegistry } from './prom-registry';

@@ -6,7 +6,7 @@ import { RECORDED_SERIES, STRATEGY_LABEL } from '../../common/ports/metrics-sour
 import { type DecisionTier, DECISION_TIERS } from '../decision';
 import { DecisionService, type DecisionStats } from '../decision';
 import { DecisionOutcomeWriter } from './decision-outcome.writer';
-import type { LoopDelayStats } from './event-loop-delay';
+import type { LoopDelayStats } from '../../common/runtime/event-loop-delay';
 import type { MetricsLogDto } from './dto/metrics.dto';
 import { type CollectorStats, MetricsCollector, monotonicNow, PROCESS_SERIES } from './metrics-collector.service';
 

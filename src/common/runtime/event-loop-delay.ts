@@ -7,7 +7,7 @@
  * cumulative one (Prometheus).
  */
 
-import { PeriodicJobs } from '../../common/scheduling';
+import { PeriodicJobs } from '../scheduling';
 
 /** The sampler's periodic job (every METRICS_EVENT_LOOP_RESOLUTION_MS). */
 export const EVENT_LOOP_SAMPLER_JOB = 'metrics.event-loop-sampler';

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { until } from '../../common/testing/wait.test-kit';
+import { until } from '../testing/wait.test-kit';
 import { DelayHistogram, EventLoopDelayMonitor } from './event-loop-delay';
 
 describe('DelayHistogram', () => {
