@@ -3,6 +3,7 @@
  * Whatever the engine costs beyond this is the price of its correctness machinery.
  */
 import Fastify from 'fastify';
+import { EventLoopDelayMonitor } from '../src/common/runtime/event-loop-delay';
 
 /**
  * Busy work per request in µs (BARE_WORK_US, default 0): calibrates the harness — what a fixed
@@ -27,12 +28,28 @@ app.post('/api/v1/decide', (request) => {
     name: body?.game_state?.character?.name,
   };
 });
+// The engine's own sampler at the engine's default resolution (METRICS_EVENT_LOOP_RESOLUTION_MS,
+// 2 ms), behind the same route: the bench reads the baseline's event-loop delay the way it reads
+// the engine's, so a stall of the machine itself shows in both.
+const loop = new EventLoopDelayMonitor({ resolutionMs: 2, windowSeconds: 600 });
+loop.start();
+app.get('/api/v1/metrics/event-loop', (request) => {
+  const since = Number((request.query as { since?: string }).since);
+  return { data: loop.stats(Number.isFinite(since) ? since : undefined) };
+});
 const port = Number(process.env.PORT ?? 0);
 app.listen({ port, host: '127.0.0.1' }).then(
-  (address) => process.stdout.write(`listening ${address}\n`),
+  (address) => {
+    // As the engine does once it listens: the boot's own stalls delay no request.
+    loop.restart();
+    process.stdout.write(`listening ${address}\n`);
+  },
   (err: unknown) => {
     process.stderr.write(String(err));
     process.exit(1);
   },
 );
-process.on('SIGTERM', () => void app.close().then(() => process.exit(0)));
+process.on('SIGTERM', () => {
+  loop.stop();
+  void app.close().then(() => process.exit(0));
+});

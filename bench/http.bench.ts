@@ -104,7 +104,7 @@ interface Run {
   generatorLoopMax?: number;
   /** The server's CPU time (all threads) per request answered, µs; NaN where /proc is missing. */
   cpuUs: number;
-  /** The engine's own event-loop delay over the run (ms): max and p99; undefined for the other servers. */
+  /** The server's own event-loop delay over the run (ms): max and p99 (bare Fastify samples it the engine's way). */
   loopMax?: number | null;
   loopP99?: number | null;
 }
@@ -114,7 +114,7 @@ interface LoopDelay {
   p99_ms: number | null;
 }
 
-/** The engine's event-loop delay from `since` (epoch ms), as it measured it. */
+/** A server's event-loop delay from `since` (epoch ms), as it measured it (the engine, and bare Fastify with the engine's sampler). */
 async function loopDelay(url: string, since: number): Promise<LoopDelay | undefined> {
   try {
     const res = await fetch(`${url}/api/v1/metrics/event-loop?since=${since}`);
@@ -133,7 +133,7 @@ async function drive(url: string, s: Scenario, pid?: number, engine = false): Pr
   const run = await load(url, s);
   const after = cpuSeconds(pid);
   const cpuUs = before === undefined || after === undefined || run.total === 0 ? Number.NaN : ((after - before) * 1e6) / run.total;
-  const loop = engine ? await loopDelay(url, since) : undefined;
+  const loop = await loopDelay(url, since);
   const insideP99 = inside ? p99Bucket(inside, await decideDurations(url)) : undefined;
   return { ...run, cpuUs, loopMax: loop?.max_ms, loopP99: loop?.p99_ms, insideP99 };
 }
@@ -297,7 +297,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);
   console.log('tick scenarios: every bot connected before the round\'s clock starts (a running farm); the cold-start herd connects inside it');
   console.log('p99 from 1 s: tick scenarios, the ticks due from the second second of a round on; conns: connections the bots opened');
-  console.log('loop max / p99: the engine\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=), the worse of the two rounds');
+  console.log('loop max / p99: the server\'s own event-loop delay during the run (GET /api/v1/metrics/event-loop?since=; bare Fastify runs the engine\'s sampler at the engine\'s 2 ms), the worse of the two rounds');
   console.log('inside p99 ≤: the engine\'s own histogram of the decide route over the run (GET /metrics; from its observation of the request to the end of the answer), the bucket bound holding 99%');
   console.log('gen loop max: the load generator\'s own worst event-loop delay in the tick scenarios (a stall there is charged to the server as latency)');
   await runColdStartBench();
@@ -324,7 +324,7 @@ export async function runColdStartBench(): Promise<void> {
         const herdStart = Date.now();
         const split = herdStart + HERD.firstSeconds * 1000;
         // Read the first seconds' loop delay when they are over (the load goes on meanwhile).
-        const firstLoop = server === 'engine' ? new Promise<LoopDelay | undefined>((resolve) => setTimeout(() => resolve(loopDelay(s.url, herdStart)), split - Date.now())) : undefined;
+        const firstLoop = new Promise<LoopDelay | undefined>((resolve) => setTimeout(() => resolve(loopDelay(s.url, herdStart)), split - Date.now()));
         const r = await tickLoad({
           url: `${s.url}/api/v1/decide`,
           sessions: HERD.sessions,
@@ -333,7 +333,7 @@ export async function runColdStartBench(): Promise<void> {
           body,
           splitAtSeconds: HERD.firstSeconds,
         });
-        const restLoop = server === 'engine' ? await loopDelay(s.url, split) : undefined;
+        const restLoop = await loopDelay(s.url, split);
         const first = await firstLoop;
         const part = (label: string, p: LatencySummary, loop: LoopDelay | undefined) => ({
           scenario,
