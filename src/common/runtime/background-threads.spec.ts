@@ -1,4 +1,5 @@
 import * as os from 'node:os';
+import { Logger } from '@nestjs/common';
 import { PeriodicJobs } from '../scheduling';
 import { BACKGROUND_THREADS_JOB, BackgroundThreads, linuxThreadTable, type ThreadTable } from './background-threads';
 
@@ -99,8 +100,14 @@ describe('BackgroundThreads.start and stop (the periodic job)', () => {
   it('refused for every thread, says so once and does not retry each second', () => {
     const jobs = PeriodicJobs.standalone();
     const table = fakeTable({ 1: 0, 2: 0, 3: 0 }, 1, { refused: [2, 3] });
-    new BackgroundThreads(10, table).start(jobs);
-    expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
+    const warn = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => undefined);
+    try {
+      new BackgroundThreads(10, table).start(jobs);
+      expect(jobs.get(BACKGROUND_THREADS_JOB)).toBeUndefined();
+      expect(warn).toHaveBeenCalledTimes(1);
+    } finally {
+      warn.mockRestore();
+    }
   });
 });
 
