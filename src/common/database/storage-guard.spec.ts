@@ -139,6 +139,21 @@ describe('StorageGuard', () => {
     expect(guard.writesFailing).toBe(false);
   });
 
+  it('a disk that filled up between two readings: space freed is measured from the least free space seen while failing', async () => {
+    const { guard, setFree } = guardWith({ backoffBaseMs: 60_000, freedMarginBytes: 4 * MB });
+    // Read just before the disk filled up; the failure comes before the next reading.
+    await setFree(23 * MB);
+    guard.noteOutOfSpace(full());
+    await setFree(0);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(true);
+    // Freed again: back to about what the stale reading said, far above the full disk.
+    await setFree(23 * MB + MB / 2);
+    expect(guard.deferBackground()).toBe(false);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(false);
+  });
+
   it('a first reading of free space after the failure is only the mark space must rise over', async () => {
     const { guard, setFree } = guardWith({ freedMarginBytes: 4 * MB });
     guard.noteOutOfSpace(full());

@@ -96,7 +96,8 @@ const DEFAULT_FREED_MARGIN = 4 * MB;
  * - `health()`: degraded under the low threshold or while shedding, unhealthy while writes fail.
  *
  * A commit ends the failing state when it shows room was found: it took pages the database did
- * not use before, or free space rose since the failure. One that only rewrote rows in place (a
+ * not use before, or free space rose since the failure (over the least free space read while
+ * writes failed). One that only rewrote rows in place (a
  * heartbeat, a lease renewal) or deleted some (a prune) proves nothing, and a periodic one would
  * otherwise flip readiness back every few seconds on a full disk. Everything resumes by itself
  * once space is freed.
@@ -303,6 +304,11 @@ export class StorageGuard implements OnModuleDestroy {
       // A rise over what there was at the failure; a first reading only sets the mark.
       this.spaceFreed = this.freeAtFailure !== null;
       this.retryAt = this.now();
+      this.freeAtFailure = free.freeBytes;
+    } else if (this.failingSince !== null && this.freeAtFailure !== null && free.freeBytes < this.freeAtFailure) {
+      // The mark is the least free space seen while writes fail: a disk that filled up between
+      // two readings failed with the reading from before it filled, which freeing the space
+      // again would never rise above.
       this.freeAtFailure = free.freeBytes;
     }
     this.updateShedding();
