@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { StorageFullError } from '../errors/storage.errors';
+import { until } from '../testing/wait.test-kit';
 import { openStandaloneDatabase } from './database.test-kit';
 import { type FreeSpace, StorageGuard, type StorageGuardOptions } from './storage-guard';
 
@@ -26,6 +27,8 @@ function guardWith(over: Partial<StorageGuardOptions> = {}) {
       await guard.refresh();
     },
     advance: (ms: number) => (clock += ms),
+    /** The disk changes without a reading (between two of the periodic ones). */
+    change: (bytes: number) => (free = { freeBytes: bytes, totalBytes: 20_000 * MB }),
   };
 }
 
@@ -152,6 +155,49 @@ describe('StorageGuard', () => {
     expect(guard.deferBackground()).toBe(false);
     guard.noteWriteOk(false);
     expect(guard.writesFailing).toBe(false);
+  });
+
+  it('a failure reads the full disk at once: filled and freed within one check interval is still seen', async () => {
+    const { guard, setFree, change } = guardWith({ backoffBaseMs: 60_000, freedMarginBytes: 4 * MB });
+    await setFree(23 * MB);
+    change(0);
+    guard.noteOutOfSpace(full());
+    // Freed before the next periodic reading; its reading comes after the one the failure asked for.
+    change(23 * MB + MB / 2);
+    await guard.refresh();
+    expect(guard.deferBackground()).toBe(false);
+    guard.noteWriteOk(false);
+    expect(guard.writesFailing).toBe(false);
+  });
+
+  it('asked while a reading is under way, reads once more after it', async () => {
+    let reads = 0;
+    let free = 10 * MB;
+    let release: () => void = () => undefined;
+    const guard = new StorageGuard({
+      dir: '/data',
+      lowBytes: 0,
+      criticalBytes: 0,
+      reader: async () => {
+        reads += 1;
+        const value = free;
+        await new Promise<void>((r) => (release = r));
+        return { freeBytes: value, totalBytes: 100 * MB };
+      },
+    });
+    const first = guard.refresh();
+    free = 20 * MB;
+    const second = guard.refresh();
+    const third = guard.refresh();
+    expect(third).toBe(second);
+    release();
+    await first;
+    expect(guard.freeBytes).toBe(10 * MB);
+    await until(() => reads === 2, 'the second read');
+    release();
+    await second;
+    expect(guard.freeBytes).toBe(20 * MB);
+    expect(reads).toBe(2);
   });
 
   it('a first reading of free space after the failure is only the mark space must rise over', async () => {

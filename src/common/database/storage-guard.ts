@@ -111,6 +111,7 @@ export class StorageGuard implements OnModuleDestroy {
   private free: FreeSpace | undefined;
   private checkedAt: number | null = null;
   private refreshing: Promise<void> | undefined;
+  private refreshAgain: Promise<void> | undefined;
   private failingSince: number | null = null;
   private freeAtFailure: number | null = null;
   /** Free space rose since the last failure: the next commit ends the failing state. */
@@ -169,11 +170,22 @@ export class StorageGuard implements OnModuleDestroy {
     return Math.max(1, Math.ceil(this.backoffMs / 1000));
   }
 
-  /** Reads the free space now (one read at a time; a failed read keeps the last value). */
+  /**
+   * Reads the free space now. One read at a time: asked while one is under way, it reads once
+   * more after it (however often it was asked), so the answer is never older than the call. A
+   * failed read keeps the last value.
+   */
   refresh(): Promise<void> {
     const dir = this.options.dir;
     if (dir === undefined) return Promise.resolve();
-    this.refreshing ??= this.reader(dir)
+    if (this.refreshing) {
+      this.refreshAgain ??= this.refreshing.then(() => {
+        this.refreshAgain = undefined;
+        return this.refresh();
+      });
+      return this.refreshAgain;
+    }
+    this.refreshing = this.reader(dir)
       .then((free) => this.onFreeSpace(free))
       .catch((err: unknown) => this.logger.warn({ err, dir }, 'could not read the free space of DATA_DIR'))
       .finally(() => (this.refreshing = undefined));
@@ -197,6 +209,9 @@ export class StorageGuard implements OnModuleDestroy {
         'writes fail for lack of disk space under DATA_DIR: answering 503 STORAGE_FULL, shedding the decision log and training samples, background flushes back off',
       );
       this.updateShedding();
+      // The last reading may be from before the disk filled up: read the full disk now, so the
+      // space freed later is measured from it, also when that comes within one check interval.
+      void this.refresh();
     } else if (now >= this.retryAt) {
       // A probe past the pause failed: wait twice as long (failures inside the pause change nothing).
       this.backoffMs = Math.min(this.options.backoffMaxMs, this.backoffMs * 2);
