@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnModuleDestroy, Optional } from '@nestjs/common';
 import { statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
+import { SerialTask } from '../async/serial-task';
 import { STORAGE_FULL_RETRY_AFTER_SECONDS } from '../errors/storage.errors';
 
 /**
@@ -110,10 +111,14 @@ export class StorageGuard implements OnModuleDestroy {
   private reader: FreeSpaceReader;
   private free: FreeSpace | undefined;
   private checkedAt: number | null = null;
-  private refreshing: Promise<void> | undefined;
-  private refreshAgain: Promise<void> | undefined;
+  /** One read at a time; a call while one is under way is answered by the next read, not that one. */
+  private readonly reading = new SerialTask(() => this.readFreeSpace());
   private failingSince: number | null = null;
-  private freeAtFailure: number | null = null;
+  /**
+   * While writes fail: the free space a reading must rise over (by the margin) to count as space
+   * freed. The least read since the failure, or since space was last seen freed.
+   */
+  private freeMark: number | null = null;
   /** Free space rose since the last failure: the next commit ends the failing state. */
   private spaceFreed = false;
   private lastError: string | null = null;
@@ -171,25 +176,21 @@ export class StorageGuard implements OnModuleDestroy {
   }
 
   /**
-   * Reads the free space now. One read at a time: asked while one is under way, it reads once
-   * more after it (however often it was asked), so the answer is never older than the call. A
-   * failed read keeps the last value.
+   * Reads the free space now. One read at a time: asked while one is under way, it is answered by
+   * the read after it (shared by every call meanwhile), never older than the call. A failed read
+   * keeps the last value.
    */
   refresh(): Promise<void> {
-    const dir = this.options.dir;
-    if (dir === undefined) return Promise.resolve();
-    if (this.refreshing) {
-      this.refreshAgain ??= this.refreshing.then(() => {
-        this.refreshAgain = undefined;
-        return this.refresh();
-      });
-      return this.refreshAgain;
+    return this.options.dir === undefined ? Promise.resolve() : this.reading.run();
+  }
+
+  private async readFreeSpace(): Promise<void> {
+    const dir = this.options.dir!;
+    try {
+      this.onFreeSpace(await this.reader(dir));
+    } catch (err) {
+      this.logger.warn({ err, dir }, 'could not read the free space of DATA_DIR');
     }
-    this.refreshing = this.reader(dir)
-      .then((free) => this.onFreeSpace(free))
-      .catch((err: unknown) => this.logger.warn({ err, dir }, 'could not read the free space of DATA_DIR'))
-      .finally(() => (this.refreshing = undefined));
-    return this.refreshing;
   }
 
   /** The database helper reports every write that failed for lack of space. */
@@ -201,11 +202,11 @@ export class StorageGuard implements OnModuleDestroy {
     this.spaceFreed = false;
     if (this.failingSince === null) {
       this.failingSince = now;
-      this.freeAtFailure = this.free?.freeBytes ?? null;
+      this.freeMark = this.free?.freeBytes ?? null;
       this.backoffMs = this.options.backoffBaseMs;
       this.retryAt = now + this.backoffMs;
       this.logger.error(
-        { label, err, free_bytes: this.freeAtFailure, dir: this.options.dir },
+        { label, err, free_bytes: this.free?.freeBytes ?? null, dir: this.options.dir },
         'writes fail for lack of disk space under DATA_DIR: answering 503 STORAGE_FULL, shedding the decision log and training samples, background flushes back off',
       );
       this.updateShedding();
@@ -228,7 +229,7 @@ export class StorageGuard implements OnModuleDestroy {
     this.spaceFreed = false;
     const failedForMs = this.now() - this.failingSince;
     this.failingSince = null;
-    this.freeAtFailure = null;
+    this.freeMark = null;
     this.backoffMs = 0;
     this.retryAt = 0;
     this.logger.log({ failed_for_ms: failedForMs, out_of_space_errors: this.outOfSpaceErrors }, 'database writes succeed again');
@@ -314,17 +315,19 @@ export class StorageGuard implements OnModuleDestroy {
       else if (level === 'critical') this.logger.error(fields, 'free space under DATA_DIR is critical (STORAGE_CRITICAL_DISK_MB): dropping the decision log and training samples');
       this.loggedLevel = level;
     }
-    // Space was freed since writes started failing: retry now rather than at the end of the pause.
-    if (this.failingSince !== null && (this.freeAtFailure === null || free.freeBytes >= this.freeAtFailure + this.options.freedMarginBytes)) {
-      // A rise over what there was at the failure; a first reading only sets the mark.
-      this.spaceFreed = this.freeAtFailure !== null;
-      this.retryAt = this.now();
-      this.freeAtFailure = free.freeBytes;
-    } else if (this.failingSince !== null && this.freeAtFailure !== null && free.freeBytes < this.freeAtFailure) {
-      // The mark is the least free space seen while writes fail: a disk that filled up between
-      // two readings failed with the reading from before it filled, which freeing the space
-      // again would never rise above.
-      this.freeAtFailure = free.freeBytes;
+    if (this.failingSince !== null) {
+      const mark = this.freeMark;
+      if (mark === null || free.freeBytes >= mark + this.options.freedMarginBytes) {
+        // Space was freed since writes started failing: retry now rather than at the end of the
+        // pause. A first reading only sets the mark.
+        this.spaceFreed = mark !== null;
+        this.retryAt = this.now();
+        this.freeMark = free.freeBytes;
+      } else if (free.freeBytes < mark) {
+        // The least seen: a disk that filled up between two readings failed with the reading
+        // from before it filled, which freeing the space again would never rise above.
+        this.freeMark = free.freeBytes;
+      }
     }
     this.updateShedding();
   }
