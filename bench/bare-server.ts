@@ -3,7 +3,7 @@
  * Whatever the engine costs beyond this is the price of its correctness machinery.
  */
 import Fastify from 'fastify';
-import { EventLoopDelayMonitor } from '../src/common/runtime/event-loop-delay';
+import { DEFAULT_LOOP_DELAY_RESOLUTION_MS, EventLoopDelayMonitor } from '../src/common/runtime/event-loop-delay';
 
 /**
  * Busy work per request in µs (BARE_WORK_US, default 0): calibrates the harness — what a fixed
@@ -28,10 +28,10 @@ app.post('/api/v1/decide', (request) => {
     name: body?.game_state?.character?.name,
   };
 });
-// The engine's own sampler at the engine's default resolution (METRICS_EVENT_LOOP_RESOLUTION_MS,
-// 2 ms), behind the same route: the bench reads the baseline's event-loop delay the way it reads
-// the engine's, so a stall of the machine itself shows in both.
-const loop = new EventLoopDelayMonitor({ resolutionMs: 2, windowSeconds: 600 });
+// The engine's own sampler at the engine's resolution, behind the same route: the bench reads the
+// baseline's event-loop delay the way it reads the engine's, so a stall of the machine itself
+// shows in both.
+const loop = new EventLoopDelayMonitor({ resolutionMs: DEFAULT_LOOP_DELAY_RESOLUTION_MS, windowSeconds: 600 });
 loop.start();
 app.get('/api/v1/metrics/event-loop', (request) => {
   const since = Number((request.query as { since?: string }).since);

@@ -6,7 +6,7 @@
  */
 import autocannon from 'autocannon';
 import { tickLoad, type LatencySummary } from './tick-load';
-import { cpuSeconds, drivenAlone, pinForLoad, ROOT, runAsScript, type Server, startEngine, startServer, stopProcess } from './support';
+import { cpuSeconds, drivenAlone, FREEZE_IDLE, pinForLoad, ROOT, runAsScript, type Server, startEngine, startServer, stopProcess } from './support';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -293,7 +293,7 @@ async function runHttpBenchWith(extra: Array<{ label: string; script: string; en
   }
   console.table(rows);
   console.log(place.describe);
-  console.log(process.env.BENCH_FREEZE_IDLE === '0' ? 'the servers not being driven kept running on the same core (BENCH_FREEZE_IDLE=0)' : 'the servers not being driven are paused (SIGSTOP) meanwhile: the driven one has the core to itself');
+  console.log(FREEZE_IDLE ? 'the servers not being driven are paused (SIGSTOP) meanwhile: the driven one has the core to itself' : 'the servers not being driven kept running on the same core (BENCH_FREEZE_IDLE=0)');
   console.log('flat out: autocannon (1 ms resolution); tick rates: tick-load.ts, one connection per bot, bots at spread phases, latency counts coordinated omission; p99 and max are the worse of the two rounds');
   console.log('engine: as it ships (the front door serves the per-tick routes); "no front door": HTTP_FRONT_DOOR=0, every request through Fastify (BENCH_ENGINES picks one)');
   console.log(`CPU µs/req: the server process's CPU time (all threads) over the run / requests answered; "bare + ${CALIBRATION_WORK_US} µs work": bare Fastify busy-waiting that long per request (what a fixed cost alone does to the flat-out ratio)`);

@@ -141,7 +141,7 @@ export async function stopProcess(proc: ChildProcess): Promise<void> {
 }
 
 /** BENCH_FREEZE_IDLE=0: the servers not being driven keep running (the arrangement before 2026-12-03 19:40 UTC). */
-const FREEZE_IDLE = process.env.BENCH_FREEZE_IDLE !== '0';
+export const FREEZE_IDLE = process.env.BENCH_FREEZE_IDLE !== '0';
 
 /**
  * Runs `work` (driving `active`) with every other server paused (SIGSTOP), so the one driven has

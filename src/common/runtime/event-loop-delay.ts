@@ -9,8 +9,11 @@
 
 import { PeriodicJobs } from '../scheduling';
 
-/** The sampler's periodic job (every METRICS_EVENT_LOOP_RESOLUTION_MS). */
+/** The sampler's periodic job (every `resolutionMs`). */
 export const EVENT_LOOP_SAMPLER_JOB = 'metrics.event-loop-sampler';
+
+/** 2 ms: a block longer than that is seen whole (an idle engine with the sampler used 1.5–2% of a core). */
+export const DEFAULT_LOOP_DELAY_RESOLUTION_MS = 2;
 
 /** Histogram buckets: 8 per octave from 0.01 ms (≤ 9% relative error), 22 octaves (~42 s). */
 const SUB_BUCKETS = 8;

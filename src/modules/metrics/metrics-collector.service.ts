@@ -6,7 +6,7 @@ import { DatabaseService } from '../../common/database/database.service';
 import type { MetricLabels, MetricSeriesHandle, MetricSummary, StrategySummary } from '../../common/ports/metrics-sources.port';
 import { STRATEGY_LABEL } from '../../common/ports/metrics-sources.port';
 import { MetricsAggregator, type SeriesEntry } from './aggregator';
-import { EventLoopDelayMonitor } from '../../common/runtime/event-loop-delay';
+import { DEFAULT_LOOP_DELAY_RESOLUTION_MS, EventLoopDelayMonitor } from '../../common/runtime/event-loop-delay';
 import { InvalidMetricError } from './metrics.errors';
 import { MetricRingBuffer } from './ring-buffer';
 
@@ -28,9 +28,6 @@ export interface MetricsCollectorOptions {
   /** Sampling period of the event-loop delay monitor (ms, default 2); 0: not sampled (tests feed it). */
   eventLoopResolutionMs?: number;
 }
-
-/** 2 ms: a block longer than that is seen whole (an idle engine with the sampler used 1.5–2% of a core). */
-export const DEFAULT_LOOP_DELAY_RESOLUTION_MS = 2;
 
 export const METRICS_COLLECTOR_OPTIONS = Symbol('METRICS_COLLECTOR_OPTIONS');
 
