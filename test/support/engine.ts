@@ -14,13 +14,46 @@ export function tempDir(prefix = 'okai-'): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
+/**
+ * A port nothing listens on, for a test that must name one (COMPAT_PORT, a balancer). Taken
+ * below the kernel's ephemeral range: a port from that range, once released, can be handed
+ * straight back to the engine's own `PORT=0` listener, which then fails with EADDRINUSE on the
+ * port named for it.
+ */
 export async function freePort(): Promise<number> {
+  const [low] = ephemeralRange();
+  const lowest = 10_000;
+  for (let attempt = 0; attempt < 50 && low > lowest; attempt++) {
+    const port = lowest + Math.floor(Math.random() * (low - lowest));
+    if (await canListen(port)) return port;
+  }
+  return listenOn(0); // no room below the range: the kernel's choice
+}
+
+function ephemeralRange(): [number, number] {
+  try {
+    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+  } catch {
+    // not Linux: the usual IANA range
+  }
+  return [49_152, 65_535];
+}
+
+async function canListen(port: number): Promise<boolean> {
+  return listenOn(port).then(
+    () => true,
+    () => false,
+  );
+}
+
+function listenOn(port: number): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = net.createServer();
     srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
+    srv.listen(port, '127.0.0.1', () => {
+      const bound = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(bound));
     });
   });
 }
