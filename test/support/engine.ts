@@ -21,7 +21,7 @@ export function tempDir(prefix = 'okai-'): string {
  * port named for it.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   const lowest = 10_000;
   for (let attempt = 0; attempt < 50 && low > lowest; attempt++) {
     const port = lowest + Math.floor(Math.random() * (low - lowest));
@@ -30,17 +30,18 @@ export async function freePort(): Promise<number> {
   return listenOn(0); // no room below the range: the kernel's choice
 }
 
-function ephemeralRange(): [number, number] {
+/** The lowest port of the kernel's ephemeral range (Linux's setting, else IANA's 49152). */
+function ephemeralLow(): number {
   try {
-    const [low, high] = fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low, high];
+    const low = Number(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    if (Number.isInteger(low)) return low;
   } catch {
-    // not Linux: the usual IANA range
+    // not Linux
   }
-  return [49_152, 65_535];
+  return 49_152;
 }
 
-async function canListen(port: number): Promise<boolean> {
+function canListen(port: number): Promise<boolean> {
   return listenOn(port).then(
     () => true,
     () => false,
