@@ -89,7 +89,8 @@ export interface MetricsPort {
   strategySummary(strategyId: string): StrategySummary;
   /**
    * The engine's event-loop delay sampler over [since, now] (epoch ms; at most its window):
-   * null when the sampler is off (METRICS_EVENT_LOOP_RESOLUTION_MS=0). Readiness reads it.
+   * null when the sampler is off (a collector built with `eventLoopResolutionMs: 0`, as the
+   * warm-up's throwaway one is). Readiness reads it.
    */
   eventLoopDelay?(since: number): EventLoopDelayReading | null;
 }

@@ -25,7 +25,7 @@ export interface MetricsCollectorOptions {
   seriesIdleMs?: number;
   /** Epoch-ms clock for record timestamps; must never go backwards (default: monotonic). */
   now?: () => number;
-  /** Sampling period of the event-loop delay monitor (ms, default 2); 0: not sampled (tests feed it). */
+  /** Sampling period of the event-loop delay monitor (ms, default DEFAULT_LOOP_DELAY_RESOLUTION_MS); 0: not sampled (tests feed it). */
   eventLoopResolutionMs?: number;
 }
 
