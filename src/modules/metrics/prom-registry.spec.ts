@@ -1,7 +1,21 @@
 import { Logger } from '@nestjs/common';
 import { InvalidMetricError } from './metrics.errors';
 import { parsePrometheusText, promSum } from './prometheus-text.test-kit';
-import { PromRegistry } from './prom-registry';
+import { EXPOSITION_SLICE_MS, PromRegistry } from './prom-registry';
+
+/** Holds the loop `ms` (a slow metric reader). */
+function busy(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end);
+}
+
+/** The text without the process's own metrics (they change between two renderings). */
+function ownMetrics(text: string): string {
+  return text
+    .split('\n\n')
+    .filter((block) => !/^# HELP (process|nodejs)_/.test(block))
+    .join('\n\n');
+}
 
 describe('PromRegistry', () => {
   beforeAll(() => Logger.overrideLogger(false));
@@ -53,6 +67,43 @@ describe('PromRegistry', () => {
     expect(f.get('undeclared')!.samples).toEqual([]);
     expect(f.get('negative_total')!.samples).toEqual([]);
     expect(promSum(f, 'fine')).toBe(1);
+  });
+
+  it("renders the text prom-client's Registry#metrics() renders, metric for metric in the same order", async () => {
+    const prom = new PromRegistry();
+    prom.registerGauge('g', 'a gauge', () => 2.5);
+    prom.registerCounter('c_total', 'a counter', () => [{ labels: { kind: 'a "b"\\' }, value: 7 }], { labelNames: ['kind'] });
+    prom.registerGauge('empty', 'no value', () => null);
+    const h = prom.histogram('h_seconds', 'a histogram', ['route'], [0.01, 0.1]);
+    h.labels('/x').observe(0.05);
+    h.labels('/y').observe(Infinity);
+    const ours = await prom.exposition();
+    const theirs = await prom.registry.metrics();
+    expect(ownMetrics(ours)).toBe(ownMetrics(theirs));
+    const names = (text: string) => [...text.matchAll(/^# HELP (\S+)/gm)].map((m) => m[1]);
+    expect(names(ours)).toEqual(names(theirs));
+    expect(ours.endsWith('\n')).toBe(true);
+    expect(() => parsePrometheusText(ours)).not.toThrow();
+  });
+
+  it('lets the loop run between metrics once a slice has taken its time, so a scrape holds no request long', async () => {
+    const prom = new PromRegistry();
+    const slow = 5;
+    for (let i = 0; i < slow; i++) prom.registerGauge(`slow_${i}`, 'a reader slower than a slice', () => (busy(EXPOSITION_SLICE_MS + 1), i));
+    // A callback queued on the loop meanwhile, as a request's would be: how often does it get a turn?
+    let turns = 0;
+    let done = false;
+    const spin = (): void => {
+      if (done) return;
+      turns++;
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    const text = await prom.exposition();
+    done = true;
+    // Every slow reader fills a slice of its own: the loop got a turn between any two of them.
+    expect(turns).toBeGreaterThanOrEqual(slow - 1);
+    for (let i = 0; i < slow; i++) expect(promSum(parsePrometheusText(text), `slow_${i}`)).toBe(i);
   });
 
   it('refuses invalid names, missing help and duplicates', () => {
