@@ -17,8 +17,13 @@ type Settable = Gauge<string> | Counter<string>;
  */
 export const EXPOSITION_SLICE_MS = 1;
 
-/** prom-client's text of one metric: `Registry#getMetricsAsString`, in its code but not in its typings. */
-type FormatOne = (metric: MetricObject) => Promise<string>;
+/**
+ * prom-client's text of one metric: `Registry#getMetricsAsString`, which its own `metrics()` is
+ * built on but its typings leave out. An upgrade that dropped it fails every exposition test.
+ */
+interface FormatsOneMetric {
+  getMetricsAsString(metric: MetricObject): Promise<string>;
+}
 
 /**
  * The engine's own prom-client Registry (never the global one: several engines in one process,
@@ -42,14 +47,13 @@ export class PromRegistry {
   /**
    * The exposition (Prometheus text format 0.0.4), the text `Registry#metrics()` renders, made a
    * metric at a time with a turn of the loop whenever a slice has taken EXPOSITION_SLICE_MS: a
-   * scrape must not hold the requests of a farm behind it. Each metric is read whole, so each is
-   * consistent in itself; across metrics a scrape was never one instant (prom-client's own
-   * collectors await).
+   * scrape must not hold the requests of a farm behind it. Each metric is read whole (its
+   * collect and its values in one go), so each is consistent in itself, a histogram's buckets,
+   * sum and count included; requests served between two slices can land between two metrics,
+   * as they would between two scrapes.
    */
   async exposition(): Promise<string> {
-    const formatOne = (this.registry as unknown as { getMetricsAsString?: FormatOne }).getMetricsAsString;
-    // A prom-client without it: its own rendering, in one go.
-    if (typeof formatOne !== 'function') return this.registry.metrics();
+    const registry = this.registry as unknown as FormatsOneMetric;
     const parts: string[] = [];
     let sliceStart = performance.now();
     for (const metric of this.registry.getMetricsAsArray()) {
@@ -57,7 +61,7 @@ export class PromRegistry {
         await yieldToLoop();
         sliceStart = performance.now();
       }
-      parts.push(await formatOne.call(this.registry, metric));
+      parts.push(await registry.getMetricsAsString(metric));
     }
     // As Registry#metrics() joins them in the Prometheus format.
     return `${parts.join('\n\n')}\n`;
